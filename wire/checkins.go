@@ -1,0 +1,110 @@
+package wire
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/vetnet/vetnet"
+)
+
+// CheckInBatch is the payload of vs/v1/st/{station}/checkins: check-ins of
+// one station in ascending sequence order. A station resends a batch (the
+// same or regrouped) until the hub's Ack names its check-ins.
+type CheckInBatch struct {
+	V        int         `json:"v"`
+	Station  string      `json:"station"`
+	Batch    string      `json:"batch"`   // the sender's label for this message, echoed in the Ack
+	SentAt   time.Time   `json:"sent_at"` // station clock
+	CheckIns []CheckInV1 `json:"checkins"`
+}
+
+// CheckInV1 is one check-in on the wire.
+type CheckInV1 struct {
+	ID      string    `json:"id"`       // ULID made at the station
+	Seq     uint64    `json:"seq"`      // the station's sequence number, from 1
+	At      time.Time `json:"at"`       // station clock
+	Service string    `json:"service"`  // a service key
+	Method  string    `json:"method"`   // card, manual or qr
+	QueueNo string    `json:"queue_no"` // the ticket given; may be empty
+	Visitor VisitorV1 `json:"visitor"`
+}
+
+// VisitorV1 is the person of a check-in on the wire.
+type VisitorV1 struct {
+	IDNumber string `json:"id_number"`
+	Name     string `json:"name"`
+	Doc      string `json:"doc"` // resident, hmt or foreign
+}
+
+// CheckInToWire converts a domain check-in.
+func CheckInToWire(c vetnet.CheckIn) CheckInV1 {
+	return CheckInV1{
+		ID: c.ID, Seq: c.Seq, At: c.At.UTC(), Service: string(c.Service), Method: string(c.Method),
+		QueueNo: c.QueueNo,
+		Visitor: VisitorV1{IDNumber: c.Visitor.IDNumber, Name: c.Visitor.Name, Doc: string(c.Visitor.DocType)},
+	}
+}
+
+// ToDomain converts a wire check-in of station.
+func (w CheckInV1) ToDomain(station string) vetnet.CheckIn {
+	return vetnet.CheckIn{
+		ID: w.ID, StationID: station, Seq: w.Seq, At: w.At, Service: vetnet.Service(w.Service),
+		Method: vetnet.Method(w.Method), QueueNo: w.QueueNo,
+		Visitor: vetnet.Visitor{IDNumber: w.Visitor.IDNumber, Name: w.Visitor.Name, DocType: vetnet.DocType(w.Visitor.Doc)},
+	}
+}
+
+// NewCheckInBatch builds a batch of check-ins of one station.
+func NewCheckInBatch(station, batch string, sentAt time.Time, cs []vetnet.CheckIn) CheckInBatch {
+	b := CheckInBatch{V: Version, Station: station, Batch: batch, SentAt: sentAt.UTC(), CheckIns: make([]CheckInV1, len(cs))}
+	for i, c := range cs {
+		b.CheckIns[i] = CheckInToWire(c)
+	}
+	return b
+}
+
+// Encode returns the JSON payload.
+func (b CheckInBatch) Encode() ([]byte, error) { return json.Marshal(b) }
+
+// DecodeCheckInBatch parses and checks the shape of a batch received on
+// the topic of topicStation: version, fields, station, batch size, unique
+// IDs and strictly ascending sequence numbers. The domain rules of each
+// check-in (ID number, service, ...) are checked by the receiver with
+// vetnet.CheckIn.Validate, so that it can name the check-in it rejects.
+func DecodeCheckInBatch(topicStation string, data []byte) (CheckInBatch, error) {
+	var b CheckInBatch
+	if err := decode(data, MaxCheckInsPayload, &b); err != nil {
+		return CheckInBatch{}, err
+	}
+	if err := checkStation(b.Station, topicStation); err != nil {
+		return CheckInBatch{}, err
+	}
+	if b.Batch == "" || len(b.Batch) > 64 {
+		return CheckInBatch{}, fieldErr("batch: 1 to 64 characters")
+	}
+	if len(b.CheckIns) == 0 {
+		return CheckInBatch{}, decodeErr(ReasonEmptyBatch, "a batch needs at least one check-in")
+	}
+	if len(b.CheckIns) > MaxBatch {
+		return CheckInBatch{}, decodeErr(ReasonBatchTooBig, "more check-ins than MaxBatch")
+	}
+	ids := make(map[string]bool, len(b.CheckIns))
+	var prev uint64
+	for i, c := range b.CheckIns {
+		if err := vetnet.ValidateCheckInID(c.ID); err != nil {
+			return CheckInBatch{}, fieldErr("checkins[%d].id: malformed", i)
+		}
+		if ids[c.ID] {
+			return CheckInBatch{}, fieldErr("checkins[%d].id: repeated in the batch", i)
+		}
+		ids[c.ID] = true
+		if c.Seq <= prev {
+			return CheckInBatch{}, fieldErr("checkins[%d].seq: not ascending", i)
+		}
+		prev = c.Seq
+		if c.At.IsZero() {
+			return CheckInBatch{}, fieldErr("checkins[%d].at: missing", i)
+		}
+	}
+	return b, nil
+}

@@ -1,0 +1,88 @@
+package wire
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"time"
+
+	"github.com/vetnet/vetnet"
+)
+
+// Config is the retained payload of vs/v1/st/{station}/config: what the
+// hub says a station is and offers. A station that was offline when it
+// changed receives it when it reconnects, as a retained message. The agent
+// applies a Config only if it decodes and validates, keeps the last good one
+// across restarts and reports the Version it applied in its heartbeats.
+type Config struct {
+	V          int       `json:"v"`
+	Station    string    `json:"station"`
+	Version    string    `json:"version"` // content hash, see ConfigVersion
+	IssuedAt   time.Time `json:"issued_at"`
+	Name       string    `json:"name"`
+	NameEN     string    `json:"name_en"`
+	Level      string    `json:"level"`
+	Parent     string    `json:"parent"`
+	Services   []string  `json:"services"` // in menu order
+	HeartbeatS int       `json:"heartbeat_s"`
+}
+
+// NewConfig builds the configuration of station st. The version is a hash
+// of the content, so the same content always has the same version.
+func NewConfig(st vetnet.Station, heartbeatS int, issuedAt time.Time) Config {
+	c := Config{
+		V: Version, Station: st.ID, IssuedAt: issuedAt.UTC(), Name: st.Name, NameEN: st.NameEN,
+		Level: string(st.Level), Parent: st.Parent, HeartbeatS: heartbeatS, Services: []string{},
+	}
+	for _, s := range st.OfferedServices() {
+		c.Services = append(c.Services, string(s))
+	}
+	c.Version = ConfigVersion(c)
+	return c
+}
+
+// ConfigVersion hashes the content of c (all but Version and IssuedAt).
+func ConfigVersion(c Config) string {
+	c.Version, c.IssuedAt = "", time.Time{}
+	b, _ := json.Marshal(c)
+	sum := sha256.Sum256(b)
+	return "c" + hex.EncodeToString(sum[:6])
+}
+
+// StationOf returns the station described by c.
+func (c Config) StationOf() vetnet.Station {
+	st := vetnet.Station{ID: c.Station, Name: c.Name, NameEN: c.NameEN, Level: vetnet.Level(c.Level), Parent: c.Parent}
+	for _, s := range c.Services {
+		st.Services = append(st.Services, vetnet.Service(s))
+	}
+	return st
+}
+
+// Encode returns the JSON payload.
+func (c Config) Encode() ([]byte, error) { return json.Marshal(c) }
+
+// DecodeConfig parses and validates a configuration received on the topic
+// of topicStation, including that its version matches its content.
+func DecodeConfig(topicStation string, data []byte) (Config, error) {
+	var c Config
+	if err := decode(data, MaxConfigPayload, &c); err != nil {
+		return Config{}, err
+	}
+	if err := checkStation(c.Station, topicStation); err != nil {
+		return Config{}, err
+	}
+	st := c.StationOf()
+	if err := st.Validate(); err != nil {
+		return Config{}, fieldErr("%s", vetnet.ErrorMessage(err, "en"))
+	}
+	if c.Services == nil || len(c.Services) == 0 {
+		return Config{}, fieldErr("services: at least one")
+	}
+	if c.HeartbeatS < 1 || c.HeartbeatS > 3600 {
+		return Config{}, fieldErr("heartbeat_s: 1 to 3600")
+	}
+	if c.Version != ConfigVersion(c) {
+		return Config{}, fieldErr("version: does not match the content")
+	}
+	return c, nil
+}

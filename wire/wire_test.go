@@ -1,0 +1,294 @@
+package wire_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vetnet/vetnet"
+	"github.com/vetnet/vetnet/wire"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+var (
+	t0      = time.Date(2026, 11, 26, 9, 30, 0, 0, time.UTC)
+	station = "cz-xb-sanjing"
+	oldest  = t0.Add(-90 * time.Second)
+)
+
+func sampleCheckIns() []vetnet.CheckIn {
+	return []vetnet.CheckIn{
+		{ID: "01KB1Q0V00ABCDEFGHJKMNPQRS", StationID: station, Seq: 41, At: t0,
+			Visitor: vetnet.Visitor{IDNumber: "11010519491231002X", Name: "张建国", DocType: vetnet.DocResident},
+			Service: vetnet.ServiceBenefits, Method: vetnet.MethodCard, QueueNo: "B007"},
+		{ID: "01KB1Q1F00ABCDEFGHJKMNPQRS", StationID: station, Seq: 42, At: t0.Add(20 * time.Second),
+			Visitor: vetnet.Visitor{IDNumber: "320411195801150016", DocType: vetnet.DocResident},
+			Service: vetnet.ServiceEmployment, Method: vetnet.MethodManual, QueueNo: "A003"},
+	}
+}
+
+// messages are the golden messages: one file per message in testdata/.
+var messages = []struct {
+	file   string
+	value  any
+	encode func() ([]byte, error)
+	decode func([]byte) (any, error)
+}{
+	{
+		file:  "checkins.v1.json",
+		value: wire.NewCheckInBatch(station, "41-42", t0.Add(time.Minute), sampleCheckIns()),
+		decode: func(b []byte) (any, error) { return wire.DecodeCheckInBatch(station, b) },
+	},
+	{
+		file:  "ack.v1.json",
+		value: wire.Ack{V: 1, Station: station, Batch: "41-42", IDs: []string{"01KB1Q0V00ABCDEFGHJKMNPQRS", "01KB1Q1F00ABCDEFGHJKMNPQRS"}, At: t0.Add(61 * time.Second)},
+		decode: func(b []byte) (any, error) { return wire.DecodeAck(station, b) },
+	},
+	{
+		file: "ack-rejected.v1.json",
+		value: wire.Ack{V: 1, Station: station, Batch: "43-44", IDs: []string{},
+			Rejected: []wire.Rejection{{ID: "01KB1Q2F00ABCDEFGHJKMNPQRS", Seq: 44, Code: "invalid", Reason: "The check character of the ID number is wrong; please check it."}},
+			At:       t0.Add(62 * time.Second)},
+		decode: func(b []byte) (any, error) { return wire.DecodeAck(station, b) },
+	},
+	{
+		file: "ack-error.v1.json",
+		value: wire.Ack{V: 1, Station: station, IDs: []string{},
+			Error: &wire.Problem{Reason: wire.ReasonJSON, Detail: "syntax error at byte 17"}, At: t0.Add(63 * time.Second)},
+		decode: func(b []byte) (any, error) { return wire.DecodeAck(station, b) },
+	},
+	{
+		file:  "status-online.v1.json",
+		value: wire.Status{V: 1, Station: station, State: wire.StateOnline, Reason: wire.StatusConnect, Since: t0, Agent: "0.1.0", HeartbeatS: 15},
+		decode: func(b []byte) (any, error) { return wire.DecodeStatus(station, b) },
+	},
+	{
+		file:  "status-will.v1.json",
+		value: wire.Status{V: 1, Station: station, State: wire.StateOffline, Reason: wire.StatusWill, Since: t0, Agent: "0.1.0", HeartbeatS: 15},
+		decode: func(b []byte) (any, error) { return wire.DecodeStatus(station, b) },
+	},
+	{
+		file: "heartbeat.v1.json",
+		value: wire.Heartbeat{V: 1, Station: station, At: t0.Add(2 * time.Minute), Seq: 8, UptimeS: 120, IntervalS: 15,
+			Outbox:  wire.OutboxV1{Depth: 2, OldestAt: &oldest, LastSeq: 42, Rejected: 0},
+			Readers: []wire.ReaderV1{{Name: "idcard0", Kind: "simulated", State: wire.ReaderOK}},
+			Agent:   "0.1.0", ConfigVersion: "c0123456789ab"},
+		decode: func(b []byte) (any, error) { return wire.DecodeHeartbeat(station, b) },
+	},
+	{
+		file: "config.v1.json",
+		value: wire.NewConfig(vetnet.Station{ID: station, Name: "三井街道退役军人服务站", NameEN: "Sanjing Street Station",
+			Level: vetnet.LevelTown, Parent: "cz-xb", Services: []vetnet.Service{"employment", "benefits", "consultation"}}, 15, t0),
+		decode: func(b []byte) (any, error) { return wire.DecodeConfig(station, b) },
+	},
+}
+
+func indent(t *testing.T, v any) []byte {
+	t.Helper()
+	var b []byte
+	var err error
+	if e, ok := v.(interface{ Encode() ([]byte, error) }); ok {
+		b, err = e.Encode()
+	} else {
+		b, err = json.Marshal(v)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := json.Indent(&out, b, "", "  "); err != nil {
+		t.Fatal(err)
+	}
+	out.WriteByte('\n')
+	return out.Bytes()
+}
+
+func TestGolden(t *testing.T) {
+	for _, m := range messages {
+		t.Run(m.file, func(t *testing.T) {
+			path := filepath.Join("testdata", m.file)
+			got := indent(t, m.value)
+			if *update {
+				if err := os.WriteFile(path, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run go test ./wire -update to write it)", err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatalf("encoding differs from %s:\n%s", path, got)
+			}
+			dec, err := m.decode(want)
+			if err != nil {
+				t.Fatalf("decode golden: %v", err)
+			}
+			if !reflect.DeepEqual(dec, m.value) {
+				t.Fatalf("decoded\n%#v\nwant\n%#v", dec, m.value)
+			}
+		})
+	}
+}
+
+func TestTopics(t *testing.T) {
+	if got := wire.Topic("cz-xb-01", wire.KindCheckIns); got != "vs/v1/st/cz-xb-01/checkins" {
+		t.Fatal(got)
+	}
+	if got := wire.SharedFilter("hub", wire.KindCheckIns); got != "$share/hub/vs/v1/st/+/checkins" {
+		t.Fatal(got)
+	}
+	st, k, err := wire.ParseTopic("vs/v1/st/cz-xb-01/heartbeat")
+	if err != nil || st != "cz-xb-01" || k != wire.KindHeartbeat {
+		t.Fatal(st, k, err)
+	}
+	for _, bad := range []string{"vs/v2/st/a1/checkins", "vs/v1/st/a1/checkins/x", "vs/v1/st/A1/checkins", "vs/v1/st/a1/selfie", "vs/v1/st/a1", "vs/v1/st//checkins"} {
+		if _, _, err := wire.ParseTopic(bad); wire.Reason(err) != wire.ReasonTopic {
+			t.Errorf("ParseTopic(%q) = %v", bad, err)
+		}
+	}
+}
+
+// mutate returns the golden file with a JSON edit applied.
+func mutate(t *testing.T, file string, edit func(map[string]any)) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	edit(m)
+	out, _ := json.Marshal(m)
+	return out
+}
+
+func first(m map[string]any) map[string]any {
+	return m["checkins"].([]any)[0].(map[string]any)
+}
+
+func TestDecodeRejects(t *testing.T) {
+	batch := func(b []byte) error { _, err := wire.DecodeCheckInBatch(station, b); return err }
+	tests := []struct {
+		name   string
+		data   []byte
+		decode func([]byte) error
+		reason string
+	}{
+		{"not json", []byte("{not json"), batch, wire.ReasonJSON},
+		{"array", []byte("[1,2]"), batch, wire.ReasonJSON},
+		{"trailing data", append(mutate(t, "checkins.v1.json", func(map[string]any) {}), []byte(" {}")...), batch, wire.ReasonJSON},
+		{"no version", mutate(t, "checkins.v1.json", func(m map[string]any) { delete(m, "v") }), batch, wire.ReasonVersion},
+		{"version 2", mutate(t, "checkins.v1.json", func(m map[string]any) { m["v"] = 2 }), batch, wire.ReasonVersion},
+		{"unknown field", mutate(t, "checkins.v1.json", func(m map[string]any) { m["priority"] = "high" }), batch, wire.ReasonUnknown},
+		{"unknown nested field", mutate(t, "checkins.v1.json", func(m map[string]any) { first(m)["photo"] = "AAAA" }), batch, wire.ReasonUnknown},
+		{"wrong type", mutate(t, "checkins.v1.json", func(m map[string]any) { first(m)["seq"] = "41" }), batch, wire.ReasonJSON},
+		{"other station", mutate(t, "checkins.v1.json", func(m map[string]any) { m["station"] = "cz-xb-other" }), batch, wire.ReasonStation},
+		{"no batch label", mutate(t, "checkins.v1.json", func(m map[string]any) { m["batch"] = "" }), batch, wire.ReasonField},
+		{"empty batch", mutate(t, "checkins.v1.json", func(m map[string]any) { m["checkins"] = []any{} }), batch, wire.ReasonEmptyBatch},
+		{"seq not ascending", mutate(t, "checkins.v1.json", func(m map[string]any) { first(m)["seq"] = 43 }), batch, wire.ReasonField},
+		{"repeated id", mutate(t, "checkins.v1.json", func(m map[string]any) {
+			cs := m["checkins"].([]any)
+			cs[1].(map[string]any)["id"] = cs[0].(map[string]any)["id"]
+		}), batch, wire.ReasonField},
+		{"bad id", mutate(t, "checkins.v1.json", func(m map[string]any) { first(m)["id"] = "not-an-id" }), batch, wire.ReasonField},
+		{"too large", []byte(`{"v":1,"pad":"` + strings.Repeat("x", wire.MaxCheckInsPayload) + `"}`), batch, wire.ReasonTooLarge},
+		{"too many", mutate(t, "checkins.v1.json", func(m map[string]any) {
+			var cs []any
+			for i := 0; i <= wire.MaxBatch; i++ {
+				c := map[string]any{"id": "01KB1Q0V00ABCDEFGHJKMNPQRS", "seq": i + 1}
+				cs = append(cs, c)
+			}
+			m["checkins"] = cs
+		}), batch, wire.ReasonBatchTooBig},
+		{"status bad state", mutate(t, "status-online.v1.json", func(m map[string]any) { m["state"] = "sleepy" }),
+			func(b []byte) error { _, err := wire.DecodeStatus(station, b); return err }, wire.ReasonField},
+		{"status empty", []byte{}, func(b []byte) error { _, err := wire.DecodeStatus(station, b); return err }, wire.ReasonJSON},
+		{"heartbeat negative depth", mutate(t, "heartbeat.v1.json", func(m map[string]any) { m["outbox"].(map[string]any)["depth"] = -1 }),
+			func(b []byte) error { _, err := wire.DecodeHeartbeat(station, b); return err }, wire.ReasonField},
+		{"heartbeat bad reader state", mutate(t, "heartbeat.v1.json", func(m map[string]any) {
+			m["readers"].([]any)[0].(map[string]any)["state"] = "on fire"
+		}), func(b []byte) error { _, err := wire.DecodeHeartbeat(station, b); return err }, wire.ReasonField},
+		{"ack without ids", mutate(t, "ack.v1.json", func(m map[string]any) { delete(m, "ids") }),
+			func(b []byte) error { _, err := wire.DecodeAck(station, b); return err }, wire.ReasonField},
+		{"config tampered", mutate(t, "config.v1.json", func(m map[string]any) { m["services"] = []any{"employment"} }),
+			func(b []byte) error { _, err := wire.DecodeConfig(station, b); return err }, wire.ReasonField},
+		{"config unknown service", mutate(t, "config.v1.json", func(m map[string]any) { m["services"] = []any{"golf"} }),
+			func(b []byte) error { _, err := wire.DecodeConfig(station, b); return err }, wire.ReasonField},
+		{"config other station", mutate(t, "config.v1.json", func(m map[string]any) { m["station"] = "cz-xb-other" }),
+			func(b []byte) error { _, err := wire.DecodeConfig(station, b); return err }, wire.ReasonStation},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.decode(tt.data)
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			if got := wire.Reason(err); got != tt.reason {
+				t.Fatalf("reason %q (%v), want %q", got, err, tt.reason)
+			}
+			if vetnet.ErrorCode(err) != vetnet.EINVALID {
+				t.Fatalf("code %q, want invalid", vetnet.ErrorCode(err))
+			}
+			if strings.Contains(err.Error(), "11010519491231002X") {
+				t.Fatal("error text quotes an ID number")
+			}
+		})
+	}
+}
+
+func TestCheckInRoundTrip(t *testing.T) {
+	for _, c := range sampleCheckIns() {
+		got := wire.CheckInToWire(c).ToDomain(station)
+		if !reflect.DeepEqual(got, c) {
+			t.Fatalf("round trip\n%#v\n%#v", got, c)
+		}
+	}
+}
+
+func FuzzDecodeCheckInBatch(f *testing.F) {
+	for _, m := range messages {
+		b, _ := os.ReadFile(filepath.Join("testdata", m.file))
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		b, err := wire.DecodeCheckInBatch(station, data)
+		if err != nil {
+			if wire.Reason(err) == "" {
+				t.Fatalf("error without a reason: %v", err)
+			}
+			return
+		}
+		if b.Station != station || len(b.CheckIns) == 0 || len(b.CheckIns) > wire.MaxBatch {
+			t.Fatalf("accepted a bad batch: %+v", b)
+		}
+	})
+}
+
+func FuzzDecodeControl(f *testing.F) {
+	for _, m := range messages {
+		b, _ := os.ReadFile(filepath.Join("testdata", m.file))
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, dec := range []func([]byte) error{
+			func(b []byte) error { _, err := wire.DecodeAck(station, b); return err },
+			func(b []byte) error { _, err := wire.DecodeStatus(station, b); return err },
+			func(b []byte) error { _, err := wire.DecodeHeartbeat(station, b); return err },
+			func(b []byte) error { _, err := wire.DecodeConfig(station, b); return err },
+		} {
+			if err := dec(data); err != nil && wire.Reason(err) == "" {
+				t.Fatalf("error without a reason: %v", err)
+			}
+		}
+	})
+}
