@@ -1,0 +1,128 @@
+// Package localapi is the edge agent's API for the kiosk on the same
+// device: loopback HTTP with JSON bodies and a server-sent-events stream of
+// reader events. It is documented in docs/protocol.md ("Local API").
+//
+// The kiosk owns no hardware and no storage. A card read becomes a CardEvent
+// carrying only masked data and a short-lived token; the full identity stays
+// in the agent, and the kiosk checks the visitor in by presenting the token
+// with the chosen service. The agent answers only after the check-in is
+// committed to its bbolt file, so a success the kiosk shows is durable.
+package localapi
+
+import "time"
+
+// DefaultAddr is where the agent listens unless configured otherwise.
+const DefaultAddr = "127.0.0.1:7474"
+
+// Paths of the API.
+const (
+	PathHealth   = "/healthz"
+	PathStatus   = "/v1/status"
+	PathEvents   = "/v1/events"   // GET: text/event-stream
+	PathCheckIns = "/v1/checkins" // POST: CheckInRequest → CheckInResponse
+	PathSimTap   = "/v1/sim/tap"  // POST: SimTapRequest; only with a simulated reader
+)
+
+// Event types on the stream (the SSE "event:" field).
+const (
+	EventCard      = "card"       // data: CardEvent
+	EventCardError = "card_error" // data: CardErrorEvent
+	EventStatus    = "status"     // data: Status, sent on connect and on every change
+)
+
+// StationInfo is what the kiosk shows of its station.
+type StationInfo struct {
+	ID       string   `json:"id"`
+	Name     string   `json:"name"`
+	NameEN   string   `json:"name_en"`
+	Level    string   `json:"level"`
+	Services []string `json:"services"` // service keys offered, in menu order
+}
+
+// Reader is the health of one reader.
+type Reader struct {
+	Name   string `json:"name"`
+	Kind   string `json:"kind"`
+	State  string `json:"state"` // ok, fault, absent
+	Detail string `json:"detail,omitempty"`
+}
+
+// Outbox is the station's backlog of check-ins not yet acknowledged.
+type Outbox struct {
+	Depth    int        `json:"depth"`
+	OldestAt *time.Time `json:"oldest_at"`
+	LastSeq  uint64     `json:"last_seq"`
+	Rejected int        `json:"rejected"`
+}
+
+// Status is the state of the agent.
+type Status struct {
+	Station       StationInfo `json:"station"`
+	ConfigVersion string      `json:"config_version"`
+	Online        bool        `json:"online"` // connected to the broker
+	Outbox        Outbox      `json:"outbox"`
+	Readers       []Reader    `json:"readers"`
+	Agent         string      `json:"agent"` // version
+	Now           time.Time   `json:"now"`   // the agent's clock
+}
+
+// CardEvent says a card was read. It holds nothing that identifies the
+// person on its own: the name and the ID number are masked.
+type CardEvent struct {
+	Token      string     `json:"token"`       // present it in CheckInRequest; single use
+	ExpiresAt  time.Time  `json:"expires_at"`  // after this the token is refused (410)
+	MaskedName string     `json:"masked_name"` // e.g. 张*国
+	MaskedID   string     `json:"masked_id"`   // e.g. 320411********123X
+	Doc        string     `json:"doc"`         // resident, hmt, foreign
+	Reader     string     `json:"reader"`      // which reader read it
+	Returning  bool       `json:"returning"`   // visited this station before
+	LastVisit  *time.Time `json:"last_visit,omitempty"`
+}
+
+// CardErrorEvent says a card could not be read; the messages are for people.
+type CardErrorEvent struct {
+	Reader    string `json:"reader"`
+	Code      string `json:"code"`
+	MessageZH string `json:"message_zh"`
+	MessageEN string `json:"message_en"`
+}
+
+// CheckInRequest checks a visitor in. Either Token (from a CardEvent) or,
+// for staff-assisted check-in, IDNumber (validated as the card's is) with an
+// optional Name.
+type CheckInRequest struct {
+	Token    string `json:"token,omitempty"`
+	IDNumber string `json:"id_number,omitempty"`
+	Name     string `json:"name,omitempty"`
+	Service  string `json:"service"`
+}
+
+// CheckInResponse is returned once the check-in is committed at the station.
+type CheckInResponse struct {
+	ID         string    `json:"id"`
+	Seq        uint64    `json:"seq"`
+	QueueNo    string    `json:"queue_no"`
+	Service    string    `json:"service"`
+	At         time.Time `json:"at"`
+	MaskedName string    `json:"masked_name"`
+	Waiting    int       `json:"waiting"` // check-ins for the same service today before this one
+}
+
+// SimTapRequest makes the simulated reader read a card. Empty fields are
+// filled with a synthetic veteran.
+type SimTapRequest struct {
+	IDNumber string `json:"id_number,omitempty"`
+	Name     string `json:"name,omitempty"`
+}
+
+// ErrorBody is the body of every error response.
+type ErrorBody struct {
+	Error ErrorDetail `json:"error"`
+}
+
+// ErrorDetail is an error for people in both languages.
+type ErrorDetail struct {
+	Code      string `json:"code"` // a vetnet error code
+	Message   string `json:"message"`
+	MessageZH string `json:"message_zh"`
+}
