@@ -1,10 +1,12 @@
 module github.com/vetnet/vetnet
 
-go 1.26
+go 1.26.0
+
+require github.com/BurntSushi/toml v1.6.0
 
 require (
 	fyne.io/fyne/v2 v2.7.1 // indirect
-	github.com/BurntSushi/toml v1.6.0 // indirect
+	github.com/creack/pty v1.1.24 // indirect
 	github.com/dustin/go-humanize v1.1.0 // indirect
 	github.com/eclipse/paho.mqtt.golang v1.5.1 // indirect
 	github.com/google/uuid v1.6.0 // indirect
