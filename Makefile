@@ -1,0 +1,43 @@
+# The two commands of README.md: `make demo` and `make test`. Both prepare a
+# fresh Debian machine first (scripts/setup.sh: system packages, Go modules).
+
+GO      ?= go
+BIN     := bin
+CMDS    := ./cloud/cmd/hub ./edge-agent/cmd/edge-agent ./kiosk/cmd/kiosk ./deploy/demo
+
+.PHONY: demo test setup build vet test-short screenshots bench clean demo-clean
+
+setup:
+	@scripts/setup.sh
+
+build: setup
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/ $(CMDS)
+
+## demo: the whole system on embedded defaults (hub, dashboard, stations, kiosk window if DISPLAY)
+demo: build
+	$(BIN)/demo -bin $(BIN)
+
+## test: vet and every test, including the end-to-end tests on the embedded broker and Mosquitto
+test: setup
+	@scripts/services.sh
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 30m ./...
+
+## test-short: the fast tests only
+test-short:
+	$(GO) test -short -count=1 ./...
+
+## screenshots: regenerate docs/screenshots (kiosk under Xvfb, dashboard in headless Chromium)
+screenshots: build
+	scripts/screenshots.sh
+
+## bench: the benchmarks recorded in docs/performance.md
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+demo-clean:
+	rm -rf .demo
+
+clean: demo-clean
+	rm -rf $(BIN)

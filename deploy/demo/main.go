@@ -1,0 +1,216 @@
+// Command demo runs the whole system on one machine with embedded defaults:
+// the hub (embedded MQTT broker, embedded database, dashboard), two stations
+// whose simulated card readers are driven by headless autopilot kiosks, and,
+// when a display is available, a third station with the real kiosk window.
+// It prints the dashboard URL and stops everything cleanly on Ctrl-C.
+//
+// It starts the same binaries a field installation runs (bin/hub,
+// bin/edge-agent, bin/kiosk), each as its own process, so stopping and
+// restarting one of them (say the hub, with kill -STOP/-CONT or by hand)
+// behaves as it would in the field.
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+)
+
+type station struct {
+	id       string
+	api      string
+	interval string // simulated reader: a card every ...
+	window   bool   // the Fyne kiosk window instead of the autopilot
+}
+
+func main() {
+	bin := flag.String("bin", "bin", "directory of the hub, edge-agent and kiosk binaries")
+	data := flag.String("data", ".demo", "data directory of the demo (hub database, station stores)")
+	mqttAddr := flag.String("mqtt", "127.0.0.1:1884", "address of the hub's embedded MQTT broker")
+	httpAddr := flag.String("http", "127.0.0.1:8080", "address of the dashboard and API")
+	registry := flag.String("stations", "firmware-config/stations/demo.toml", "station registry")
+	noWindow := flag.Bool("headless", false, "do not open the kiosk window even when DISPLAY is set")
+	flag.Parse()
+
+	stations := []station{
+		{id: "cz-xb-sanjing-xinqiao", api: "127.0.0.1:7474", interval: "9s"},
+		{id: "cz-xb-post-north", api: "127.0.0.1:7475", interval: "13s"},
+	}
+	display := os.Getenv("DISPLAY") != "" && !*noWindow
+	if display {
+		stations = append(stations, station{id: "cz-xb-sanjing", api: "127.0.0.1:7476", window: true})
+	}
+
+	addrs := []string{*mqttAddr, *httpAddr}
+	for _, s := range stations {
+		addrs = append(addrs, s.api)
+	}
+	for _, a := range addrs {
+		if err := free(a); err != nil {
+			fatalf("%s is in use (%v): stop what runs there or pass another address (see -h)", a, err)
+		}
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var g group
+
+	g.start("hub", filepath.Join(*bin, "hub"), "-data", filepath.Join(*data, "hub"), "-mqtt", *mqttAddr,
+		"-http", *httpAddr, "-stations", *registry, "-heartbeat", "10")
+	if err := waitHTTP(ctx, "http://"+*httpAddr+"/healthz", 60*time.Second); err != nil {
+		g.stop()
+		fatalf("the hub did not come up: %v", err)
+	}
+	for _, s := range stations {
+		args := []string{"-station", s.id, "-data", filepath.Join(*data, s.id), "-broker", "tcp://" + *mqttAddr,
+			"-api", s.api, "-registry", *registry, "-sim", "-heartbeat", "10s"}
+		if s.interval != "" {
+			args = append(args, "-sim-interval", s.interval)
+		}
+		g.start("agent "+s.id, filepath.Join(*bin, "edge-agent"), args...)
+	}
+	for _, s := range stations {
+		if err := waitHTTP(ctx, "http://"+s.api+"/healthz", 30*time.Second); err != nil {
+			g.stop()
+			fatalf("the agent of %s did not come up: %v", s.id, err)
+		}
+		if s.window {
+			g.start("kiosk "+s.id, filepath.Join(*bin, "kiosk"), "-agent", s.api)
+		} else {
+			g.start("autopilot "+s.id, filepath.Join(*bin, "kiosk"), "-agent", s.api, "-autopilot")
+		}
+	}
+
+	fmt.Printf("\n  监控大屏 Dashboard:  http://%s/\n", *httpAddr)
+	fmt.Printf("  MQTT broker:         tcp://%s (embedded)\n", *mqttAddr)
+	for _, s := range stations {
+		mode := "autopilot kiosk (headless), simulated reader every " + s.interval
+		if s.window {
+			mode = "kiosk window; tap \"模拟刷卡\" to present a card"
+		}
+		fmt.Printf("  station %-24s agent http://%s  %s\n", s.id, s.api, mode)
+	}
+	if !display {
+		fmt.Println("  No DISPLAY: running headless, without the kiosk window.")
+	}
+	fmt.Printf("  Data in %s/. Press Ctrl-C to stop.\n\n", *data)
+
+	select {
+	case <-ctx.Done():
+	case name := <-g.exited:
+		fmt.Fprintf(os.Stderr, "demo: %s stopped on its own; stopping the rest\n", name)
+	}
+	g.stop()
+	fmt.Println("demo: stopped")
+}
+
+// group runs child processes and stops them in reverse order.
+type group struct {
+	mu     sync.Mutex
+	procs  []*proc
+	exited chan string
+}
+
+type proc struct {
+	name string
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+func (g *group) start(name, path string, args ...string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.exited == nil {
+		g.exited = make(chan string, 16)
+	}
+	cmd := exec.Command(path, args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // Ctrl-C reaches us, not the children
+	out, _ := cmd.StdoutPipe()
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		fatalf("start %s: %v (run `make build` first)", name, err)
+	}
+	p := &proc{name: name, cmd: cmd, done: make(chan struct{})}
+	g.procs = append(g.procs, p)
+	go prefix(name, out)
+	go func() {
+		_ = cmd.Wait()
+		close(p.done)
+		select {
+		case g.exited <- name:
+		default:
+		}
+	}()
+}
+
+func (g *group) stop() {
+	g.mu.Lock()
+	procs := append([]*proc(nil), g.procs...)
+	g.mu.Unlock()
+	for i := len(procs) - 1; i >= 0; i-- {
+		p := procs[i]
+		_ = p.cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-p.done:
+		case <-time.After(10 * time.Second):
+			fmt.Fprintf(os.Stderr, "demo: %s did not stop in 10 s; killing it\n", p.name)
+			_ = p.cmd.Process.Kill()
+			<-p.done
+		}
+	}
+}
+
+func prefix(name string, r io.Reader) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		fmt.Printf("%-34s %s\n", "["+name+"]", sc.Text())
+	}
+}
+
+func free(addr string) error {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	return l.Close()
+}
+
+func waitHTTP(ctx context.Context, url string, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for {
+		resp, err := http.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+			err = fmt.Errorf("HTTP %d", resp.StatusCode)
+		}
+		if time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return errors.New("interrupted")
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+func fatalf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "demo: "+format+"\n", args...)
+	os.Exit(1)
+}
