@@ -29,7 +29,6 @@ type Rejection struct {
 	Seq     uint64 `json:"seq"`
 	Code    string `json:"code"`   // a vetnet error code, e.g. invalid
 	Reason  string `json:"reason"` // for people, English; never personal data
-	Problem string `json:"problem,omitempty"`
 }
 
 // Problem is a whole-message rejection.
