@@ -25,10 +25,10 @@ type Ack struct {
 
 // Rejection names a check-in the hub refused and why.
 type Rejection struct {
-	ID      string `json:"id"`
-	Seq     uint64 `json:"seq"`
-	Code    string `json:"code"`   // a vetnet error code, e.g. invalid
-	Reason  string `json:"reason"` // for people, English; never personal data
+	ID     string `json:"id"`
+	Seq    uint64 `json:"seq"`
+	Code   string `json:"code"`   // a vetnet error code, e.g. invalid
+	Reason string `json:"reason"` // for people, English; never personal data
 }
 
 // Problem is a whole-message rejection.

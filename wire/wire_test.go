@@ -42,13 +42,13 @@ var messages = []struct {
 	decode func([]byte) (any, error)
 }{
 	{
-		file:  "checkins.v1.json",
-		value: wire.NewCheckInBatch(station, "41-42", t0.Add(time.Minute), sampleCheckIns()),
+		file:   "checkins.v1.json",
+		value:  wire.NewCheckInBatch(station, "41-42", t0.Add(time.Minute), sampleCheckIns()),
 		decode: func(b []byte) (any, error) { return wire.DecodeCheckInBatch(station, b) },
 	},
 	{
-		file:  "ack.v1.json",
-		value: wire.Ack{V: 1, Station: station, Batch: "41-42", IDs: []string{"01KB1Q0V00ABCDEFGHJKMNPQRS", "01KB1Q1F00ABCDEFGHJKMNPQRS"}, At: t0.Add(61 * time.Second)},
+		file:   "ack.v1.json",
+		value:  wire.Ack{V: 1, Station: station, Batch: "41-42", IDs: []string{"01KB1Q0V00ABCDEFGHJKMNPQRS", "01KB1Q1F00ABCDEFGHJKMNPQRS"}, At: t0.Add(61 * time.Second)},
 		decode: func(b []byte) (any, error) { return wire.DecodeAck(station, b) },
 	},
 	{
@@ -65,13 +65,13 @@ var messages = []struct {
 		decode: func(b []byte) (any, error) { return wire.DecodeAck(station, b) },
 	},
 	{
-		file:  "status-online.v1.json",
-		value: wire.Status{V: 1, Station: station, State: wire.StateOnline, Reason: wire.StatusConnect, Since: t0, Agent: "0.1.0", HeartbeatS: 15},
+		file:   "status-online.v1.json",
+		value:  wire.Status{V: 1, Station: station, State: wire.StateOnline, Reason: wire.StatusConnect, Since: t0, Agent: "0.1.0", HeartbeatS: 15},
 		decode: func(b []byte) (any, error) { return wire.DecodeStatus(station, b) },
 	},
 	{
-		file:  "status-will.v1.json",
-		value: wire.Status{V: 1, Station: station, State: wire.StateOffline, Reason: wire.StatusWill, Since: t0, Agent: "0.1.0", HeartbeatS: 15},
+		file:   "status-will.v1.json",
+		value:  wire.Status{V: 1, Station: station, State: wire.StateOffline, Reason: wire.StatusWill, Since: t0, Agent: "0.1.0", HeartbeatS: 15},
 		decode: func(b []byte) (any, error) { return wire.DecodeStatus(station, b) },
 	},
 	{
