@@ -1,0 +1,48 @@
+// Package bolt is the station's durable store: every check-in made at the
+// station, its outbox of check-ins the hub has not acknowledged yet, the
+// queue counters of the day, returning visitors and the last configuration
+// the hub sent. It is one bbolt file in the agent's data directory.
+//
+// # The model
+//
+// Commit is the only way a check-in is made. In one write transaction it
+// takes the next sequence number (the last one plus one, so numbers have no
+// gaps), makes the check-in ID, takes the next queue number of the service
+// for the local day, and writes the check-in, its ID index, its outbox entry
+// and the visitor's last visit. It returns only after bbolt has committed and
+// fsynced the transaction (the store never sets NoSync), so a check-in the
+// kiosk reports as done survives a power cut.
+//
+// An outbox entry leaves only through Ack (the hub holds the check-in) or
+// Reject (the hub will never accept it; it is parked, kept and counted).
+// Both are idempotent: unknown or already cleared IDs are ignored, so a
+// repeated or late ack changes nothing.
+//
+// # Personal data
+//
+// Check-in records hold ID numbers and names. They are sealed with
+// AES-256-GCM under a key derived from the device key, a random 32-byte file
+// beside the database (mode 0600, "<db>.key"). Returning visitors are found
+// by an HMAC-SHA256 of the ID number under another derived key, so the file
+// holds no plain hash of an ID number that could be reversed by trying all
+// birth dates of a district. Keeping the key beside the database protects a
+// copied database file, not a stolen device; a secure element or TPM is the
+// place for the key on hardware that has one.
+//
+// Losing the key file makes the stored records unreadable, so Open refuses
+// to make a new key for a database that already has one (see ErrKeyMismatch
+// in Open's errors) rather than silently starting over.
+//
+// # Layout
+//
+//	meta      station, seq, counters, key check, applied config
+//	checkins  seq (8 bytes, big endian) → sealed record
+//	ids       check-in ID → seq
+//	outbox    seq → (empty)
+//	rejected  seq → rejection (JSON)
+//	queue     "YYYY-MM-DD/service" → count issued that day
+//	visitors  HMAC(ID number) → last visit (Unix nanoseconds)
+//
+// Big-endian sequence keys make bbolt's byte order the sequence order, so
+// the outbox is read oldest first by a cursor.
+package bolt

@@ -1,0 +1,641 @@
+package bolt
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/vetnet/vetnet"
+	"github.com/vetnet/vetnet/wire"
+)
+
+// Defaults of Options.
+const (
+	DefaultMaxOutbox = 100000
+	DefaultTimeout   = time.Second
+)
+
+// Options configure a Store. The zero value is usable apart from StationID.
+type Options struct {
+	// StationID is the station the store belongs to; required. It is
+	// written at the first Open, and opening the file later for another
+	// station fails with EINVALID, so a data directory copied to another
+	// device cannot mix two stations' sequences.
+	StationID string
+
+	// Now is the clock for check-in times and queue days. Default time.Now.
+	Now func() time.Time
+
+	// Location is the time zone whose calendar day numbers the queues
+	// (B001 again each morning). Default time.Local; stations in China run
+	// in Asia/Shanghai.
+	Location *time.Location
+
+	// MaxOutbox is how many check-ins may wait for the hub's ack. When the
+	// outbox holds that many, Commit fails with EFULL: a station offline for
+	// weeks stops taking check-ins instead of filling its disk. Default
+	// DefaultMaxOutbox (100000, about 60 MB).
+	MaxOutbox int
+
+	// Timeout is how long Open waits for the file lock held by another
+	// process (another agent on the same data directory). Default
+	// DefaultTimeout (1 s); a negative value waits forever.
+	Timeout time.Duration
+}
+
+// Draft is a check-in before the store numbers it.
+type Draft struct {
+	Visitor vetnet.Visitor
+	Service vetnet.Service
+	Method  vetnet.Method
+}
+
+// Ticket is what Commit tells the visitor besides the check-in.
+type Ticket struct {
+	QueueNo   string     // e.g. B007: the service's letter and the day's count
+	Waiting   int        // check-ins for the same service today before this one
+	LastVisit *time.Time // the visitor's previous check-in at this station; nil if none
+}
+
+// Stats describe the outbox.
+type Stats struct {
+	Depth    int        // check-ins waiting for the hub's ack
+	OldestAt *time.Time // station time of the oldest waiting check-in; nil if none
+	LastSeq  uint64     // highest sequence number committed
+	Rejected int        // check-ins the hub refused, parked
+}
+
+// Parked is a check-in the hub rejected.
+type Parked struct {
+	CheckIn vetnet.CheckIn
+	Code    string    // the hub's vetnet error code
+	Reason  string    // the hub's reason, for people; never personal data
+	At      time.Time // when the rejection arrived, station clock
+}
+
+// Store is the station's bbolt file. Its methods are safe for concurrent
+// use.
+type Store struct {
+	db        *bbolt.DB
+	path      string
+	station   string
+	now       func() time.Time
+	loc       *time.Location
+	maxOutbox int
+	keys      keys
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+var (
+	bucketMeta     = []byte("meta")
+	bucketCheckIns = []byte("checkins")
+	bucketIDs      = []byte("ids")
+	bucketOutbox   = []byte("outbox")
+	bucketRejected = []byte("rejected")
+	bucketQueue    = []byte("queue")
+	bucketVisitors = []byte("visitors")
+
+	allBuckets = [][]byte{bucketMeta, bucketCheckIns, bucketIDs, bucketOutbox, bucketRejected, bucketQueue, bucketVisitors}
+
+	keyStation  = []byte("station")
+	keySeq      = []byte("seq")
+	keyOutboxN  = []byte("outbox_n")
+	keyRejectN  = []byte("rejected_n")
+	keyKeyCheck = []byte("key_check")
+	keyConfig   = []byte("config")
+)
+
+// Open opens or creates the store at path and its device key at path+".key".
+//
+// Errors: EINVALID (no or another station ID), EUNAVAILABLE (another
+// process holds the file), EINTERNAL (the file or the key cannot be read or
+// written, or the key does not match the database).
+func Open(path string, opts Options) (*Store, error) {
+	if err := vetnet.ValidateStationID(opts.StationID); err != nil {
+		return nil, err
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Location == nil {
+		opts.Location = time.Local
+	}
+	if opts.MaxOutbox <= 0 {
+		opts.MaxOutbox = DefaultMaxOutbox
+	}
+	switch {
+	case opts.Timeout == 0:
+		opts.Timeout = DefaultTimeout
+	case opts.Timeout < 0:
+		opts.Timeout = 0 // bbolt: wait forever
+	}
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: opts.Timeout})
+	if err != nil {
+		if errors.Is(err, berrors.ErrTimeout) {
+			return nil, vetnet.Wrap(vetnet.EUNAVAILABLE, err, "站点数据文件正被另一个程序使用", "The station's data file is in use by another program.")
+		}
+		return nil, vetnet.Wrap(vetnet.EINTERNAL, err, "无法打开站点数据文件", "Cannot open the station's data file.")
+	}
+	// bbolt applies the mode only when it creates the file; records are
+	// sealed, but the file should not be world-readable all the same.
+	_ = os.Chmod(path, 0o600)
+	s := &Store{db: db, path: path, station: opts.StationID, now: opts.Now, loc: opts.Location, maxOutbox: opts.MaxOutbox}
+	if err := s.init(); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// init creates the buckets, checks the station and loads the device key.
+func (s *Store) init() error {
+	return s.db.Update(func(tx *bbolt.Tx) error {
+		for _, name := range allBuckets {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return internal(err)
+			}
+		}
+		meta := tx.Bucket(bucketMeta)
+		switch st := meta.Get(keyStation); {
+		case st == nil:
+			if err := meta.Put(keyStation, []byte(s.station)); err != nil {
+				return internal(err)
+			}
+		case string(st) != s.station:
+			return vetnet.Wrap(vetnet.EINVALID, fmt.Errorf("data file of station %q opened as %q", st, s.station),
+				"该数据文件属于另一个站点", "The data file belongs to another station.")
+		}
+		check := meta.Get(keyKeyCheck)
+		k, err := loadKey(s.path+".key", check == nil)
+		if err != nil {
+			return err
+		}
+		s.keys = k
+		if check == nil {
+			return putCopy(meta, keyKeyCheck, k.check)
+		}
+		if !bytes.Equal(check, k.check) {
+			return vetnet.Wrap(vetnet.EINTERNAL, errors.New("device key does not match the database"),
+				"设备密钥与站点数据文件不匹配", "The device key does not match the station's data file.")
+		}
+		return nil
+	})
+}
+
+// Close closes the file. It is safe to call more than once.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() { s.closeErr = s.db.Close() })
+	return s.closeErr
+}
+
+// Path returns the file's path.
+func (s *Store) Path() string { return s.path }
+
+// Commit makes a check-in durable: see the package documentation. It
+// returns only after the transaction is committed and synced to disk.
+//
+// Errors: EINVALID (the check-in breaks a rule of vetnet.CheckIn.Validate),
+// EFULL (the outbox holds MaxOutbox check-ins), EUNAVAILABLE (the store is
+// closed), EINTERNAL.
+func (s *Store) Commit(d Draft) (vetnet.CheckIn, Ticket, error) {
+	now := s.now().Round(0)
+	info, ok := d.Service.Info()
+	if !ok {
+		return vetnet.CheckIn{}, Ticket{}, vetnet.Errorz(vetnet.EINVALID, "未知的服务项目", "Unknown service.")
+	}
+	if d.Visitor.DocType == "" {
+		d.Visitor.DocType = vetnet.DocResident
+	}
+	id, err := vetnet.NewCheckInID(now, nil)
+	if err != nil {
+		return vetnet.CheckIn{}, Ticket{}, err
+	}
+	c := vetnet.CheckIn{ID: id, StationID: s.station, Visitor: d.Visitor, Service: d.Service, Method: d.Method, At: now.UTC()}
+	var t Ticket
+	err = s.db.Update(func(tx *bbolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		if n := getU64(meta, keyOutboxN); n >= uint64(s.maxOutbox) {
+			return vetnet.Errorz(vetnet.EFULL, "待上传的签到记录已满，请联系工作人员", "The station's outbox is full; please call staff.")
+		}
+		c.Seq = getU64(meta, keySeq) + 1
+
+		// Queue number: per service and local day. Old days' counters are
+		// dropped when a day's first ticket is issued.
+		day := now.In(s.loc).Format("2006-01-02")
+		qkey := []byte(day + "/" + string(d.Service))
+		queue := tx.Bucket(bucketQueue)
+		var issued uint64
+		if v := queue.Get(qkey); v != nil {
+			issued = binary.BigEndian.Uint64(v)
+		} else if err := pruneQueue(queue, []byte(day+"/")); err != nil {
+			return err
+		}
+		t.Waiting = int(issued)
+		t.QueueNo = fmt.Sprintf("%c%03d", info.QueuePrefix, issued+1)
+		c.QueueNo = t.QueueNo
+		if err := c.Validate(now); err != nil {
+			return err
+		}
+
+		visitors := tx.Bucket(bucketVisitors)
+		vkey := s.keys.visitor(c.Visitor.IDNumber)
+		if v := visitors.Get(vkey); len(v) == 8 {
+			last := time.Unix(0, int64(binary.BigEndian.Uint64(v))).UTC()
+			t.LastVisit = &last
+		}
+
+		ids := tx.Bucket(bucketIDs)
+		if ids.Get([]byte(c.ID)) != nil {
+			return vetnet.Wrap(vetnet.ECONFLICT, errors.New("check-in ID repeated"), "签到编号重复，请重试", "The check-in ID is repeated; please try again.")
+		}
+		sk := seqKey(c.Seq)
+		sealed, err := s.keys.seal(sk, toRecord(c))
+		if err != nil {
+			return err
+		}
+		for _, put := range []struct {
+			b    *bbolt.Bucket
+			k, v []byte
+		}{
+			{tx.Bucket(bucketCheckIns), sk, sealed},
+			{ids, []byte(c.ID), sk},
+			{tx.Bucket(bucketOutbox), sk, []byte{}},
+			{queue, qkey, u64(issued + 1)},
+			{visitors, vkey, u64(uint64(now.UnixNano()))},
+			{meta, keySeq, u64(c.Seq)},
+		} {
+			if err := put.b.Put(put.k, put.v); err != nil {
+				return internal(err)
+			}
+		}
+		return addU64(meta, keyOutboxN, 1)
+	})
+	if err != nil {
+		return vetnet.CheckIn{}, Ticket{}, s.txErr(err)
+	}
+	return c, t, nil
+}
+
+func pruneQueue(queue *bbolt.Bucket, today []byte) error {
+	var old [][]byte
+	_ = queue.ForEach(func(k, _ []byte) error {
+		if !bytes.HasPrefix(k, today) {
+			old = append(old, append([]byte(nil), k...))
+		}
+		return nil
+	})
+	for _, k := range old {
+		if err := queue.Delete(k); err != nil {
+			return internal(err)
+		}
+	}
+	return nil
+}
+
+// Pending returns up to max check-ins of the outbox, oldest first (max <= 0
+// means all).
+//
+// Errors: EUNAVAILABLE (closed), EINTERNAL.
+func (s *Store) Pending(max int) ([]vetnet.CheckIn, error) {
+	var out []vetnet.CheckIn
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		checkins := tx.Bucket(bucketCheckIns)
+		cur := tx.Bucket(bucketOutbox).Cursor()
+		for k, _ := cur.First(); k != nil && (max <= 0 || len(out) < max); k, _ = cur.Next() {
+			c, err := s.load(checkins, k)
+			if err != nil {
+				return err
+			}
+			out = append(out, c)
+		}
+		return nil
+	})
+	return out, s.txErr(err)
+}
+
+// Get returns the check-in with id, whether pending, acknowledged or
+// parked.
+//
+// Errors: ENOTFOUND, EUNAVAILABLE (closed), EINTERNAL.
+func (s *Store) Get(id string) (vetnet.CheckIn, error) {
+	var c vetnet.CheckIn
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		sk := tx.Bucket(bucketIDs).Get([]byte(id))
+		if sk == nil {
+			return vetnet.Errorz(vetnet.ENOTFOUND, "没有该签到记录", "No such check-in.")
+		}
+		var err error
+		c, err = s.load(tx.Bucket(bucketCheckIns), sk)
+		return err
+	})
+	return c, s.txErr(err)
+}
+
+// Ack removes the check-ins with ids from the outbox: the hub holds them.
+// IDs that are unknown or no longer in the outbox are ignored, so a
+// repeated ack is harmless. cleared counts the entries removed now.
+//
+// Errors: EUNAVAILABLE (closed), EINTERNAL.
+func (s *Store) Ack(ids []string) (cleared int, err error) {
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	err = s.db.Update(func(tx *bbolt.Tx) error {
+		cleared = 0
+		index, outbox := tx.Bucket(bucketIDs), tx.Bucket(bucketOutbox)
+		for _, id := range ids {
+			sk := index.Get([]byte(id))
+			if sk == nil || outbox.Get(sk) == nil {
+				continue
+			}
+			if err := outbox.Delete(sk); err != nil {
+				return internal(err)
+			}
+			cleared++
+		}
+		return addU64(tx.Bucket(bucketMeta), keyOutboxN, -cleared)
+	})
+	if err != nil {
+		return 0, s.txErr(err)
+	}
+	return cleared, nil
+}
+
+type rejection struct {
+	Code   string    `json:"code"`
+	Reason string    `json:"reason"`
+	At     time.Time `json:"at"`
+}
+
+// Reject moves the rejected check-ins from the outbox to the parked ones:
+// kept and counted, never sent again. Rejections of unknown IDs or of
+// check-ins no longer in the outbox are ignored. parked counts the entries
+// moved now.
+//
+// Errors: EUNAVAILABLE (closed), EINTERNAL.
+func (s *Store) Reject(rs []wire.Rejection) (parked int, err error) {
+	if len(rs) == 0 {
+		return 0, nil
+	}
+	now := s.now().UTC().Round(0)
+	err = s.db.Update(func(tx *bbolt.Tx) error {
+		parked = 0
+		index, outbox, rejected := tx.Bucket(bucketIDs), tx.Bucket(bucketOutbox), tx.Bucket(bucketRejected)
+		for _, r := range rs {
+			sk := index.Get([]byte(r.ID))
+			if sk == nil || outbox.Get(sk) == nil {
+				continue
+			}
+			v, err := json.Marshal(rejection{Code: r.Code, Reason: r.Reason, At: now})
+			if err != nil {
+				return internal(err)
+			}
+			if err := outbox.Delete(sk); err != nil {
+				return internal(err)
+			}
+			if err := rejected.Put(copyBytes(sk), v); err != nil {
+				return internal(err)
+			}
+			parked++
+		}
+		meta := tx.Bucket(bucketMeta)
+		if err := addU64(meta, keyOutboxN, -parked); err != nil {
+			return err
+		}
+		return addU64(meta, keyRejectN, parked)
+	})
+	if err != nil {
+		return 0, s.txErr(err)
+	}
+	return parked, nil
+}
+
+// Parked returns up to max parked check-ins, oldest first (max <= 0 means
+// all), for the staff screen.
+//
+// Errors: EUNAVAILABLE (closed), EINTERNAL.
+func (s *Store) Parked(max int) ([]Parked, error) {
+	var out []Parked
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		checkins := tx.Bucket(bucketCheckIns)
+		cur := tx.Bucket(bucketRejected).Cursor()
+		for k, v := cur.First(); k != nil && (max <= 0 || len(out) < max); k, v = cur.Next() {
+			c, err := s.load(checkins, k)
+			if err != nil {
+				return err
+			}
+			var r rejection
+			if err := json.Unmarshal(v, &r); err != nil {
+				return internal(err)
+			}
+			out = append(out, Parked{CheckIn: c, Code: r.Code, Reason: r.Reason, At: r.At})
+		}
+		return nil
+	})
+	return out, s.txErr(err)
+}
+
+// OutboxStats describes the outbox.
+//
+// Errors: EUNAVAILABLE (closed), EINTERNAL.
+func (s *Store) OutboxStats() (Stats, error) {
+	var st Stats
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		st.Depth = int(getU64(meta, keyOutboxN))
+		st.LastSeq = getU64(meta, keySeq)
+		st.Rejected = int(getU64(meta, keyRejectN))
+		if k, _ := tx.Bucket(bucketOutbox).Cursor().First(); k != nil {
+			c, err := s.load(tx.Bucket(bucketCheckIns), k)
+			if err != nil {
+				return err
+			}
+			st.OldestAt = &c.At
+		}
+		return nil
+	})
+	return st, s.txErr(err)
+}
+
+// LastVisit returns when the visitor with idNumber last checked in at this
+// station; ok is false for a first visit.
+//
+// Errors: EUNAVAILABLE (closed), EINTERNAL.
+func (s *Store) LastVisit(idNumber string) (last time.Time, ok bool, err error) {
+	err = s.db.View(func(tx *bbolt.Tx) error {
+		if v := tx.Bucket(bucketVisitors).Get(s.keys.visitor(idNumber)); len(v) == 8 {
+			last, ok = time.Unix(0, int64(binary.BigEndian.Uint64(v))).UTC(), true
+		}
+		return nil
+	})
+	return last, ok, s.txErr(err)
+}
+
+// SaveConfig keeps the last good configuration from the hub, so that a
+// restarted agent offline applies it at once.
+//
+// Errors: EUNAVAILABLE (closed), EINTERNAL.
+func (s *Store) SaveConfig(c wire.Config) error {
+	b, err := c.Encode()
+	if err != nil {
+		return internal(err)
+	}
+	return s.txErr(s.db.Update(func(tx *bbolt.Tx) error {
+		return putCopy(tx.Bucket(bucketMeta), keyConfig, b)
+	}))
+}
+
+// Config returns the saved configuration; ok is false when none was saved
+// (or it cannot be read, which the next config from the hub repairs).
+func (s *Store) Config() (wire.Config, bool) {
+	var b []byte
+	_ = s.db.View(func(tx *bbolt.Tx) error {
+		b = copyBytes(tx.Bucket(bucketMeta).Get(keyConfig))
+		return nil
+	})
+	if b == nil {
+		return wire.Config{}, false
+	}
+	c, err := wire.DecodeConfig(s.station, b)
+	if err != nil {
+		return wire.Config{}, false
+	}
+	return c, true
+}
+
+// Check runs bbolt's consistency check of the whole file.
+//
+// Errors: EUNAVAILABLE (closed), EINTERNAL (the file is inconsistent; the
+// cause lists the problems).
+func (s *Store) Check() error {
+	return s.txErr(s.db.View(checkTx))
+}
+
+// CheckFile opens the bbolt file at path read-only and runs the consistency
+// check; for tests and for a technician's tool when no agent runs.
+func CheckFile(path string) error {
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{ReadOnly: true, Timeout: DefaultTimeout})
+	if err != nil {
+		return vetnet.Wrap(vetnet.EINTERNAL, err, "无法打开站点数据文件", "Cannot open the station's data file.")
+	}
+	defer db.Close()
+	return db.View(checkTx)
+}
+
+func checkTx(tx *bbolt.Tx) error {
+	var errs []error
+	for err := range tx.Check() {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return vetnet.Wrap(vetnet.EINTERNAL, errors.Join(errs...), "站点数据文件已损坏", "The station's data file is damaged.")
+	}
+	return nil
+}
+
+func (s *Store) load(checkins *bbolt.Bucket, sk []byte) (vetnet.CheckIn, error) {
+	v := checkins.Get(sk)
+	if v == nil {
+		return vetnet.CheckIn{}, internal(fmt.Errorf("check-in seq %d missing", binary.BigEndian.Uint64(sk)))
+	}
+	r, err := s.keys.open(sk, v)
+	if err != nil {
+		return vetnet.CheckIn{}, err
+	}
+	return r.toCheckIn(s.station), nil
+}
+
+// txErr translates errors of bbolt; *vetnet.Error passes unchanged.
+func (s *Store) txErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ve *vetnet.Error
+	if errors.As(err, &ve) {
+		return err
+	}
+	if errors.Is(err, berrors.ErrDatabaseNotOpen) {
+		return vetnet.Wrap(vetnet.EUNAVAILABLE, err, "站点数据文件已关闭", "The station's data file is closed.")
+	}
+	return internal(err)
+}
+
+func internal(err error) error {
+	return vetnet.Wrap(vetnet.EINTERNAL, err, "站点数据文件读写失败", "Cannot read or write the station's data file.")
+}
+
+// record is a check-in as sealed in the checkins bucket.
+type record struct {
+	ID       string    `json:"id"`
+	Seq      uint64    `json:"seq"`
+	At       time.Time `json:"at"`
+	Service  string    `json:"service"`
+	Method   string    `json:"method"`
+	QueueNo  string    `json:"queue_no"`
+	IDNumber string    `json:"id_number"`
+	Name     string    `json:"name"`
+	Doc      string    `json:"doc"`
+}
+
+func toRecord(c vetnet.CheckIn) record {
+	return record{ID: c.ID, Seq: c.Seq, At: c.At, Service: string(c.Service), Method: string(c.Method), QueueNo: c.QueueNo,
+		IDNumber: c.Visitor.IDNumber, Name: c.Visitor.Name, Doc: string(c.Visitor.DocType)}
+}
+
+func (r record) toCheckIn(station string) vetnet.CheckIn {
+	return vetnet.CheckIn{ID: r.ID, StationID: station, Seq: r.Seq, At: r.At, Service: vetnet.Service(r.Service),
+		Method: vetnet.Method(r.Method), QueueNo: r.QueueNo,
+		Visitor: vetnet.Visitor{IDNumber: r.IDNumber, Name: r.Name, DocType: vetnet.DocType(r.Doc)}}
+}
+
+func seqKey(seq uint64) []byte { return u64(seq) }
+
+func u64(v uint64) []byte {
+	b := make([]byte, 8)
+	binary.BigEndian.PutUint64(b, v)
+	return b
+}
+
+func getU64(b *bbolt.Bucket, k []byte) uint64 {
+	if v := b.Get(k); len(v) == 8 {
+		return binary.BigEndian.Uint64(v)
+	}
+	return 0
+}
+
+func addU64(b *bbolt.Bucket, k []byte, delta int) error {
+	if delta == 0 {
+		return nil
+	}
+	v := int64(getU64(b, k)) + int64(delta)
+	if v < 0 {
+		v = 0
+	}
+	return putCopy(b, k, u64(uint64(v)))
+}
+
+func putCopy(b *bbolt.Bucket, k, v []byte) error {
+	if err := b.Put(k, v); err != nil {
+		return internal(err)
+	}
+	return nil
+}
+
+// copyBytes copies a value out of a transaction, whose memory is valid only
+// inside it.
+func copyBytes(b []byte) []byte {
+	if b == nil {
+		return nil
+	}
+	return append([]byte(nil), b...)
+}
