@@ -1,0 +1,479 @@
+package session
+
+import (
+	"time"
+
+	"github.com/vetnet/vetnet"
+	"github.com/vetnet/vetnet/edge-agent/localapi"
+)
+
+// State is the screen the kiosk shows.
+type State int
+
+const (
+	// OutOfService: the agent cannot be reached (or has not answered yet).
+	// It is the zero state, so a kiosk starts out of service until the
+	// agent's first status arrives.
+	OutOfService State = iota
+	Idle               // attract screen: station name, "tap your ID card"
+	Greeting           // hello with the masked name
+	ChooseService      // the services the station offers
+	Submitting         // the check-in is being committed by the agent
+	Confirmed          // queue number, service, people waiting
+	Failed             // the check-in failed; retry or cancel
+	Notice             // a message for people (card error, time up), then idle
+)
+
+var stateNames = [...]string{"OutOfService", "Idle", "Greeting", "ChooseService", "Submitting", "Confirmed", "Failed", "Notice"}
+
+func (s State) String() string {
+	if s < 0 || int(s) >= len(stateNames) {
+		return "State(?)"
+	}
+	return stateNames[s]
+}
+
+// Default timeouts.
+const (
+	DefaultGreetingFor   = 4 * time.Second
+	DefaultInactive      = 60 * time.Second
+	DefaultConfirmedFor  = 20 * time.Second
+	DefaultNoticeFor     = 10 * time.Second
+	DefaultSubmitTimeout = 30 * time.Second
+)
+
+// Session is the state machine of one kiosk. The zero value is ready to
+// use (timeouts take their defaults) and starts in OutOfService. It is not
+// safe for concurrent use: the caller serialises Step (the UI does it on
+// Fyne's goroutine, the autopilot in one loop).
+type Session struct {
+	// GreetingFor is how long the greeting shows before the service menu
+	// replaces it by itself. Zero means DefaultGreetingFor (4 s).
+	GreetingFor time.Duration
+	// Inactive is how long Greeting, ChooseService and Failed wait for a
+	// touch before going back to Idle. Zero means DefaultInactive (60 s).
+	Inactive time.Duration
+	// ConfirmedFor is how long the queue number stays on screen. Zero
+	// means DefaultConfirmedFor (20 s).
+	ConfirmedFor time.Duration
+	// NoticeFor is how long a Notice stays. Zero means DefaultNoticeFor (10 s).
+	NoticeFor time.Duration
+	// SubmitTimeout is how long Submitting waits for the agent's answer
+	// before showing Failed. It should exceed the HTTP client's timeout so
+	// that the agent's own answer normally wins. Zero means
+	// DefaultSubmitTimeout (30 s).
+	SubmitTimeout time.Duration
+	// Now is the clock for events other than Tick. Nil means time.Now.
+	Now func() time.Time
+
+	state   State
+	since   time.Time // when the state was entered
+	touched time.Time // last touch, or entry into the state
+	attempt uint64    // last submission's number; never reset
+
+	status    localapi.Status
+	connected bool // the agent's event stream is up
+	ever      bool // the agent has answered at least once
+
+	visit  visit   // everything about the person; wiped on return to idle
+	notice Message // what a Notice says; never personal
+}
+
+// visit is everything the session holds about the person in front of the
+// kiosk. Keeping it in one struct makes the wipe a single assignment that
+// cannot forget a field.
+type visit struct {
+	token   string
+	expires time.Time
+	Visit
+}
+
+// Visit is what the screens show about the person in front of the kiosk.
+// It is the zero value whenever the kiosk is Idle or OutOfService.
+type Visit struct {
+	Name      string         // masked, e.g. 张*国
+	Returning bool           // visited this station before
+	LastVisit time.Time      // zero if unknown
+	Service   vetnet.Service // chosen service
+	QueueNo   string         // e.g. B007, once confirmed
+	Waiting   int            // people before this one for the same service today
+	Error     Message        // why the check-in failed (Failed)
+	CanRetry  bool           // whether Failed offers a retry
+}
+
+// Message is a text for people in both languages.
+type Message struct {
+	Code string // a vetnet error code, or "" for none
+	ZH   string
+	EN   string
+}
+
+// Messages the session makes itself; the others come from the agent.
+var (
+	MsgTokenExpired = Message{Code: vetnet.EEXPIRED, ZH: "操作超时，请重新刷卡", EN: "Time is up. Please tap your card again."}
+	MsgNoAnswer     = Message{Code: vetnet.EUNAVAILABLE, ZH: "站点服务没有应答，请重试或联系工作人员", EN: "The station did not answer. Please try again or ask staff."}
+)
+
+// View is everything a screen shows. It holds no token.
+type View struct {
+	State     State
+	Station   localapi.StationInfo
+	Services  []vetnet.Service // offered and known, in menu order
+	Connected bool             // the agent's event stream is up
+	Ever      bool             // the agent has answered at least once since start
+	Online    bool             // the station is connected to the hub
+	Backlog   int              // check-ins not yet acknowledged by the hub
+	SimReader bool             // the agent has a simulated reader (demo)
+	Visit     Visit            // zero in Idle and OutOfService
+	Notice    Message          // what a Notice says
+	Deadline  time.Time        // when the screen moves on by itself; zero if never
+}
+
+// Submission is a check-in the caller must post to the agent.
+type Submission struct {
+	Attempt  uint64 // report the answer with this
+	Request  localapi.CheckInRequest
+	Deadline time.Time // give up waiting at this time (the session will)
+}
+
+// Event is an input to the session: one of the types below.
+type Event interface{ event() }
+
+type (
+	// AgentStatus is the agent's status, from the event stream or a poll;
+	// it also says the agent is up.
+	AgentStatus struct{ Status localapi.Status }
+	// AgentDown says the agent cannot be reached (the stream dropped).
+	AgentDown struct{}
+	// CardRead is a card read by one of the agent's readers.
+	CardRead struct{ Card localapi.CardEvent }
+	// CardFailed is a card the reader could not read.
+	CardFailed struct{ Error localapi.CardErrorEvent }
+	// Touch is any touch on the screen; it keeps the screen from timing out.
+	Touch struct{}
+	// Continue moves on from the greeting.
+	Continue struct{}
+	// ServiceChosen is the person's choice.
+	ServiceChosen struct{ Service vetnet.Service }
+	// CheckInDone is the agent's 2xx answer to a Submission.
+	CheckInDone struct {
+		Attempt  uint64
+		Response localapi.CheckInResponse
+	}
+	// CheckInFailed is the agent's error answer, or no answer, to a Submission.
+	CheckInFailed struct {
+		Attempt uint64
+		Err     error
+	}
+	// Retry posts the failed check-in again.
+	Retry struct{}
+	// Cancel abandons the visit.
+	Cancel struct{}
+	// Done ends a confirmed visit.
+	Done struct{}
+	// Tick lets time pass: timeouts are checked against Now.
+	Tick struct{ Now time.Time }
+)
+
+func (AgentStatus) event()   {}
+func (AgentDown) event()     {}
+func (CardRead) event()      {}
+func (CardFailed) event()    {}
+func (Touch) event()         {}
+func (Continue) event()      {}
+func (ServiceChosen) event() {}
+func (CheckInDone) event()   {}
+func (CheckInFailed) event() {}
+func (Retry) event()         {}
+func (Cancel) event()        {}
+func (Done) event()          {}
+func (Tick) event()          {}
+
+// State returns the current state.
+func (s *Session) State() State { return s.state }
+
+// Step applies ev. It returns a Submission when a check-in must be posted,
+// else nil.
+func (s *Session) Step(ev Event) *Submission {
+	now := s.now()
+	if t, ok := ev.(Tick); ok {
+		now = t.Now
+	}
+	switch ev := ev.(type) {
+	case AgentStatus:
+		s.status, s.connected, s.ever = ev.Status, true, true
+		if s.state == OutOfService {
+			s.enter(Idle, now)
+		}
+	case AgentDown:
+		s.connected = false
+		switch s.state {
+		case Idle, Notice, Greeting, ChooseService:
+			// Without the agent the token is worthless; do not let the
+			// person choose a service that cannot be booked.
+			s.toIdle(now)
+		}
+		// Submitting, Confirmed and Failed finish first: the answer to
+		// the check-in (or its timeout) decides, and the person should see
+		// the outcome.
+	case CardRead:
+		if s.state == Submitting {
+			return nil // a commit is under way; the card can be tapped again
+		}
+		s.connected, s.ever = true, true // the card came down the stream
+		c := ev.Card
+		s.wipe()
+		s.visit = visit{token: c.Token, expires: c.ExpiresAt, Visit: Visit{
+			Name:      vetnet.MaskName(c.MaskedName),
+			Returning: c.Returning,
+		}}
+		if c.LastVisit != nil {
+			s.visit.LastVisit = *c.LastVisit
+		}
+		s.enter(Greeting, now)
+	case CardFailed:
+		switch s.state {
+		case Idle, Notice:
+			s.wipe()
+			s.notice = Message{Code: ev.Error.Code, ZH: ev.Error.MessageZH, EN: ev.Error.MessageEN}
+			if s.notice.ZH == "" && s.notice.EN == "" {
+				s.notice = Message{Code: ev.Error.Code, ZH: "读卡失败，请重新刷卡", EN: "The card could not be read. Please try again."}
+			}
+			s.enter(Notice, now)
+		}
+		// Elsewhere a failed read must not disturb the person being served.
+	case Touch:
+		s.touched = now
+	case Continue:
+		s.touched = now
+		if s.state == Greeting {
+			s.enter(ChooseService, now)
+		}
+	case ServiceChosen:
+		s.touched = now
+		if (s.state == Greeting || s.state == ChooseService) && s.offers(ev.Service) && s.visit.token != "" {
+			s.visit.Service = ev.Service
+			return s.submit(now)
+		}
+	case Retry:
+		s.touched = now
+		if s.state == Failed && s.visit.CanRetry {
+			return s.submit(now)
+		}
+	case CheckInDone:
+		if s.state != Submitting || ev.Attempt != s.attempt {
+			return nil
+		}
+		r := ev.Response
+		if svc, err := vetnet.ParseService(r.Service); err == nil {
+			s.visit.Service = svc
+		}
+		if r.MaskedName != "" {
+			s.visit.Name = vetnet.MaskName(r.MaskedName)
+		}
+		s.visit.QueueNo, s.visit.Waiting = r.QueueNo, r.Waiting
+		s.visit.token = "" // single use: it is spent
+		s.enter(Confirmed, now)
+	case CheckInFailed:
+		if s.state != Submitting || ev.Attempt != s.attempt {
+			return nil
+		}
+		s.fail(Message{
+			Code: vetnet.ErrorCode(ev.Err),
+			ZH:   vetnet.ErrorMessage(ev.Err, "zh"),
+			EN:   vetnet.ErrorMessage(ev.Err, "en"),
+		}, now)
+	case Cancel:
+		switch s.state {
+		case Greeting, ChooseService, Failed, Notice, Confirmed:
+			s.toIdle(now)
+		}
+	case Done:
+		switch s.state {
+		case Confirmed, Notice:
+			s.toIdle(now)
+		}
+	case Tick:
+		s.tick(now)
+	}
+	return nil
+}
+
+func (s *Session) submit(now time.Time) *Submission {
+	s.attempt++
+	s.visit.Error, s.visit.CanRetry = Message{}, false
+	s.enter(Submitting, now)
+	return &Submission{
+		Attempt:  s.attempt,
+		Request:  localapi.CheckInRequest{Token: s.visit.token, Service: string(s.visit.Service)},
+		Deadline: now.Add(s.submitTimeout()),
+	}
+}
+
+func (s *Session) fail(m Message, now time.Time) {
+	s.visit.Error = m
+	// An expired or spent token, or a card the agent refuses, will not get
+	// better by posting again; the person taps the card again instead.
+	switch m.Code {
+	case vetnet.EEXPIRED, vetnet.EINVALID, vetnet.ENOTFOUND, vetnet.ECONFLICT:
+		s.visit.CanRetry = false
+	default:
+		s.visit.CanRetry = s.visit.token != ""
+	}
+	s.enter(Failed, now)
+}
+
+func (s *Session) tick(now time.Time) {
+	switch s.state {
+	case Greeting, ChooseService:
+		if !s.visit.expires.IsZero() && !now.Before(s.visit.expires) {
+			s.wipe()
+			s.notice = MsgTokenExpired
+			s.enter(Notice, now)
+			return
+		}
+		if !now.Before(s.touched.Add(s.inactive())) {
+			s.toIdle(now)
+			return
+		}
+		if s.state == Greeting && !now.Before(s.since.Add(s.greetingFor())) {
+			s.since = now // the menu's own clock; touched is kept
+			s.state = ChooseService
+		}
+	case Failed:
+		if !now.Before(s.touched.Add(s.inactive())) {
+			s.toIdle(now)
+		}
+	case Submitting:
+		if !now.Before(s.since.Add(s.submitTimeout())) {
+			s.fail(MsgNoAnswer, now)
+		}
+	case Confirmed:
+		if !now.Before(s.since.Add(s.confirmedFor())) {
+			s.toIdle(now)
+		}
+	case Notice:
+		if !now.Before(s.since.Add(s.noticeFor())) {
+			s.toIdle(now)
+		}
+	}
+}
+
+func (s *Session) enter(st State, now time.Time) {
+	s.state, s.since, s.touched = st, now, now
+}
+
+// toIdle ends a visit: the person's data goes, and the screen is Idle, or
+// OutOfService while the agent is away.
+func (s *Session) toIdle(now time.Time) {
+	s.wipe()
+	if s.connected {
+		s.enter(Idle, now)
+	} else {
+		s.enter(OutOfService, now)
+	}
+}
+
+// wipe forgets the person and any notice.
+func (s *Session) wipe() {
+	s.visit = visit{}
+	s.notice = Message{}
+}
+
+// View returns what the current screen shows.
+func (s *Session) View() View {
+	v := View{
+		State:     s.state,
+		Station:   s.status.Station,
+		Services:  OfferedServices(s.status.Station),
+		Connected: s.connected,
+		Ever:      s.ever,
+		Online:    s.status.Online,
+		Backlog:   s.status.Outbox.Depth,
+		SimReader: HasSimReader(s.status),
+		Visit:     s.visit.Visit,
+		Notice:    s.notice,
+	}
+	switch s.state {
+	case Greeting:
+		v.Deadline = minTime(s.since.Add(s.greetingFor()), s.touched.Add(s.inactive()))
+	case ChooseService, Failed:
+		v.Deadline = s.touched.Add(s.inactive())
+	case Submitting:
+		v.Deadline = s.since.Add(s.submitTimeout())
+	case Confirmed:
+		v.Deadline = s.since.Add(s.confirmedFor())
+	case Notice:
+		v.Deadline = s.since.Add(s.noticeFor())
+	}
+	if (s.state == Greeting || s.state == ChooseService) && !s.visit.expires.IsZero() {
+		v.Deadline = minTime(v.Deadline, s.visit.expires)
+	}
+	return v
+}
+
+func (s *Session) offers(svc vetnet.Service) bool {
+	for _, o := range OfferedServices(s.status.Station) {
+		if o == svc {
+			return true
+		}
+	}
+	return false
+}
+
+// OfferedServices returns the known services a station offers, in the
+// station's order; an empty list means the defaults of its level, as for
+// vetnet.Station.
+func OfferedServices(st localapi.StationInfo) []vetnet.Service {
+	var out []vetnet.Service
+	for _, k := range st.Services {
+		if svc, err := vetnet.ParseService(k); err == nil {
+			out = append(out, svc)
+		}
+	}
+	if len(st.Services) == 0 {
+		out = vetnet.DefaultServices(vetnet.Level(st.Level))
+	}
+	return out
+}
+
+// ReaderKindSimulated is the Kind of the agent's simulated reader.
+const ReaderKindSimulated = "simulated"
+
+// HasSimReader reports whether the agent has a simulated reader, which
+// makes the demo button appear.
+func HasSimReader(st localapi.Status) bool {
+	for _, r := range st.Readers {
+		if r.Kind == ReaderKindSimulated {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Session) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+func (s *Session) greetingFor() time.Duration   { return or(s.GreetingFor, DefaultGreetingFor) }
+func (s *Session) inactive() time.Duration      { return or(s.Inactive, DefaultInactive) }
+func (s *Session) confirmedFor() time.Duration  { return or(s.ConfirmedFor, DefaultConfirmedFor) }
+func (s *Session) noticeFor() time.Duration     { return or(s.NoticeFor, DefaultNoticeFor) }
+func (s *Session) submitTimeout() time.Duration { return or(s.SubmitTimeout, DefaultSubmitTimeout) }
+
+func or(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
