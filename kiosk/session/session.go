@@ -14,14 +14,14 @@ const (
 	// OutOfService: the agent cannot be reached (or has not answered yet).
 	// It is the zero state, so a kiosk starts out of service until the
 	// agent's first status arrives.
-	OutOfService State = iota
-	Idle               // attract screen: station name, "tap your ID card"
-	Greeting           // hello with the masked name
-	ChooseService      // the services the station offers
-	Submitting         // the check-in is being committed by the agent
-	Confirmed          // queue number, service, people waiting
-	Failed             // the check-in failed; retry or cancel
-	Notice             // a message for people (card error, time up), then idle
+	OutOfService  State = iota
+	Idle                // attract screen: station name, "tap your ID card"
+	Greeting            // hello with the masked name
+	ChooseService       // the services the station offers
+	Submitting          // the check-in is being committed by the agent
+	Confirmed           // queue number, service, people waiting
+	Failed              // the check-in failed; retry or cancel
+	Notice              // a message for people (card error, time up), then idle
 )
 
 var stateNames = [...]string{"OutOfService", "Idle", "Greeting", "ChooseService", "Submitting", "Confirmed", "Failed", "Notice"}
