@@ -1,0 +1,224 @@
+// Package cloud holds the hub's own types: the Store that keeps stations,
+// check-ins and presence, the filters and pages of check-ins, the presence
+// of a station as the hub sees it, and the live events the dashboard
+// follows. Programs other than the hub never import it; types that stations
+// share with the hub live in the root package vetnet and in wire.
+//
+// The Store is an interface so that the embedded SQLite store (package
+// cloud/sqlite) and a later PostgreSQL store are interchangeable: both pass
+// the conformance suite in cloud/storetest, and nothing above the Store
+// knows which one runs.
+//
+// The hub acknowledges a station's check-ins only after SaveCheckIns has
+// returned without error, so SaveCheckIns must commit durably (fsync'd)
+// before it returns. A store that cannot promise that must not be used.
+package cloud
+
+import (
+	"context"
+	"time"
+
+	"github.com/vetnet/vetnet"
+)
+
+// Store keeps the hub's data. Every method is safe for concurrent use.
+// Errors are *vetnet.Error; their messages are safe to show and never
+// contain SQL text or personal data (the cause is kept for the log).
+type Store interface {
+	// UpsertStations inserts the stations or replaces the stored ones with
+	// the same ID, in one transaction. Stations are never deleted here: the
+	// check-ins of a station that left the registry keep their station.
+	// Errors: EINVALID (a station fails Validate), EUNAVAILABLE, EFULL,
+	// EINTERNAL.
+	UpsertStations(ctx context.Context, stations []vetnet.Station) error
+
+	// Stations returns every stored station ordered by ID.
+	// Errors: EUNAVAILABLE, EINTERNAL.
+	Stations(ctx context.Context) ([]vetnet.Station, error)
+
+	// SaveCheckIns stores the check-ins in ONE transaction, all or nothing,
+	// and commits it durably before returning. It is idempotent by check-in
+	// ID: a check-in whose ID is already stored is skipped and its stored
+	// row left as it is. It returns the IDs it newly stored, in input order;
+	// the others were already there. ReceivedAt must be set by the caller
+	// (the hub's clock). Errors: EINVALID (an empty ID, a zero At or
+	// ReceivedAt), EUNAVAILABLE (the database is busy or cannot be
+	// reached; retry later), EFULL (the disk is full), EINTERNAL.
+	SaveCheckIns(ctx context.Context, checkIns []vetnet.CheckIn) (inserted []string, err error)
+
+	// CheckIns returns one page of check-ins matching the filter, newest
+	// first by the station's clock (At, then ID, descending). Page.Next is
+	// the cursor of the following page, empty after the last page. Pages
+	// are keyset-based: rows stored while a client pages through older
+	// rows neither repeat nor hide rows on later pages.
+	// Errors: EINVALID (a malformed cursor), EUNAVAILABLE, EINTERNAL.
+	CheckIns(ctx context.Context, f CheckInFilter) (Page, error)
+
+	// CountCheckIns counts the check-ins matching the filter's Station,
+	// From and To (Limit and Cursor are ignored).
+	// Errors: EUNAVAILABLE, EINTERNAL.
+	CountCheckIns(ctx context.Context, f CheckInFilter) (int, error)
+
+	// StationStats returns, for each station with at least one check-in,
+	// its highest stored sequence number, the time of its newest check-in
+	// and how many of its check-ins happened (station clock) at or after
+	// since. Errors: EUNAVAILABLE, EINTERNAL.
+	StationStats(ctx context.Context, since time.Time) (map[string]StationStats, error)
+
+	// SavePresence stores the presence of each station, replacing what was
+	// stored for it, in one transaction.
+	// Errors: EINVALID (an invalid station ID), EUNAVAILABLE, EFULL,
+	// EINTERNAL.
+	SavePresence(ctx context.Context, ps []Presence) error
+
+	// Presences returns every stored presence ordered by station ID.
+	// Errors: EUNAVAILABLE, EINTERNAL.
+	Presences(ctx context.Context) ([]Presence, error)
+
+	// Ping checks that the store can be reached.
+	// Errors: EUNAVAILABLE.
+	Ping(ctx context.Context) error
+
+	// Close releases the store. Calls after Close fail with EUNAVAILABLE.
+	Close() error
+}
+
+// CheckInFilter selects check-ins. Zero fields select everything.
+type CheckInFilter struct {
+	Station string    // only this station's check-ins
+	From    time.Time // At >= From (station clock), when not zero
+	To      time.Time // At < To (station clock), when not zero
+	Limit   int       // page size; <= 0 means DefaultLimit, capped at MaxLimit
+	Cursor  string    // Page.Next of the previous page; empty for the first page
+}
+
+// Page sizes of CheckIns.
+const (
+	DefaultLimit = 50
+	MaxLimit     = 500
+)
+
+// PageLimit returns the page size a store uses for the filter's Limit.
+func (f CheckInFilter) PageLimit() int {
+	switch {
+	case f.Limit <= 0:
+		return DefaultLimit
+	case f.Limit > MaxLimit:
+		return MaxLimit
+	}
+	return f.Limit
+}
+
+// Page is one page of check-ins.
+type Page struct {
+	CheckIns []vetnet.CheckIn
+	Next     string // cursor of the next page; empty when this is the last
+}
+
+// StationStats sums up one station's stored check-ins.
+type StationStats struct {
+	CheckInsSince int       // check-ins with At >= the since asked for
+	LastSeq       uint64    // highest stored sequence number
+	LastAt        time.Time // At of the newest stored check-in (station clock)
+}
+
+// PresenceState is how the hub sees a station's connection.
+type PresenceState string
+
+const (
+	// StateNeverSeen: a registered station the hub has never heard from.
+	StateNeverSeen PresenceState = "never_seen"
+	// StateOnline: the station announced itself online and its heartbeats
+	// arrive on time.
+	StateOnline PresenceState = "online"
+	// StateStale: the station announced itself online, but no heartbeat
+	// came for StaleFactor times its heartbeat interval, and no will either:
+	// a half-open connection, a hung agent or a broker that lost the will.
+	StateStale PresenceState = "stale"
+	// StateOffline: the station said it stopped (shutdown) or the broker
+	// published its last will (connection lost).
+	StateOffline PresenceState = "offline"
+)
+
+// StaleFactor is how many heartbeat intervals may pass without a heartbeat
+// before an online station is stale. 2.5 tolerates one lost heartbeat and
+// a late one.
+const StaleFactor = 2.5
+
+// Valid reports whether s is one of the four states.
+func (s PresenceState) Valid() bool {
+	switch s {
+	case StateNeverSeen, StateOnline, StateStale, StateOffline:
+		return true
+	}
+	return false
+}
+
+// Label returns the state's name in lang ("zh" or "en").
+func (s PresenceState) Label(lang string) string {
+	names := map[PresenceState][2]string{
+		StateNeverSeen: {"从未连接", "Never seen"},
+		StateOnline:    {"在线", "Online"},
+		StateStale:     {"心跳超时", "Stale"},
+		StateOffline:   {"离线", "Offline"},
+	}
+	n, ok := names[s]
+	if !ok {
+		return string(s)
+	}
+	if lang == "zh" {
+		return n[0]
+	}
+	return n[1]
+}
+
+// Presence is what the hub knows of a station's connection and health.
+// Times are the hub's clock unless noted.
+type Presence struct {
+	Station       string
+	State         PresenceState
+	Since         time.Time // when State began; zero for never_seen
+	Reason        string    // why: connect, shutdown, will, heartbeat, heartbeat_missed
+	LastSeen      time.Time // the last status or heartbeat of any kind; zero if never
+	LastHeartbeat time.Time // the last heartbeat; zero if none
+	HeartbeatS    int       // the station's heartbeat interval in seconds, as it reported
+	Agent         string    // agent software version
+	ConfigVersion string    // configuration the station applied
+	ConnectedAt   time.Time // station clock: when its current connection began (Status.Since)
+	Outbox        Backlog   // from the last heartbeat
+	Readers       []Reader  // from the last heartbeat
+	UptimeS       int64     // from the last heartbeat
+}
+
+// Backlog is a station's outbox as its last heartbeat reported it.
+type Backlog struct {
+	Depth    int       // check-ins waiting for the hub's ack
+	OldestAt time.Time // station clock of the oldest waiting; zero if none
+	LastSeq  uint64    // highest sequence number committed at the station
+	Rejected int       // check-ins the hub refused, parked at the station
+}
+
+// Reader is the health of one reader or device of a station.
+type Reader struct {
+	Name   string
+	Kind   string
+	State  string // ok, fault or absent
+	Detail string
+}
+
+// EventKind names a live event.
+type EventKind string
+
+const (
+	EventCheckIn  EventKind = "checkin"  // a check-in was newly stored
+	EventPresence EventKind = "presence" // a station's presence changed or its heartbeat data did
+)
+
+// Event is a live event for dashboards. A check-in in an event is always
+// masked (vetnet.Visitor.Masked): events are for screens.
+type Event struct {
+	Kind     EventKind
+	CheckIn  vetnet.CheckIn // for EventCheckIn; masked
+	Presence Presence       // for EventPresence
+	Changed  bool           // for EventPresence: the state changed (not only the heartbeat data)
+}

@@ -1,0 +1,620 @@
+// Package sqlite is the hub's embedded store: cloud.Store on SQLite through
+// modernc.org/sqlite (pure Go, no cgo), in one file in the data directory.
+//
+// The hub acknowledges check-ins to a station only after SaveCheckIns
+// returns, and the station then deletes them from its outbox; so a commit
+// must survive a power cut. The database runs in WAL mode with
+// synchronous=FULL, which fsyncs the WAL at every commit (NORMAL would
+// only fsync at checkpoints and could lose the last acknowledged commits).
+//
+// All writes go through one connection (SQLite allows one writer at a
+// time; a pool of writers would only queue on the file lock and surface
+// SQLITE_BUSY), with BEGIN IMMEDIATE so a transaction takes the write lock
+// before it reads. Reads use a separate pool of read-only connections,
+// which WAL lets run beside the writer.
+//
+// The schema is versioned: migrations/NNNN_name.sql are embedded and
+// applied in order at Open, each in its own transaction, and recorded in
+// schema_version.
+//
+// Errors are *vetnet.Error. SQL text and driver messages stay in the
+// wrapped cause, for the log; people see only the translated message.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/url"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	sqlite "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/vetnet/vetnet"
+	"github.com/vetnet/vetnet/cloud"
+)
+
+var _ cloud.Store = (*Store)(nil)
+
+// Options tune a Store. The zero value is usable.
+type Options struct {
+	// BusyTimeout is how long a statement waits for a lock held by another
+	// process or connection before failing with EUNAVAILABLE. Default 5 s.
+	BusyTimeout time.Duration
+
+	// ReadConns is the number of read-only connections. Default 4.
+	ReadConns int
+}
+
+// Store is cloud.Store on a SQLite file.
+type Store struct {
+	path   string
+	w      *sql.DB // exactly one connection: the only writer
+	r      *sql.DB // read-only connections
+	closed atomic.Bool
+}
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Open opens or creates the database file at path and brings its schema up
+// to date. Errors: EUNAVAILABLE (the file cannot be opened or is locked),
+// EINTERNAL (a migration failed or the file is not a database).
+func Open(path string, opts *Options) (*Store, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.BusyTimeout <= 0 {
+		o.BusyTimeout = 5 * time.Second
+	}
+	if o.ReadConns <= 0 {
+		o.ReadConns = 4
+	}
+	base := "file:" + (&url.URL{Path: path}).EscapedPath()
+	common := fmt.Sprintf("_pragma=busy_timeout(%d)&_pragma=foreign_keys(on)", o.BusyTimeout.Milliseconds())
+	w, err := sql.Open("sqlite", base+"?"+common+"&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate")
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	s := &Store{path: path, w: w}
+	if err := s.migrate(context.Background()); err != nil {
+		w.Close()
+		return nil, err
+	}
+	r, err := sql.Open("sqlite", base+"?"+common+"&_pragma=query_only(1)")
+	if err != nil {
+		w.Close()
+		return nil, unavailable(err)
+	}
+	r.SetMaxOpenConns(o.ReadConns)
+	r.SetMaxIdleConns(o.ReadConns)
+	s.r = r
+	return s, nil
+}
+
+// Close closes the database. It is safe to call more than once.
+func (s *Store) Close() error {
+	if s.closed.Swap(true) {
+		return nil
+	}
+	err := s.r.Close()
+	if werr := s.w.Close(); werr != nil {
+		err = werr
+	}
+	if err != nil {
+		return translate(err)
+	}
+	return nil
+}
+
+// Path returns the database file's path.
+func (s *Store) Path() string { return s.path }
+
+// SchemaVersion returns the highest applied migration.
+func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
+	if err := s.check(); err != nil {
+		return 0, err
+	}
+	var v int
+	err := s.r.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_version`).Scan(&v)
+	return v, translate(err)
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	if _, err := s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (
+		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT`); err != nil {
+		return translate(err)
+	}
+	entries, err := migrations.ReadDir("migrations")
+	if err != nil {
+		return vetnet.Wrap(vetnet.EINTERNAL, err, "数据库迁移文件缺失", "The database migrations are missing.")
+	}
+	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
+	var current int
+	if err := s.w.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_version`).Scan(&current); err != nil {
+		return translate(err)
+	}
+	for _, e := range entries {
+		num, _, _ := strings.Cut(e.Name(), "_")
+		v, err := strconv.Atoi(num)
+		if err != nil {
+			return vetnet.Wrap(vetnet.EINTERNAL, err, "数据库迁移文件命名错误", "A database migration is misnamed: "+e.Name())
+		}
+		if v <= current {
+			continue
+		}
+		text, err := migrations.ReadFile(path.Join("migrations", e.Name()))
+		if err != nil {
+			return vetnet.Wrap(vetnet.EINTERNAL, err, "无法读取数据库迁移文件", "Cannot read a database migration.")
+		}
+		if err := s.inTx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, string(text)); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, `INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)`,
+				v, e.Name(), time.Now().UnixNano())
+			return err
+		}); err != nil {
+			return vetnet.Wrap(vetnet.EINTERNAL, err, "数据库升级失败", fmt.Sprintf("Database migration %d failed.", v))
+		}
+	}
+	return nil
+}
+
+// check fails once the store is closed: database/sql's own error for that
+// is not exported, so it could not be translated reliably.
+func (s *Store) check() error {
+	if s.closed.Load() {
+		return vetnet.Errorz(vetnet.EUNAVAILABLE, "数据库已关闭", "The database is closed.")
+	}
+	return nil
+}
+
+// inTx runs fn in a write transaction and commits it. Any error rolls the
+// whole transaction back.
+func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// Ping implements cloud.Store.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.check(); err != nil {
+		return err
+	}
+	var one int
+	if err := s.r.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
+		return vetnet.Wrap(vetnet.EUNAVAILABLE, err, "数据库无法访问", "The database cannot be reached.")
+	}
+	return nil
+}
+
+// UpsertStations implements cloud.Store.
+func (s *Store) UpsertStations(ctx context.Context, stations []vetnet.Station) error {
+	if err := s.check(); err != nil {
+		return err
+	}
+	for _, st := range stations {
+		if err := st.Validate(); err != nil {
+			return err
+		}
+	}
+	return translate(s.inTx(ctx, func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO stations (id, name, name_en, level, parent, services, address, contact)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET name = excluded.name, name_en = excluded.name_en, level = excluded.level,
+				parent = excluded.parent, services = excluded.services, address = excluded.address, contact = excluded.contact`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for _, st := range stations {
+			svcs := make([]string, len(st.Services))
+			for i, sv := range st.Services {
+				svcs[i] = string(sv)
+			}
+			if _, err := stmt.ExecContext(ctx, st.ID, st.Name, st.NameEN, string(st.Level), st.Parent,
+				strings.Join(svcs, ","), st.Address, st.Contact); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+}
+
+// Stations implements cloud.Store.
+func (s *Store) Stations(ctx context.Context) ([]vetnet.Station, error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT id, name, name_en, level, parent, services, address, contact FROM stations ORDER BY id`)
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	var out []vetnet.Station
+	for rows.Next() {
+		var st vetnet.Station
+		var level, svcs string
+		if err := rows.Scan(&st.ID, &st.Name, &st.NameEN, &level, &st.Parent, &svcs, &st.Address, &st.Contact); err != nil {
+			return nil, translate(err)
+		}
+		st.Level = vetnet.Level(level)
+		if svcs != "" {
+			for _, sv := range strings.Split(svcs, ",") {
+				st.Services = append(st.Services, vetnet.Service(sv))
+			}
+		}
+		out = append(out, st)
+	}
+	return out, translate(rows.Err())
+}
+
+// nanos converts a time to the stored integer. Times outside what int64
+// nanoseconds hold (years 1678–2262) are refused rather than wrapped.
+func nanos(t time.Time) (int64, bool) {
+	if t.Year() < 1680 || t.Year() > 2260 {
+		return 0, false
+	}
+	return t.UnixNano(), true
+}
+
+func nullNanos(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	n, ok := nanos(t)
+	if !ok {
+		return nil
+	}
+	return n
+}
+
+func fromNanos(n int64) time.Time { return time.Unix(0, n).UTC() }
+
+func fromNull(n sql.NullInt64) time.Time {
+	if !n.Valid {
+		return time.Time{}
+	}
+	return fromNanos(n.Int64)
+}
+
+// SaveCheckIns implements cloud.Store.
+func (s *Store) SaveCheckIns(ctx context.Context, cs []vetnet.CheckIn) ([]string, error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	for _, c := range cs {
+		if c.ID == "" || c.StationID == "" {
+			return nil, vetnet.Errorz(vetnet.EINVALID, "签到缺少编号或站点", "A check-in lacks its ID or station.")
+		}
+		if _, ok := nanos(c.At); !ok || c.At.IsZero() {
+			return nil, vetnet.Errorz(vetnet.EINVALID, "签到时间缺失或超出范围", "A check-in's time is missing or out of range.")
+		}
+		if _, ok := nanos(c.ReceivedAt); !ok || c.ReceivedAt.IsZero() {
+			return nil, vetnet.Errorz(vetnet.EINVALID, "签到接收时间缺失", "A check-in's receive time is missing.")
+		}
+		if c.Seq > math.MaxInt64 {
+			return nil, vetnet.Errorz(vetnet.EINVALID, "签到序号超出范围", "A check-in's sequence number is out of range.")
+		}
+	}
+	if len(cs) == 0 {
+		return nil, nil
+	}
+	var inserted []string
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		inserted = inserted[:0]
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO checkins
+			(id, station_id, seq, at, received_at, service, method, queue_no, id_number, name, doc)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO NOTHING`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for _, c := range cs {
+			res, err := stmt.ExecContext(ctx, c.ID, c.StationID, int64(c.Seq), c.At.UnixNano(), c.ReceivedAt.UnixNano(),
+				string(c.Service), string(c.Method), c.QueueNo, c.Visitor.IDNumber, c.Visitor.Name, string(c.Visitor.DocType))
+			if err != nil {
+				return err
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return err
+			} else if n == 1 {
+				inserted = append(inserted, c.ID)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, translate(err)
+	}
+	return inserted, nil
+}
+
+// where builds the WHERE clause of a filter, without the cursor.
+func where(f cloud.CheckInFilter) (string, []any) {
+	var conds []string
+	var args []any
+	if f.Station != "" {
+		conds = append(conds, "station_id = ?")
+		args = append(args, f.Station)
+	}
+	if !f.From.IsZero() {
+		conds = append(conds, "at >= ?")
+		args = append(args, clampNanos(f.From))
+	}
+	if !f.To.IsZero() {
+		conds = append(conds, "at < ?")
+		args = append(args, clampNanos(f.To))
+	}
+	return strings.Join(conds, " AND "), args
+}
+
+func clampNanos(t time.Time) int64 {
+	switch {
+	case t.Year() < 1680:
+		return math.MinInt64
+	case t.Year() > 2260:
+		return math.MaxInt64
+	}
+	return t.UnixNano()
+}
+
+// A cursor is the (at, id) of the last row of a page, so the next page
+// starts strictly after it in the (at DESC, id DESC) order.
+func encodeCursor(at int64, id string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(at, 10) + ":" + id))
+}
+
+func decodeCursor(c string) (int64, string, error) {
+	bad := vetnet.Errorz(vetnet.EINVALID, "分页游标无效", "The page cursor is not valid.")
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return 0, "", bad
+	}
+	num, id, ok := strings.Cut(string(b), ":")
+	if !ok || id == "" || len(id) > 64 {
+		return 0, "", bad
+	}
+	at, err := strconv.ParseInt(num, 10, 64)
+	if err != nil {
+		return 0, "", bad
+	}
+	return at, id, nil
+}
+
+// CheckIns implements cloud.Store.
+func (s *Store) CheckIns(ctx context.Context, f cloud.CheckInFilter) (cloud.Page, error) {
+	if err := s.check(); err != nil {
+		return cloud.Page{}, err
+	}
+	cond, args := where(f)
+	if f.Cursor != "" {
+		at, id, err := decodeCursor(f.Cursor)
+		if err != nil {
+			return cloud.Page{}, err
+		}
+		if cond != "" {
+			cond += " AND "
+		}
+		cond += "(at < ? OR (at = ? AND id < ?))"
+		args = append(args, at, at, id)
+	}
+	q := `SELECT id, station_id, seq, at, received_at, service, method, queue_no, id_number, name, doc FROM checkins`
+	if cond != "" {
+		q += " WHERE " + cond
+	}
+	limit := f.PageLimit()
+	// One row more than the page tells whether another page follows, so
+	// the last page never carries a cursor to an empty one.
+	q += " ORDER BY at DESC, id DESC LIMIT ?"
+	args = append(args, limit+1)
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return cloud.Page{}, translate(err)
+	}
+	defer rows.Close()
+	var p cloud.Page
+	var lastAt int64
+	for rows.Next() {
+		var c vetnet.CheckIn
+		var seq, at, recv int64
+		var service, method, doc string
+		if err := rows.Scan(&c.ID, &c.StationID, &seq, &at, &recv, &service, &method, &c.QueueNo,
+			&c.Visitor.IDNumber, &c.Visitor.Name, &doc); err != nil {
+			return cloud.Page{}, translate(err)
+		}
+		if len(p.CheckIns) == limit {
+			p.Next = encodeCursor(lastAt, p.CheckIns[limit-1].ID)
+			break
+		}
+		c.Seq, c.At, c.ReceivedAt = uint64(seq), fromNanos(at), fromNanos(recv)
+		c.Service, c.Method, c.Visitor.DocType = vetnet.Service(service), vetnet.Method(method), vetnet.DocType(doc)
+		p.CheckIns = append(p.CheckIns, c)
+		lastAt = at
+	}
+	return p, translate(rows.Err())
+}
+
+// CountCheckIns implements cloud.Store.
+func (s *Store) CountCheckIns(ctx context.Context, f cloud.CheckInFilter) (int, error) {
+	if err := s.check(); err != nil {
+		return 0, err
+	}
+	cond, args := where(f)
+	q := `SELECT COUNT(*) FROM checkins`
+	if cond != "" {
+		q += " WHERE " + cond
+	}
+	var n int
+	err := s.r.QueryRowContext(ctx, q, args...).Scan(&n)
+	return n, translate(err)
+}
+
+// StationStats implements cloud.Store.
+func (s *Store) StationStats(ctx context.Context, since time.Time) (map[string]cloud.StationStats, error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT station_id, MAX(seq), MAX(at), SUM(at >= ?) FROM checkins GROUP BY station_id`,
+		clampNanos(since))
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	out := map[string]cloud.StationStats{}
+	for rows.Next() {
+		var id string
+		var seq, at, today int64
+		if err := rows.Scan(&id, &seq, &at, &today); err != nil {
+			return nil, translate(err)
+		}
+		out[id] = cloud.StationStats{CheckInsSince: int(today), LastSeq: uint64(seq), LastAt: fromNanos(at)}
+	}
+	return out, translate(rows.Err())
+}
+
+// reader is the stored JSON form of a cloud.Reader.
+type reader struct {
+	Name   string `json:"name"`
+	Kind   string `json:"kind"`
+	State  string `json:"state"`
+	Detail string `json:"detail,omitempty"`
+}
+
+// SavePresence implements cloud.Store.
+func (s *Store) SavePresence(ctx context.Context, ps []cloud.Presence) error {
+	if err := s.check(); err != nil {
+		return err
+	}
+	for _, p := range ps {
+		if err := vetnet.ValidateStationID(p.Station); err != nil {
+			return err
+		}
+		if !p.State.Valid() {
+			return vetnet.Errorz(vetnet.EINVALID, "未知的在线状态", "Unknown presence state.")
+		}
+	}
+	return translate(s.inTx(ctx, func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO presence
+			(station_id, state, since, reason, last_seen, last_heartbeat, heartbeat_s, agent, config_version,
+			 connected_at, uptime_s, outbox_depth, outbox_oldest, outbox_last_seq, outbox_rejected, readers)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for _, p := range ps {
+			rs := make([]reader, len(p.Readers))
+			for i, r := range p.Readers {
+				rs[i] = reader(r)
+			}
+			js, err := json.Marshal(rs)
+			if err != nil {
+				return err
+			}
+			if _, err := stmt.ExecContext(ctx, p.Station, string(p.State), nullNanos(p.Since), p.Reason,
+				nullNanos(p.LastSeen), nullNanos(p.LastHeartbeat), p.HeartbeatS, p.Agent, p.ConfigVersion,
+				nullNanos(p.ConnectedAt), p.UptimeS, p.Outbox.Depth, nullNanos(p.Outbox.OldestAt),
+				int64(min(p.Outbox.LastSeq, math.MaxInt64)), p.Outbox.Rejected, string(js)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+}
+
+// Presences implements cloud.Store.
+func (s *Store) Presences(ctx context.Context) ([]cloud.Presence, error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT station_id, state, since, reason, last_seen, last_heartbeat, heartbeat_s,
+		agent, config_version, connected_at, uptime_s, outbox_depth, outbox_oldest, outbox_last_seq, outbox_rejected, readers
+		FROM presence ORDER BY station_id`)
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	var out []cloud.Presence
+	for rows.Next() {
+		var p cloud.Presence
+		var state, readers string
+		var since, seen, hb, conn, oldest sql.NullInt64
+		var lastSeq int64
+		if err := rows.Scan(&p.Station, &state, &since, &p.Reason, &seen, &hb, &p.HeartbeatS, &p.Agent, &p.ConfigVersion,
+			&conn, &p.UptimeS, &p.Outbox.Depth, &oldest, &lastSeq, &p.Outbox.Rejected, &readers); err != nil {
+			return nil, translate(err)
+		}
+		p.State = cloud.PresenceState(state)
+		p.Since, p.LastSeen, p.LastHeartbeat, p.ConnectedAt = fromNull(since), fromNull(seen), fromNull(hb), fromNull(conn)
+		p.Outbox.OldestAt, p.Outbox.LastSeq = fromNull(oldest), uint64(lastSeq)
+		var rs []reader
+		if err := json.Unmarshal([]byte(readers), &rs); err != nil {
+			return nil, vetnet.Wrap(vetnet.EINTERNAL, err, "数据库中的读卡器状态无法读取", "Stored reader states are unreadable.")
+		}
+		for _, r := range rs {
+			p.Readers = append(p.Readers, cloud.Reader(r))
+		}
+		out = append(out, p)
+	}
+	return out, translate(rows.Err())
+}
+
+// translate turns a database error into a *vetnet.Error whose messages are
+// safe to show; the driver's error (which may quote SQL) stays as the
+// cause, for the log.
+func translate(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ve *vetnet.Error
+	if errors.As(err, &ve) {
+		return err
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return vetnet.Wrap(vetnet.EUNAVAILABLE, err, "数据库操作超时或被取消", "The database operation timed out or was cancelled.")
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff {
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+			return vetnet.Wrap(vetnet.EUNAVAILABLE, err, "数据库忙，请稍后重试", "The database is busy; try again later.")
+		case sqlite3.SQLITE_FULL:
+			return vetnet.Wrap(vetnet.EFULL, err, "磁盘空间已满", "The disk is full.")
+		case sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_PERM:
+			return vetnet.Wrap(vetnet.EUNAVAILABLE, err, "数据库文件无法读写", "The database file cannot be read or written.")
+		case sqlite3.SQLITE_CONSTRAINT:
+			return vetnet.Wrap(vetnet.ECONFLICT, err, "数据与已有记录冲突", "The data conflicts with a stored record.")
+		}
+	}
+	return vetnet.Wrap(vetnet.EINTERNAL, err, "数据库内部错误", "Internal database error.")
+}
+
+func unavailable(err error) error {
+	return vetnet.Wrap(vetnet.EUNAVAILABLE, err, "无法打开数据库", "Cannot open the database.")
+}

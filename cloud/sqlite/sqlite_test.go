@@ -1,0 +1,161 @@
+package sqlite
+
+import (
+	"context"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vetnet/vetnet"
+	"github.com/vetnet/vetnet/cloud"
+	"github.com/vetnet/vetnet/cloud/storetest"
+)
+
+// MustOpen opens a store in a temporary directory and closes it when the
+// test ends.
+func MustOpen(tb testing.TB) *Store {
+	tb.Helper()
+	s, err := Open(filepath.Join(tb.TempDir(), "hub.db"), nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) cloud.Store { return MustOpen(t) })
+}
+
+// TestDurability checks the settings that make an ack safe: WAL with an
+// fsync at every commit, and a single writer connection.
+func TestDurability(t *testing.T) {
+	s := MustOpen(t)
+	ctx := context.Background()
+	var mode string
+	var sync, timeout int
+	if err := s.w.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.w.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&sync); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.w.QueryRowContext(ctx, "PRAGMA busy_timeout").Scan(&timeout); err != nil {
+		t.Fatal(err)
+	}
+	if mode != "wal" || sync != 2 || timeout != 5000 {
+		t.Fatalf("journal_mode=%s synchronous=%d busy_timeout=%d; want wal, 2 (FULL), 5000", mode, sync, timeout)
+	}
+	if n := s.w.Stats().MaxOpenConnections; n != 1 {
+		t.Fatalf("writer pool of %d connections, want 1", n)
+	}
+	// The read pool cannot write.
+	if _, err := s.r.ExecContext(ctx, "DELETE FROM checkins"); err == nil {
+		t.Fatal("the read-only pool wrote")
+	}
+}
+
+// TestReopen checks that data and schema survive a restart and that
+// migrations are not applied twice.
+func TestReopen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "hub.db")
+	s, err := Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	cs := storetest.NewCheckIns(t, rand.New(rand.NewPCG(1, 2)), "st-a", 1, 3, storetest.T0, time.Minute)
+	if _, err := s.SaveCheckIns(ctx, cs); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SavePresence(ctx, []cloud.Presence{{Station: "st-a", State: cloud.StateOnline, Since: storetest.T0}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err = Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if n, err := s.CountCheckIns(ctx, cloud.CheckInFilter{}); err != nil || n != 3 {
+		t.Fatalf("after reopen: %d check-ins, %v", n, err)
+	}
+	if ps, err := s.Presences(ctx); err != nil || len(ps) != 1 || ps[0].State != cloud.StateOnline {
+		t.Fatalf("after reopen: presences %+v, %v", ps, err)
+	}
+	v, err := s.SchemaVersion(ctx)
+	if err != nil || v != 1 {
+		t.Fatalf("schema version %d, %v", v, err)
+	}
+	var rows int
+	s.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM schema_version").Scan(&rows)
+	if rows != 1 {
+		t.Fatalf("%d schema_version rows, want 1", rows)
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	dir := t.TempDir()
+	notDB := filepath.Join(dir, "not.db")
+	if err := os.WriteFile(notDB, []byte(strings.Repeat("this is not a database file ", 200)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		path string
+		code string
+	}{
+		{"missing directory", filepath.Join(dir, "no", "such", "dir", "hub.db"), vetnet.EUNAVAILABLE},
+		{"not a database", notDB, vetnet.EINTERNAL},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := Open(tt.path, nil)
+			if err == nil {
+				s.Close()
+				t.Fatal("opened")
+			}
+			if vetnet.ErrorCode(err) != tt.code {
+				t.Fatalf("code %q (%v), want %q", vetnet.ErrorCode(err), err, tt.code)
+			}
+			for _, lang := range []string{"zh", "en"} {
+				msg := vetnet.ErrorMessage(err, lang)
+				if strings.Contains(strings.ToUpper(msg), "SELECT") || strings.Contains(strings.ToUpper(msg), "CREATE") || strings.Contains(msg, "SQLITE") {
+					t.Fatalf("message for people leaks SQL: %q", msg)
+				}
+			}
+		})
+	}
+}
+
+func TestTranslateHidesSQL(t *testing.T) {
+	s := MustOpen(t)
+	_, err := s.r.ExecContext(context.Background(), "SELECT * FROM no_such_table")
+	err = translate(err)
+	if vetnet.ErrorCode(err) != vetnet.EINTERNAL {
+		t.Fatalf("code %q", vetnet.ErrorCode(err))
+	}
+	if msg := vetnet.ErrorMessage(err, "en"); strings.Contains(msg, "no_such_table") {
+		t.Fatalf("message leaks SQL: %q", msg)
+	}
+}
+
+func BenchmarkSaveCheckIns(b *testing.B) {
+	s := MustOpen(b)
+	r := rand.New(rand.NewPCG(1, 2))
+	ctx := context.Background()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		cs := storetest.NewCheckIns(b, r, "st-a", uint64(i*20+1), 20, storetest.T0.Add(time.Duration(i)*time.Hour), time.Second)
+		b.StartTimer()
+		if _, err := s.SaveCheckIns(ctx, cs); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
