@@ -299,7 +299,7 @@ func testAtomic(t *testing.T, s cloud.Store) {
 	r := rand.New(rand.NewPCG(5, 6))
 	cs := NewCheckIns(t, r, "st-a", 1, 4, T0, time.Minute)
 	tests := []struct {
-		name  string
+		name   string
 		break_ func(c *vetnet.CheckIn)
 	}{
 		{"empty id", func(c *vetnet.CheckIn) { c.ID = "" }},
