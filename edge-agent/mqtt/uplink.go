@@ -88,7 +88,7 @@ type Options struct {
 	// a message. Default 10 s.
 	PublishTimeout time.Duration
 
-	Now  func() time.Time             // default time.Now
+	Now  func() time.Time              // default time.Now
 	Logf func(format string, a ...any) // default: no logging
 }
 
