@@ -1,0 +1,256 @@
+// Package mochi is the hub's embedded MQTT broker, on
+// github.com/mochi-mqtt/server/v2. Stations connect to it as to any
+// broker; the hub itself is not a network client of it:
+//
+//   - Ingest is in-process. A hook's OnPublish sees every message a station
+//     publishes to vs/v1/st/{station}/{checkins,status,heartbeat} and hands
+//     it to Options.Handle synchronously, in the publishing client's
+//     goroutine. The hub stores and acknowledges a batch before Handle
+//     returns, so no queue sits between the broker and the store and
+//     nothing is lost in a subscriber's in-flight window. A last will is
+//     handed over the same way (OnWillSent), because mochi publishes wills
+//     without calling OnPublish.
+//   - The hub's own messages (acks, retained configurations) go out through
+//     the server's inline client (Publish).
+//
+// Station messages are still delivered to any network subscriber, as a
+// broker must; who may subscribe to what is the job of the authorisation
+// seam (Options.Authenticate and Options.Authorize), which allows
+// everything until station identities arrive.
+//
+// Retained messages are kept in memory only: after a restart the hub
+// publishes every station's configuration again, and stations publish
+// their status again when they reconnect.
+package mochi
+
+import (
+	"bytes"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	mqtt "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/listeners"
+	"github.com/mochi-mqtt/server/v2/packets"
+
+	"github.com/vetnet/vetnet"
+	"github.com/vetnet/vetnet/wire"
+)
+
+// Options configure a Broker.
+type Options struct {
+	// Listen is the TCP address to listen on, e.g. "127.0.0.1:1883";
+	// "127.0.0.1:0" picks a free port (see Broker.Addr). Required.
+	Listen string
+
+	// Handle receives every message published by a client (not by the hub
+	// itself) on a station topic of a kind stations send (checkins,
+	// status, heartbeat), and every such last will. It runs synchronously
+	// in the publishing client's goroutine, before the broker answers the
+	// client's PUBACK, so it must not wait on that client. Required.
+	Handle func(topic string, payload []byte)
+
+	// Authenticate decides whether a client may connect. Nil allows every
+	// client. This is the seam for station identities (certificates or
+	// credentials) in a later step.
+	Authenticate func(clientID, username string, password []byte) bool
+
+	// Authorize decides whether a client may publish (write) to or
+	// subscribe to (read) topic. Nil allows everything. The later ACL
+	// limits a station to vs/v1/st/{its id}/...
+	Authorize func(clientID, username, topic string, write bool) bool
+
+	// Logf receives the broker's warnings and errors. Default: discarded.
+	Logf func(format string, args ...any)
+}
+
+// Broker is a running embedded broker.
+type Broker struct {
+	srv    *mqtt.Server
+	ln     net.Listener
+	closed atomic.Bool
+}
+
+// Open starts a broker listening on opts.Listen. Errors: EINVALID
+// (missing options), EUNAVAILABLE (the address cannot be listened on).
+func Open(opts Options) (*Broker, error) {
+	if opts.Listen == "" || opts.Handle == nil {
+		return nil, vetnet.Errorz(vetnet.EINVALID, "内置消息服务器缺少监听地址或处理函数", "The embedded broker needs a listen address and a handler.")
+	}
+	// Listening here, before mochi sees the listener, is what makes ":0"
+	// safe: the port is ours from this moment, and Addr reports it.
+	ln, err := net.Listen("tcp", opts.Listen)
+	if err != nil {
+		return nil, vetnet.Wrap(vetnet.EUNAVAILABLE, err, "消息服务器端口无法监听", "The broker cannot listen on "+opts.Listen+".")
+	}
+	caps := mqtt.NewDefaultServerCapabilities()
+	// mochi expires retained messages after a day by default; a station's
+	// configuration must stay retained until the hub replaces it.
+	caps.MaximumMessageExpiryInterval = 0
+	srv := mqtt.New(&mqtt.Options{
+		InlineClient: true,
+		Capabilities: caps,
+		Logger:       slog.New(slog.NewTextHandler(logWriter{opts.Logf}, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	})
+	if err := srv.AddHook(&hook{opts: opts}, nil); err != nil {
+		ln.Close()
+		return nil, vetnet.Wrap(vetnet.EINTERNAL, err, "消息服务器初始化失败", "The broker could not be set up.")
+	}
+	if err := srv.AddListener(&listener{id: "tcp", ln: ln}); err != nil {
+		ln.Close()
+		return nil, vetnet.Wrap(vetnet.EINTERNAL, err, "消息服务器初始化失败", "The broker could not be set up.")
+	}
+	if err := srv.Serve(); err != nil {
+		srv.Close()
+		return nil, vetnet.Wrap(vetnet.EINTERNAL, err, "消息服务器启动失败", "The broker could not start.")
+	}
+	return &Broker{srv: srv, ln: ln}, nil
+}
+
+// Addr returns the address the broker listens on, with the real port.
+func (b *Broker) Addr() string { return b.ln.Addr().String() }
+
+// Up reports whether the broker is running.
+func (b *Broker) Up() bool { return !b.closed.Load() }
+
+// Clients returns the number of connected network clients.
+func (b *Broker) Clients() int {
+	n := 0
+	for _, cl := range b.srv.Clients.GetAll() {
+		if !cl.Net.Inline && !cl.Closed() {
+			n++
+		}
+	}
+	return n
+}
+
+// Publish sends a message from the hub to subscribers, retained if asked.
+// Errors: EUNAVAILABLE (the broker is closed), EINTERNAL.
+func (b *Broker) Publish(topic string, payload []byte, retain bool, qos byte) error {
+	if b.closed.Load() {
+		return vetnet.Errorz(vetnet.EUNAVAILABLE, "消息服务器已关闭", "The broker is closed.")
+	}
+	if err := b.srv.Publish(topic, payload, retain, qos); err != nil {
+		return vetnet.Wrap(vetnet.EINTERNAL, err, "消息发布失败", "The message could not be published.")
+	}
+	return nil
+}
+
+// Close disconnects every client and stops the broker. Safe to call twice.
+func (b *Broker) Close() error {
+	if b.closed.Swap(true) {
+		return nil
+	}
+	return b.srv.Close()
+}
+
+// hook hands station messages to the hub and holds the auth seam.
+type hook struct {
+	mqtt.HookBase
+	opts Options
+}
+
+func (h *hook) ID() string { return "vetnet-hub" }
+
+func (h *hook) Provides(b byte) bool {
+	return bytes.Contains([]byte{mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnPublish, mqtt.OnWillSent}, []byte{b})
+}
+
+func (h *hook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
+	if h.opts.Authenticate == nil {
+		return true
+	}
+	return h.opts.Authenticate(cl.ID, string(pk.Connect.Username), pk.Connect.Password)
+}
+
+func (h *hook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
+	if h.opts.Authorize == nil {
+		return true
+	}
+	return h.opts.Authorize(cl.ID, string(cl.Properties.Username), topic, write)
+}
+
+func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
+	if !cl.Net.Inline && ingested(pk.TopicName) {
+		h.opts.Handle(pk.TopicName, pk.Payload)
+	}
+	return pk, nil
+}
+
+func (h *hook) OnWillSent(cl *mqtt.Client, pk packets.Packet) {
+	if ingested(pk.TopicName) {
+		h.opts.Handle(pk.TopicName, pk.Payload)
+	}
+}
+
+// ingested reports whether topic is a station topic the hub consumes.
+// Topics under vs/v1/st/ that do not parse are handed over too, so the
+// hub counts them as bad topics; the hub's own kinds (acks, config) are
+// not.
+func ingested(topic string) bool {
+	if !strings.HasPrefix(topic, wire.Root+"/st/") {
+		return false
+	}
+	switch {
+	case strings.HasSuffix(topic, "/"+string(wire.KindAcks)), strings.HasSuffix(topic, "/"+string(wire.KindConfig)):
+		return false
+	}
+	return true
+}
+
+// listener is a mochi listener on a net.Listener opened by Open.
+type listener struct {
+	id   string
+	ln   net.Listener
+	log  *slog.Logger
+	once sync.Once
+	end  atomic.Bool
+}
+
+var _ listeners.Listener = (*listener)(nil)
+
+func (l *listener) Init(log *slog.Logger) error { l.log = log; return nil }
+func (l *listener) ID() string                  { return l.id }
+func (l *listener) Address() string             { return l.ln.Addr().String() }
+func (l *listener) Protocol() string            { return "tcp" }
+
+func (l *listener) Serve(establish listeners.EstablishFn) {
+	for {
+		conn, err := l.ln.Accept()
+		if err != nil {
+			return // closed
+		}
+		if l.end.Load() {
+			conn.Close()
+			return
+		}
+		go func() {
+			if err := establish(l.id, conn); err != nil && l.log != nil {
+				l.log.Debug("connection ended", "error", err)
+			}
+		}()
+	}
+}
+
+func (l *listener) Close(closeClients listeners.CloseFn) {
+	l.once.Do(func() {
+		l.end.Store(true)
+		l.ln.Close()
+		closeClients(l.id)
+	})
+}
+
+// logWriter turns slog's text lines into Logf calls.
+type logWriter struct{ logf func(string, ...any) }
+
+func (w logWriter) Write(p []byte) (int, error) {
+	if w.logf != nil {
+		w.logf("mqtt broker: %s", strings.TrimRight(string(p), "\n"))
+	}
+	return len(p), nil
+}
+
+var _ io.Writer = logWriter{}
