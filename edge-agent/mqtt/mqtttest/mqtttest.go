@@ -153,6 +153,9 @@ type Hub struct {
 // HubOptions configure a Hub.
 type HubOptions struct {
 	ClientID string // default "fake-hub-" + a timestamp
+	// Filter is what the hub subscribes to. Default every station's
+	// check-ins (wire.Filter); on a shared broker, one station's topic.
+	Filter string
 	// NoAck starts the hub withholding acks (it still stores); see SetAcking.
 	NoAck bool
 	// Reject, when it returns non-nil for a check-in, makes the hub refuse
@@ -170,7 +173,10 @@ func NewHub(tb testing.TB, url string, opts HubOptions) *Hub {
 	}
 	h := &Hub{tb: tb, acking: !opts.NoAck, reject: opts.Reject, stored: map[string]map[string]wire.CheckInV1{},
 		seen: map[string]int{}, work: make(chan paho.Message, 1024), done: make(chan struct{})}
-	filter := wire.Filter(wire.KindCheckIns)
+	filter := opts.Filter
+	if filter == "" {
+		filter = wire.Filter(wire.KindCheckIns)
+	}
 	subscribed := make(chan struct{}, 1)
 	co := paho.NewClientOptions().AddBroker(url).SetClientID(opts.ClientID).SetCleanSession(true).
 		SetAutoReconnect(true).SetConnectRetry(true).SetConnectRetryInterval(100 * time.Millisecond).
