@@ -1,0 +1,157 @@
+// Command edge-agent is the station daemon: it keeps the station's
+// check-ins in its bbolt file, serves the kiosk on a loopback HTTP API and
+// forwards check-ins to the hub over MQTT.
+//
+//	edge-agent -station cz-xb-sanjing-xinqiao -registry firmware-config/stations/demo.toml -sim
+//
+// The MQTT password is read from the environment (VETNET_MQTT_PASSWORD), so
+// that it does not show in the process list.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/vetnet/vetnet"
+	"github.com/vetnet/vetnet/edge-agent/agent"
+	"github.com/vetnet/vetnet/edge-agent/localapi"
+	"github.com/vetnet/vetnet/firmware-config/registry"
+)
+
+// version is set at build time: -ldflags "-X main.version=1.2.3".
+var version = "dev"
+
+// Defaults of the flags.
+const (
+	DefaultBroker  = "tcp://127.0.0.1:1883"
+	DefaultDataDir = "data"
+)
+
+// PasswordEnv names the environment variable holding the MQTT password.
+const PasswordEnv = "VETNET_MQTT_PASSWORD"
+
+func main() {
+	m := NewMain()
+	if err := m.ParseFlags(os.Args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		fmt.Fprintln(m.Stderr, "edge-agent:", err)
+		os.Exit(2)
+	}
+	if m.ShowVersion {
+		fmt.Fprintln(m.Stdout, "edge-agent", version)
+		return
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := m.Run(ctx); err != nil {
+		fmt.Fprintln(m.Stderr, "edge-agent:", vetnet.ErrorMessage(err, "en"))
+		m.Logf("start: %v", err)
+		os.Exit(1)
+	}
+	<-ctx.Done()
+	m.Logf("stopping")
+	if err := m.Close(); err != nil {
+		m.Logf("close: %v", err)
+		os.Exit(1)
+	}
+}
+
+// Main is the program, separate from main() so that tests run it whole.
+type Main struct {
+	Config      agent.Config
+	Registry    string // path of a station registry (TOML) with this station
+	ShowVersion bool
+
+	Stdout, Stderr io.Writer
+	Getenv         func(string) string
+	Logf           func(format string, a ...any)
+
+	Agent *agent.Agent
+}
+
+// NewMain returns a Main writing to the process's stdout and stderr.
+func NewMain() *Main {
+	return &Main{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}
+}
+
+// ParseFlags reads the command line into m.Config.
+func (m *Main) ParseFlags(args []string) error {
+	fs := flag.NewFlagSet("edge-agent", flag.ContinueOnError)
+	fs.SetOutput(m.Stderr)
+	c := &m.Config
+	fs.StringVar(&c.StationID, "station", "", "station ID (required), e.g. cz-xb-sanjing-xinqiao")
+	fs.StringVar(&c.DataDir, "data", DefaultDataDir, "data directory for the station's database and device key")
+	fs.StringVar(&c.BrokerURL, "broker", DefaultBroker, "MQTT broker URL; empty runs without an uplink")
+	fs.StringVar(&c.ClientID, "client-id", "", "MQTT client ID (default station-{station})")
+	fs.StringVar(&c.Username, "username", "", "MQTT user name; the password is read from $"+PasswordEnv)
+	fs.StringVar(&c.APIAddr, "api", localapi.DefaultAddr, "local API address for the kiosk (loopback only)")
+	fs.StringVar(&m.Registry, "registry", "", "station registry (TOML) to take this station's name and services from until the hub sends its configuration")
+	fs.DurationVar(&c.HeartbeatInterval, "heartbeat", agent.DefaultHeartbeatInterval, "heartbeat interval until the hub's configuration sets one")
+	fs.BoolVar(&c.SimReader, "sim", false, "run a simulated ID-card reader (and allow the API's sim tap)")
+	fs.DurationVar(&c.SimInterval, "sim-interval", 0, "with -sim, read a synthetic card this often (0: only on tap)")
+	fs.BoolVar(&m.ShowVersion, "version", false, "print the version and exit")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	if m.ShowVersion {
+		return nil
+	}
+	if c.StationID == "" {
+		return errors.New("-station is required")
+	}
+	if err := vetnet.ValidateStationID(c.StationID); err != nil {
+		return fmt.Errorf("-station: %s", vetnet.ErrorMessage(err, "en"))
+	}
+	c.Password = m.Getenv(PasswordEnv)
+	c.Version = version
+	if m.Registry != "" {
+		r, err := registry.Load(m.Registry)
+		if err != nil {
+			return fmt.Errorf("-registry: %s", vetnet.ErrorMessage(err, "en"))
+		}
+		st, ok := r.Station(c.StationID)
+		if !ok {
+			return fmt.Errorf("-registry: station %q is not in %s", c.StationID, m.Registry)
+		}
+		c.Station = &st
+	}
+	return nil
+}
+
+// Run starts the agent and returns; the agent runs until Close.
+func (m *Main) Run(ctx context.Context) error {
+	if m.Logf == nil {
+		logger := log.New(m.Stderr, "edge-agent["+m.Config.StationID+"] ", log.LstdFlags|log.Lmsgprefix)
+		m.Logf = logger.Printf
+	}
+	m.Config.Logf = m.Logf
+	a, err := agent.New(m.Config)
+	if err != nil {
+		return err
+	}
+	if err := a.Start(ctx); err != nil {
+		return err
+	}
+	m.Agent = a
+	return nil
+}
+
+// Close stops the agent.
+func (m *Main) Close() error {
+	if m.Agent == nil {
+		return nil
+	}
+	return m.Agent.Close()
+}

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vetnet/vetnet/edge-agent/localapi"
+	"github.com/vetnet/vetnet/edge-agent/mqtt/mqtttest"
+	"github.com/vetnet/vetnet/vetnettest"
+)
+
+// syncBuffer is a bytes.Buffer safe for the agent's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+const demo = "../../../firmware-config/stations/demo.toml"
+
+func TestParseFlags(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		ok   bool
+	}{
+		{"minimal", []string{"-station", "cz-xb"}, true},
+		{"no station", []string{}, false},
+		{"bad station", []string{"-station", "CZ XB"}, false},
+		{"station in registry", []string{"-station", "cz-xb-sanjing-xinqiao", "-registry", demo}, true},
+		{"station not in registry", []string{"-station", "cz-xb-nowhere", "-registry", demo}, false},
+		{"missing registry", []string{"-station", "cz-xb", "-registry", "nope.toml"}, false},
+		{"unknown flag", []string{"-station", "cz-xb", "-turbo"}, false},
+		{"extra argument", []string{"-station", "cz-xb", "now"}, false},
+		{"version", []string{"-version"}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := NewMain()
+			m.Stderr = &bytes.Buffer{}
+			err := m.ParseFlags(tt.args)
+			if (err == nil) != tt.ok {
+				t.Fatalf("ParseFlags(%v) = %v", tt.args, err)
+			}
+		})
+	}
+	m := NewMain()
+	m.Getenv = func(k string) string { return map[string]string{PasswordEnv: "s3cret"}[k] }
+	if err := m.ParseFlags([]string{"-station", "cz-xb-sanjing-xinqiao", "-registry", demo, "-heartbeat", "30s", "-sim", "-sim-interval", "5s"}); err != nil {
+		t.Fatal(err)
+	}
+	c := m.Config
+	if c.BrokerURL != DefaultBroker || c.APIAddr != localapi.DefaultAddr || c.DataDir != DefaultDataDir || c.Password != "s3cret" ||
+		c.HeartbeatInterval != 30*time.Second || !c.SimReader || c.SimInterval != 5*time.Second ||
+		c.Station == nil || c.Station.Name != "新桥社区退役军人服务站" {
+		t.Fatalf("config %+v", c)
+	}
+}
+
+// TestRun runs the program end to end: flags, a broker and a fake hub, a
+// card read on the simulated reader, a check-in through the local API,
+// delivery, and a clean stop.
+func TestRun(t *testing.T) {
+	b := mqtttest.NewBroker(t)
+	hub := mqtttest.NewHub(t, b.URL, mqtttest.HubOptions{})
+	const station = "cz-xb-sanjing-xinqiao"
+	var stderr syncBuffer
+	m := NewMain()
+	m.Stderr = &stderr
+	err := m.ParseFlags([]string{"-station", station, "-data", t.TempDir(), "-broker", b.URL, "-api", "127.0.0.1:0",
+		"-registry", demo, "-sim", "-heartbeat", "1s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+
+	ctx := context.Background()
+	c := localapi.NewClient(m.Agent.APIAddr())
+	st, err := c.Status(ctx)
+	if err != nil || st.Station.Name != "新桥社区退役军人服务站" {
+		t.Fatalf("status %+v %v", st, err)
+	}
+	events, err := c.Events(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := vetnettest.Veteran(rand.New(rand.NewPCG(9, 9)))
+	if err := c.SimTap(ctx, localapi.SimTapRequest{IDNumber: v.IDNumber, Name: v.Name}); err != nil {
+		t.Fatal(err)
+	}
+	var card localapi.CardEvent
+	for ev := range events {
+		if ev.Type == localapi.EventCard {
+			card, _ = ev.Card()
+			break
+		}
+	}
+	resp, err := c.CheckIn(ctx, localapi.CheckInRequest{Token: card.Token, Service: "legal_aid"})
+	if err != nil || resp.QueueNo != "L001" {
+		t.Fatalf("check-in %+v %v", resp, err)
+	}
+	for deadline := time.Now().Add(20 * time.Second); len(hub.Stored(station)) != 1; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("check-in not delivered")
+		}
+	}
+	if got := hub.Stored(station)[0]; got.ID != resp.ID || got.Visitor.IDNumber != v.IDNumber || got.Method != "card" {
+		t.Fatalf("hub holds %+v", got)
+	}
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	logs := stderr.String()
+	if !strings.Contains(logs, "edge-agent["+station+"] ") {
+		t.Fatalf("logs lack the station: %s", logs)
+	}
+	if strings.Contains(logs, v.IDNumber) || strings.Contains(logs, v.Name) {
+		t.Fatalf("logs leak personal data: %s", logs)
+	}
+}
