@@ -56,6 +56,12 @@ type Options struct {
 	// Default: checkins, status and heartbeat.
 	Kinds []wire.Kind
 
+	// Stations, when not empty, limits the subscriptions to these
+	// stations' topics (one filter per station and kind) instead of the
+	// wildcard vs/v1/st/+/{kind}: for a broker that other hubs share,
+	// where this hub must not answer other hubs' stations.
+	Stations []string
+
 	// Handle receives each message, on a worker goroutine. Required.
 	Handle func(topic string, payload []byte)
 
@@ -172,10 +178,18 @@ func Open(opts Options) (*Client, error) {
 func (cl *Client) filters() map[string]byte {
 	f := map[string]byte{}
 	for _, k := range cl.opts.Kinds {
-		if cl.opts.ShareGroup != "" {
-			f[wire.SharedFilter(cl.opts.ShareGroup, k)] = 1
-		} else {
-			f[wire.Filter(k)] = 1
+		topics := []string{wire.Filter(k)}
+		if len(cl.opts.Stations) > 0 {
+			topics = topics[:0]
+			for _, st := range cl.opts.Stations {
+				topics = append(topics, wire.Topic(st, k))
+			}
+		}
+		for _, t := range topics {
+			if cl.opts.ShareGroup != "" {
+				t = "$share/" + cl.opts.ShareGroup + "/" + t
+			}
+			f[t] = 1
 		}
 	}
 	return f

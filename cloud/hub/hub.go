@@ -1,0 +1,493 @@
+// Package hub is the hub service: it takes the stations' messages from the
+// broker, stores check-ins and acknowledges them, tracks each station's
+// presence, publishes each station's configuration, and serves the
+// dashboard and the API.
+//
+// # Check-ins and acks
+//
+// A batch is acknowledged only after SaveCheckIns has committed it (the
+// broker's PUBACK proves nothing about storage). The ack names every
+// check-in of the batch the hub now holds, new or already stored, so a
+// resent batch gets the same ack and changes nothing. If any check-in of a
+// batch fails vetnet.CheckIn.Validate, none of the batch is stored and the
+// ack lists the failures in Rejected. A message that cannot be read at all
+// gets an ack with Error set (when its topic names a registered station),
+// and the reason is counted. When the store fails, no ack is sent: the
+// station keeps the batch and sends it again.
+//
+// # Transports
+//
+// By default the hub embeds a broker (package cloud/mochi) and receives
+// messages in-process, synchronously, from the broker's publish hook. With
+// Config.BrokerURL it subscribes to an external broker instead (package
+// cloud/mqttclient), optionally as a shared subscription so that several
+// replicas split the load. Either way each message ends in HandleMessage.
+//
+// # Presence
+//
+// A registered station is never_seen until the hub hears from it; online
+// after its status "online" or a heartbeat; offline after its status
+// "offline" (shutdown, or the last will published by the broker); stale
+// when it is online but no heartbeat came for cloud.StaleFactor times its
+// heartbeat interval. A timer re-evaluates states every
+// Config.PresenceEvery; changes go to live events and to the store, so a
+// restarted hub still knows when each station was last seen.
+package hub
+
+import (
+	"context"
+	"errors"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/vetnet/vetnet"
+	"github.com/vetnet/vetnet/cloud"
+	"github.com/vetnet/vetnet/cloud/metrics"
+	"github.com/vetnet/vetnet/cloud/mochi"
+	"github.com/vetnet/vetnet/cloud/mqttclient"
+	"github.com/vetnet/vetnet/cloud/sqlite"
+	"github.com/vetnet/vetnet/cloud/web"
+	"github.com/vetnet/vetnet/wire"
+)
+
+// DefaultHeartbeatS is the heartbeat interval the hub configures stations
+// with, in seconds.
+const DefaultHeartbeatS = 15
+
+// Config configures a Hub.
+type Config struct {
+	// DataDir holds the hub's database (hub.db). Created if missing.
+	// Required unless Store is set.
+	DataDir string
+
+	// MQTTListen is the embedded broker's TCP address, e.g.
+	// "127.0.0.1:1883"; "127.0.0.1:0" picks a free port (see MQTTAddr).
+	// Ignored when BrokerURL is set. With both empty the hub runs without
+	// MQTT (messages only through HandleMessage; for tests and tools).
+	MQTTListen string
+
+	// BrokerURL is an external broker, e.g. "tcp://127.0.0.1:1883". When
+	// set, no broker is embedded and the hub subscribes to the station
+	// topics there.
+	BrokerURL string
+
+	// ShareGroup, with BrokerURL, subscribes as the MQTT shared
+	// subscription group $share/{ShareGroup}/..., so that several hub
+	// replicas split the stations' messages. Optional.
+	ShareGroup string
+
+	// OwnTopicsOnly, with BrokerURL, subscribes to the registered
+	// stations' topics one by one instead of the wildcards: for a broker
+	// shared with other hubs (other districts, or tests), so that this
+	// hub never answers another hub's stations. Costs one subscription per
+	// station and kind.
+	OwnTopicsOnly bool
+
+	// ClientID is the hub's MQTT client ID on an external broker.
+	// Default: "vetnet-hub-" and random hex digits.
+	ClientID string
+
+	// HTTPListen is the address of the dashboard and API, e.g.
+	// "127.0.0.1:8080"; port 0 picks a free one (see HTTPAddr). Empty:
+	// no HTTP listener (Handler still serves, e.g. under httptest).
+	HTTPListen string
+
+	// Stations is the registry: the stations this hub serves. Messages of
+	// other stations are refused (unknown_station).
+	Stations []vetnet.Station
+
+	// HeartbeatS is the heartbeat interval, in seconds, published in each
+	// station's configuration and assumed for stations that have not told
+	// theirs. Default DefaultHeartbeatS (15).
+	HeartbeatS int
+
+	// PresenceEvery is how often presence is re-evaluated and persisted.
+	// Default 1 s.
+	PresenceEvery time.Duration
+
+	// Location is the time zone of "today" (check-ins today on the
+	// dashboard). Default time.Local.
+	Location *time.Location
+
+	// Store replaces the embedded SQLite store (e.g. with PostgreSQL). The
+	// hub closes it on Close. Optional.
+	Store cloud.Store
+
+	// Logf receives operational logs; never personal data. Default
+	// log.Printf.
+	Logf func(format string, args ...any)
+
+	// Now is the hub's clock. Default time.Now.
+	Now func() time.Time
+}
+
+// transport is how the hub publishes: the embedded broker or the external
+// broker client.
+type transport interface {
+	Publish(topic string, payload []byte, retain bool, qos byte) error
+	Up() bool
+	Close() error
+}
+
+// Hub is the running service. Its methods are safe for concurrent use.
+type Hub struct {
+	cfg      Config
+	store    cloud.Store
+	stations map[string]vetnet.Station
+	order    []vetnet.Station
+	presence *presence
+	events   *fanout
+	reg      *metrics.Registry
+	c        counters
+	web      *web.Server
+
+	mu      sync.Mutex // guards the fields below
+	tr      transport
+	mqttURL string
+	httpSrv *http.Server
+	httpLn  net.Listener
+	started bool
+	closed  bool
+
+	ctx    context.Context // ends at Close
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// New opens the store, records the registry in it and loads the last known
+// presence. It starts nothing: see Start. Errors: EINVALID (a station of
+// the registry is invalid or repeated, no DataDir), and the store's.
+func New(cfg Config) (*Hub, error) {
+	if cfg.HeartbeatS <= 0 {
+		cfg.HeartbeatS = DefaultHeartbeatS
+	}
+	if cfg.PresenceEvery <= 0 {
+		cfg.PresenceEvery = time.Second
+	}
+	if cfg.Location == nil {
+		cfg.Location = time.Local
+	}
+	if cfg.Logf == nil {
+		cfg.Logf = log.Printf
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	h := &Hub{cfg: cfg, stations: map[string]vetnet.Station{}, reg: metrics.NewRegistry()}
+	ids := make([]string, 0, len(cfg.Stations))
+	for _, st := range cfg.Stations {
+		if err := st.Validate(); err != nil {
+			return nil, err
+		}
+		if _, dup := h.stations[st.ID]; dup {
+			return nil, vetnet.Errorz(vetnet.EINVALID, "站点编号重复: "+st.ID, "Station "+st.ID+" is listed twice.")
+		}
+		h.stations[st.ID] = st
+		h.order = append(h.order, st)
+		ids = append(ids, st.ID)
+	}
+	h.store = cfg.Store
+	if h.store == nil {
+		if cfg.DataDir == "" {
+			return nil, vetnet.Errorz(vetnet.EINVALID, "未指定数据目录", "The hub needs a data directory.")
+		}
+		if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+			return nil, vetnet.Wrap(vetnet.EUNAVAILABLE, err, "无法创建数据目录", "Cannot create the data directory.")
+		}
+		s, err := sqlite.Open(filepath.Join(cfg.DataDir, "hub.db"), nil)
+		if err != nil {
+			return nil, err
+		}
+		h.store = s
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := h.store.UpsertStations(ctx, h.order); err != nil {
+		h.store.Close()
+		return nil, err
+	}
+	stored, err := h.store.Presences(ctx)
+	if err != nil {
+		h.store.Close()
+		return nil, err
+	}
+	h.presence = newPresence(ids, stored, cfg.HeartbeatS)
+	h.ctx, h.cancel = context.WithCancel(context.Background())
+	h.c = newCounters(h.reg)
+	h.events = newFanout(func() { h.c.eventsDropped.Inc() })
+	h.registerGauges()
+	h.web = web.New(web.Options{
+		Store:      h.store,
+		Stations:   h.Stations,
+		Presences:  h.Presences,
+		Subscribe:  h.Subscribe,
+		Health:     h.health,
+		HeartbeatS: cfg.HeartbeatS,
+		Metrics:    h.reg,
+		Location:   cfg.Location,
+		Now:        cfg.Now,
+		Logf:       cfg.Logf,
+	})
+	return h, nil
+}
+
+// Start starts the broker or the broker client, publishes each station's
+// retained configuration, starts the HTTP server and the presence timer.
+// ctx bounds the start only; the hub runs until Close. Errors:
+// EUNAVAILABLE (a port is taken, the external broker cannot be reached),
+// ECONFLICT (started twice or after Close).
+func (h *Hub) Start(ctx context.Context) error {
+	h.mu.Lock()
+	if h.started || h.closed {
+		h.mu.Unlock()
+		return vetnet.Errorz(vetnet.ECONFLICT, "服务已启动或已关闭", "The hub was already started or closed.")
+	}
+	h.started = true
+	h.mu.Unlock()
+
+	switch {
+	case h.cfg.BrokerURL != "":
+		var only []string
+		if h.cfg.OwnTopicsOnly {
+			for _, st := range h.order {
+				only = append(only, st.ID)
+			}
+		}
+		cl, err := mqttclient.Open(mqttclient.Options{
+			URL: h.cfg.BrokerURL, ClientID: h.cfg.ClientID, ShareGroup: h.cfg.ShareGroup, Stations: only,
+			Handle: func(topic string, payload []byte) { h.HandleMessage(topic, payload) },
+			// A broker that restarted may have lost the retained configs.
+			OnConnect: func() { h.publishConfigs() },
+			Logf:      h.cfg.Logf,
+		})
+		if err != nil {
+			return err
+		}
+		h.setTransport(cl, h.cfg.BrokerURL)
+	case h.cfg.MQTTListen != "":
+		b, err := mochi.Open(mochi.Options{
+			Listen: h.cfg.MQTTListen,
+			Handle: func(topic string, payload []byte) { h.HandleMessage(topic, payload) },
+			Logf:   h.cfg.Logf,
+		})
+		if err != nil {
+			return err
+		}
+		h.setTransport(b, b.Addr())
+		h.publishConfigs()
+	}
+
+	if h.cfg.HTTPListen != "" {
+		ln, err := net.Listen("tcp", h.cfg.HTTPListen)
+		if err != nil {
+			return vetnet.Wrap(vetnet.EUNAVAILABLE, err, "网页服务端口无法监听", "Cannot listen on "+h.cfg.HTTPListen+".")
+		}
+		srv := &http.Server{Handler: h.web, ReadHeaderTimeout: 10 * time.Second}
+		h.mu.Lock()
+		h.httpSrv, h.httpLn = srv, ln
+		h.mu.Unlock()
+		h.wg.Add(1)
+		go func() {
+			defer h.wg.Done()
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				h.cfg.Logf("hub: http server: %v", err)
+			}
+		}()
+	}
+
+	h.wg.Add(1)
+	go h.presenceLoop()
+	return nil
+}
+
+func (h *Hub) setTransport(t transport, addr string) {
+	h.mu.Lock()
+	h.tr, h.mqttURL = t, addr
+	h.mu.Unlock()
+}
+
+func (h *Hub) transport() transport {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.tr
+}
+
+// publishConfigs publishes every registered station's configuration,
+// retained, so a station gets it whenever it (re)connects.
+func (h *Hub) publishConfigs() {
+	now := h.cfg.Now()
+	for _, st := range h.order {
+		cfg := wire.NewConfig(st, h.cfg.HeartbeatS, now)
+		b, err := cfg.Encode()
+		if err != nil {
+			h.cfg.Logf("hub: encode config of %s: %v", st.ID, err)
+			continue
+		}
+		if err := h.publish(wire.Topic(st.ID, wire.KindConfig), b, true, 1); err != nil {
+			h.c.publishFailures.Inc(string(wire.KindConfig))
+			h.cfg.Logf("hub: publish config of %s: %v", st.ID, err)
+			continue
+		}
+		h.c.configs.Inc()
+	}
+}
+
+// publish sends through the transport; without one (no MQTT configured)
+// messages go nowhere.
+func (h *Hub) publish(topic string, payload []byte, retain bool, qos byte) error {
+	t := h.transport()
+	if t == nil {
+		return nil
+	}
+	return t.Publish(topic, payload, retain, qos)
+}
+
+func (h *Hub) presenceLoop() {
+	defer h.wg.Done()
+	t := time.NewTicker(h.cfg.PresenceEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-h.ctx.Done():
+			return
+		case <-t.C:
+			h.CheckPresence()
+			h.flushPresence()
+		}
+	}
+}
+
+// CheckPresence re-evaluates every station's presence at Now, emits an
+// event for each change and returns the changed presences. The hub's
+// timer calls it every PresenceEvery; tests call it with a fake clock.
+func (h *Hub) CheckPresence() []cloud.Presence {
+	changed := h.presence.evaluate(h.cfg.Now())
+	for _, p := range changed {
+		h.c.transitions.Inc(string(p.State))
+		h.events.publish(cloud.Event{Kind: cloud.EventPresence, Presence: p, Changed: true})
+	}
+	return changed
+}
+
+// flushPresence saves the presences changed since the last flush.
+func (h *Hub) flushPresence() {
+	ps := h.presence.takeDirty()
+	if len(ps) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := h.store.SavePresence(ctx, ps); err != nil {
+		h.presence.putDirty(ps)
+		h.c.storeErrors.Inc("save_presence")
+		h.cfg.Logf("hub: save presence: %v", err)
+	}
+}
+
+// Presence returns a registered station's presence.
+func (h *Hub) Presence(station string) (cloud.Presence, bool) { return h.presence.get(station) }
+
+// Presences returns every registered station's presence, in registry order.
+func (h *Hub) Presences() []cloud.Presence { return h.presence.all() }
+
+// Stations returns the registry, in its order.
+func (h *Hub) Stations() []vetnet.Station { return append([]vetnet.Station(nil), h.order...) }
+
+// Subscribe returns live events (check-ins masked, presence) and a function
+// that ends the subscription. A slow subscriber misses events rather than
+// slowing the hub.
+func (h *Hub) Subscribe() (<-chan cloud.Event, func()) { return h.events.subscribe(256) }
+
+// Store returns the hub's store.
+func (h *Hub) Store() cloud.Store { return h.store }
+
+// Metrics returns the hub's metrics registry (served on /metrics).
+func (h *Hub) Metrics() *metrics.Registry { return h.reg }
+
+// Handler returns the dashboard and API handler (also served on
+// HTTPListen after Start).
+func (h *Hub) Handler() http.Handler { return h.web }
+
+// MQTTAddr returns the embedded broker's address (host:port), the external
+// broker's URL, or "" before Start or without MQTT.
+func (h *Hub) MQTTAddr() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.mqttURL
+}
+
+// HTTPAddr returns the HTTP listener's address (host:port), or "" before
+// Start or without HTTPListen.
+func (h *Hub) HTTPAddr() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.httpLn == nil {
+		return ""
+	}
+	return h.httpLn.Addr().String()
+}
+
+func (h *Hub) health(ctx context.Context) web.Health {
+	var hl web.Health
+	switch {
+	case h.cfg.BrokerURL != "":
+		hl.Broker.Mode = "external"
+	case h.cfg.MQTTListen != "":
+		hl.Broker.Mode = "embedded"
+	default:
+		hl.Broker.Mode = "none"
+	}
+	hl.Broker.Addr = h.MQTTAddr()
+	if t := h.transport(); t != nil {
+		hl.Broker.Up = t.Up()
+	}
+	if !hl.Broker.Up && hl.Broker.Mode != "none" {
+		hl.Broker.Detail = "not connected"
+	}
+	if err := h.store.Ping(ctx); err != nil {
+		hl.DB.Detail = vetnet.ErrorMessage(err, "en")
+	} else {
+		hl.DB.Up = true
+	}
+	return hl
+}
+
+// Close stops the HTTP server, the broker or broker client, and the
+// timer, saves presence and closes the store. Safe to call twice.
+func (h *Hub) Close() error {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return nil
+	}
+	h.closed = true
+	srv, tr := h.httpSrv, h.tr
+	h.mu.Unlock()
+
+	h.events.closeAll() // ends SSE streams, so Shutdown need not wait for them
+	if srv != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		srv.Shutdown(ctx)
+		cancel()
+	}
+	var errs []error
+	if tr != nil {
+		// The broker goes first: no message arrives after this, and a
+		// batch in flight finishes (and is acked) before Close returns.
+		if err := tr.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	h.cancel()
+	h.wg.Wait()
+	h.flushPresence()
+	if err := h.store.Close(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,258 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/vetnet/vetnet"
+	"github.com/vetnet/vetnet/cloud"
+	"github.com/vetnet/vetnet/cloud/metrics"
+	"github.com/vetnet/vetnet/wire"
+)
+
+// ReasonUnknownStation is the Problem reason of an ack to a station that
+// is not in the hub's registry. (wire.Reason* covers payload problems;
+// this one is the hub's.)
+const ReasonUnknownStation = "unknown_station"
+
+// Store timeout for one message: past it the batch is not acked and the
+// station sends it again.
+const storeTimeout = 30 * time.Second
+
+type counters struct {
+	messages        *metrics.Counter // kind
+	checkIns        *metrics.Counter // result: stored, duplicate, rejected
+	batches         *metrics.Counter // result: ok, rejected, error, store_failed
+	decodeFailures  *metrics.Counter // kind, reason
+	acks            *metrics.Counter // result: ok, rejected, error
+	publishFailures *metrics.Counter // kind
+	storeErrors     *metrics.Counter // op
+	transitions     *metrics.Counter // to
+	ignored         *metrics.Counter // reason
+	configs         *metrics.Counter
+	eventsDropped   *metrics.Counter
+}
+
+func newCounters(r *metrics.Registry) counters {
+	return counters{
+		messages:        r.Counter("vetnet_hub_messages_total", "Station messages received, by topic kind.", "kind"),
+		checkIns:        r.Counter("vetnet_hub_checkins_total", "Check-ins received in batches, by result: stored (new), duplicate (already stored), rejected (invalid).", "result"),
+		batches:         r.Counter("vetnet_hub_batches_total", "Check-in batches, by result: ok, rejected (some check-in invalid), error (unreadable or unknown station), store_failed (not acked).", "result"),
+		decodeFailures:  r.Counter("vetnet_hub_decode_failures_total", "Messages refused before their content was used, by topic kind and reason.", "kind", "reason"),
+		acks:            r.Counter("vetnet_hub_acks_total", "Acks published, by result: ok, rejected, error.", "result"),
+		publishFailures: r.Counter("vetnet_hub_publish_failures_total", "Hub messages the broker did not take, by kind.", "kind"),
+		storeErrors:     r.Counter("vetnet_hub_store_errors_total", "Store operations that failed, by operation.", "op"),
+		transitions:     r.Counter("vetnet_hub_presence_transitions_total", "Presence state changes, by new state.", "to"),
+		ignored:         r.Counter("vetnet_hub_ignored_messages_total", "Messages ignored, by reason.", "reason"),
+		configs:         r.Counter("vetnet_hub_configs_published_total", "Station configurations published (retained)."),
+		eventsDropped:   r.Counter("vetnet_hub_events_dropped_total", "Live events a slow subscriber missed."),
+	}
+}
+
+func (h *Hub) registerGauges() {
+	h.reg.GaugeFunc("vetnet_hub_stations", "Registered stations, by presence state.", []string{"state"}, func() []metrics.Sample {
+		n := map[cloud.PresenceState]int{}
+		for _, p := range h.presence.all() {
+			n[p.State]++
+		}
+		var out []metrics.Sample
+		for _, s := range []cloud.PresenceState{cloud.StateOnline, cloud.StateStale, cloud.StateOffline, cloud.StateNeverSeen} {
+			out = append(out, metrics.Sample{Labels: []string{string(s)}, Value: float64(n[s])})
+		}
+		return out
+	})
+	h.reg.GaugeFunc("vetnet_hub_backlog_checkins", "Check-ins waiting in station outboxes, summed over the last heartbeats of stations not offline.", nil, func() []metrics.Sample {
+		sum := 0
+		for _, p := range h.presence.all() {
+			if p.State != cloud.StateOffline && p.State != cloud.StateNeverSeen {
+				sum += p.Outbox.Depth
+			}
+		}
+		return []metrics.Sample{{Value: float64(sum)}}
+	})
+	h.reg.GaugeFunc("vetnet_hub_backlog_oldest_seconds", "Age of the oldest check-in waiting in any station outbox (hub clock minus station clock), from the last heartbeats.", nil, func() []metrics.Sample {
+		now := h.cfg.Now()
+		var oldest float64
+		for _, p := range h.presence.all() {
+			if p.Outbox.Depth > 0 && !p.Outbox.OldestAt.IsZero() {
+				oldest = max(oldest, now.Sub(p.Outbox.OldestAt).Seconds())
+			}
+		}
+		return []metrics.Sample{{Value: oldest}}
+	})
+	h.reg.GaugeFunc("vetnet_hub_broker_up", "Whether the broker (embedded or external) is up.", nil, func() []metrics.Sample {
+		up := 0.0
+		if t := h.transport(); t != nil && t.Up() {
+			up = 1
+		}
+		return []metrics.Sample{{Value: up}}
+	})
+	h.reg.GaugeFunc("vetnet_hub_event_subscribers", "Live event subscribers (dashboards).", nil, func() []metrics.Sample {
+		return []metrics.Sample{{Value: float64(h.events.count())}}
+	})
+}
+
+// HandleMessage handles one message a station published on topic. It is
+// what the broker hook or the broker client calls for every message; it
+// may be called concurrently. For a check-in batch it returns the ack it
+// published (nil when it sent none: a bad topic, or a store failure after
+// which the station resends); for other kinds it returns nil.
+func (h *Hub) HandleMessage(topic string, payload []byte) *wire.Ack {
+	station, kind, err := wire.ParseTopic(topic)
+	if err != nil {
+		h.c.messages.Inc("bad_topic")
+		h.c.decodeFailures.Inc("unknown", wire.Reason(err))
+		return nil
+	}
+	h.c.messages.Inc(string(kind))
+	switch kind {
+	case wire.KindCheckIns:
+		return h.checkIns(station, payload)
+	case wire.KindStatus:
+		h.status(station, payload)
+	case wire.KindHeartbeat:
+		h.heartbeat(station, payload)
+	default:
+		// acks and config are the hub's own messages.
+		h.c.ignored.Inc("hub_topic")
+	}
+	return nil
+}
+
+func (h *Hub) checkIns(station string, payload []byte) *wire.Ack {
+	now := h.cfg.Now()
+	ack := &wire.Ack{V: wire.Version, Station: station, IDs: []string{}, At: now.UTC()}
+	if _, ok := h.stations[station]; !ok {
+		h.c.decodeFailures.Inc(string(wire.KindCheckIns), ReasonUnknownStation)
+		h.c.batches.Inc("error")
+		ack.Error = &wire.Problem{Reason: ReasonUnknownStation, Detail: "station " + station + " is not registered at this hub"}
+		h.sendAck(ack, "error")
+		return ack
+	}
+	b, err := wire.DecodeCheckInBatch(station, payload)
+	if err != nil {
+		reason := wire.Reason(err)
+		h.c.decodeFailures.Inc(string(wire.KindCheckIns), reason)
+		h.c.batches.Inc("error")
+		detail := ""
+		var de *wire.DecodeError
+		if errors.As(err, &de) {
+			detail = de.Detail
+		}
+		ack.Error = &wire.Problem{Reason: reason, Detail: detail}
+		h.sendAck(ack, "error")
+		return ack
+	}
+	ack.Batch = b.Batch
+	cs := make([]vetnet.CheckIn, len(b.CheckIns))
+	for i, w := range b.CheckIns {
+		c := w.ToDomain(station)
+		if err := c.Validate(now); err != nil {
+			// The reason is for the station's technicians; vetnet's
+			// messages never quote the ID number or the name.
+			ack.Rejected = append(ack.Rejected, wire.Rejection{ID: c.ID, Seq: c.Seq, Code: vetnet.ErrorCode(err), Reason: vetnet.ErrorMessage(err, "en")})
+		}
+		c.At = c.At.UTC()
+		c.ReceivedAt = now.UTC()
+		cs[i] = c
+	}
+	if len(ack.Rejected) > 0 {
+		// A batch is never half-applied: none of it is stored, and the
+		// station resends the others in a new batch.
+		h.c.checkIns.Add(uint64(len(ack.Rejected)), "rejected")
+		h.c.batches.Inc("rejected")
+		h.sendAck(ack, "rejected")
+		return ack
+	}
+	ctx, cancel := context.WithTimeout(h.ctx, storeTimeout)
+	defer cancel()
+	inserted, err := h.store.SaveCheckIns(ctx, cs)
+	if err != nil {
+		// No ack: the station keeps the batch and sends it again.
+		h.c.storeErrors.Inc("save_checkins")
+		h.c.batches.Inc("store_failed")
+		h.cfg.Logf("hub: store batch %q of %s (%d check-ins): %v", b.Batch, station, len(cs), err)
+		return nil
+	}
+	h.c.checkIns.Add(uint64(len(inserted)), "stored")
+	h.c.checkIns.Add(uint64(len(cs)-len(inserted)), "duplicate")
+	h.c.batches.Inc("ok")
+	for _, c := range cs {
+		ack.IDs = append(ack.IDs, c.ID)
+	}
+	// Committed: now, and only now, the ack.
+	h.sendAck(ack, "ok")
+	if len(inserted) > 0 {
+		isNew := make(map[string]bool, len(inserted))
+		for _, id := range inserted {
+			isNew[id] = true
+		}
+		for _, c := range cs {
+			if isNew[c.ID] {
+				c.Visitor = c.Visitor.Masked()
+				h.events.publish(cloud.Event{Kind: cloud.EventCheckIn, CheckIn: c})
+			}
+		}
+	}
+	return ack
+}
+
+func (h *Hub) sendAck(ack *wire.Ack, result string) {
+	b, err := ack.Encode()
+	if err != nil {
+		h.cfg.Logf("hub: encode ack for %s: %v", ack.Station, err)
+		return
+	}
+	if err := h.publish(wire.Topic(ack.Station, wire.KindAcks), b, false, 1); err != nil {
+		// The station did not hear it and resends; the next ack will do.
+		h.c.publishFailures.Inc(string(wire.KindAcks))
+		h.cfg.Logf("hub: publish ack for %s: %v", ack.Station, err)
+		return
+	}
+	h.c.acks.Inc(result)
+}
+
+func (h *Hub) status(station string, payload []byte) {
+	if len(payload) == 0 {
+		// A cleared retained status: nothing to learn.
+		h.c.ignored.Inc("empty_status")
+		return
+	}
+	if _, ok := h.stations[station]; !ok {
+		h.c.decodeFailures.Inc(string(wire.KindStatus), ReasonUnknownStation)
+		return
+	}
+	s, err := wire.DecodeStatus(station, payload)
+	if err != nil {
+		h.c.decodeFailures.Inc(string(wire.KindStatus), wire.Reason(err))
+		return
+	}
+	p, changed, ok := h.presence.status(station, s, h.cfg.Now())
+	if !ok {
+		h.c.ignored.Inc("old_will")
+		return
+	}
+	h.presenceEvent(p, changed)
+}
+
+func (h *Hub) heartbeat(station string, payload []byte) {
+	if _, ok := h.stations[station]; !ok {
+		h.c.decodeFailures.Inc(string(wire.KindHeartbeat), ReasonUnknownStation)
+		return
+	}
+	hb, err := wire.DecodeHeartbeat(station, payload)
+	if err != nil {
+		h.c.decodeFailures.Inc(string(wire.KindHeartbeat), wire.Reason(err))
+		return
+	}
+	p, changed, _ := h.presence.heartbeat(station, hb, h.cfg.Now())
+	h.presenceEvent(p, changed)
+}
+
+func (h *Hub) presenceEvent(p cloud.Presence, changed bool) {
+	if changed {
+		h.c.transitions.Inc(string(p.State))
+	}
+	h.events.publish(cloud.Event{Kind: cloud.EventPresence, Presence: p, Changed: changed})
+}

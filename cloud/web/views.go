@@ -1,0 +1,147 @@
+package web
+
+import (
+	"time"
+
+	"github.com/vetnet/vetnet"
+	"github.com/vetnet/vetnet/cloud"
+	"github.com/vetnet/vetnet/wire"
+)
+
+// The JSON shapes of the API. They are this package's own (never domain
+// structs as they are), documented in API.md.
+
+type stationsResponse struct {
+	Stations    []stationView `json:"stations"`
+	GeneratedAt time.Time     `json:"generated_at"`
+	TodayFrom   time.Time     `json:"today_from"` // start of "today" for checkins_today
+}
+
+type stationView struct {
+	ID            string     `json:"id"`
+	Name          string     `json:"name"`
+	NameEN        string     `json:"name_en"`
+	Level         string     `json:"level"`
+	LevelZH       string     `json:"level_zh"`
+	LevelEN       string     `json:"level_en"`
+	Parent        string     `json:"parent"`
+	CheckInsToday int        `json:"checkins_today"`
+	LastSeq       uint64     `json:"last_seq"`        // highest sequence number the hub stored
+	LastCheckInAt *time.Time `json:"last_checkin_at"` // station clock of the newest stored check-in
+	presenceView
+}
+
+// presenceView is the presence part of a station, also sent alone in
+// presence events.
+type presenceView struct {
+	Station       string       `json:"station"`
+	State         string       `json:"state"`
+	StateZH       string       `json:"state_zh"`
+	StateEN       string       `json:"state_en"`
+	StateSince    *time.Time   `json:"state_since"`
+	StateReason   string       `json:"state_reason"`
+	LastSeen      *time.Time   `json:"last_seen"`
+	LastHeartbeat *time.Time   `json:"last_heartbeat"`
+	HeartbeatS    int          `json:"heartbeat_s"`
+	Outbox        outboxView   `json:"outbox"`
+	Readers       []readerView `json:"readers"`
+	Agent         string       `json:"agent"`
+	ConfigVersion string       `json:"config_version"`
+	ConfigCurrent bool         `json:"config_current"` // the station applied the configuration the hub publishes now
+	UptimeS       int64        `json:"uptime_s"`
+}
+
+type outboxView struct {
+	Depth    int        `json:"depth"`
+	OldestAt *time.Time `json:"oldest_at"`
+	LastSeq  uint64     `json:"last_seq"` // highest sequence number committed at the station
+	Rejected int        `json:"rejected"`
+}
+
+type readerView struct {
+	Name   string `json:"name"`
+	Kind   string `json:"kind"`
+	State  string `json:"state"`
+	Detail string `json:"detail,omitempty"`
+}
+
+type presenceEvent struct {
+	presenceView
+	Changed bool `json:"changed"` // the state changed (not only heartbeat data)
+}
+
+type checkInsResponse struct {
+	CheckIns []checkInView `json:"checkins"`
+	Next     string        `json:"next"`  // cursor of the next page; "" on the last
+	Total    int           `json:"total"` // rows matching the filter, all pages
+}
+
+type checkInView struct {
+	ID            string    `json:"id"`
+	Station       string    `json:"station"`
+	StationName   string    `json:"station_name"`
+	StationNameEN string    `json:"station_name_en"`
+	Seq           uint64    `json:"seq"`
+	At            time.Time `json:"at"`          // station clock
+	ReceivedAt    time.Time `json:"received_at"` // hub clock
+	Service       string    `json:"service"`
+	ServiceZH     string    `json:"service_zh"`
+	ServiceEN     string    `json:"service_en"`
+	Method        string    `json:"method"`
+	QueueNo       string    `json:"queue_no"`
+	IDNumber      string    `json:"id_number"` // always masked
+	Name          string    `json:"name"`      // always masked
+	Doc           string    `json:"doc"`
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+// currentConfig is the configuration version the hub publishes for st.
+func (s *Server) currentConfig(st vetnet.Station) string {
+	if st.ID == "" {
+		return ""
+	}
+	return wire.NewConfig(st, s.o.HeartbeatS, time.Time{}).Version
+}
+
+func (s *Server) stationView(st vetnet.Station, p cloud.Presence, stats cloud.StationStats) stationView {
+	return stationView{
+		ID: st.ID, Name: st.Name, NameEN: st.NameEN, Level: string(st.Level),
+		LevelZH: st.Level.Label("zh"), LevelEN: st.Level.Label("en"), Parent: st.Parent,
+		CheckInsToday: stats.CheckInsSince, LastSeq: stats.LastSeq, LastCheckInAt: timePtr(stats.LastAt),
+		presenceView: presenceViewOf(p, s.currentConfig(st)),
+	}
+}
+
+func presenceViewOf(p cloud.Presence, currentConfig string) presenceView {
+	v := presenceView{
+		Station: p.Station, State: string(p.State), StateZH: p.State.Label("zh"), StateEN: p.State.Label("en"),
+		StateSince: timePtr(p.Since), StateReason: p.Reason, LastSeen: timePtr(p.LastSeen),
+		LastHeartbeat: timePtr(p.LastHeartbeat), HeartbeatS: p.HeartbeatS,
+		Outbox:  outboxView{Depth: p.Outbox.Depth, OldestAt: timePtr(p.Outbox.OldestAt), LastSeq: p.Outbox.LastSeq, Rejected: p.Outbox.Rejected},
+		Readers: []readerView{}, Agent: p.Agent, ConfigVersion: p.ConfigVersion, UptimeS: p.UptimeS,
+		ConfigCurrent: p.ConfigVersion != "" && p.ConfigVersion == currentConfig,
+	}
+	for _, r := range p.Readers {
+		v.Readers = append(v.Readers, readerView(r))
+	}
+	return v
+}
+
+// checkInViewOf converts a check-in for people to see: the ID number and
+// the name are masked here, whether or not they were already.
+func checkInViewOf(c vetnet.CheckIn, st vetnet.Station) checkInView {
+	info, _ := c.Service.Info()
+	return checkInView{
+		ID: c.ID, Station: c.StationID, StationName: st.Name, StationNameEN: st.NameEN, Seq: c.Seq,
+		At: c.At.UTC(), ReceivedAt: c.ReceivedAt.UTC(),
+		Service: string(c.Service), ServiceZH: info.ZH, ServiceEN: info.EN, Method: string(c.Method), QueueNo: c.QueueNo,
+		IDNumber: vetnet.MaskIDNumber(c.Visitor.IDNumber), Name: vetnet.MaskName(c.Visitor.Name), Doc: string(c.Visitor.DocType),
+	}
+}
