@@ -42,7 +42,9 @@ func TestPresenceTransitions(t *testing.T) {
 	defer cancel()
 	connected := t0.Add(-5 * time.Second) // station clock
 	status := func(state wire.State, reason string, since time.Time) func() {
-		return func() { h.HandleMessage(wire.Topic(station, wire.KindStatus), statusMsg(t, station, state, reason, since, 10)) }
+		return func() {
+			h.HandleMessage(wire.Topic(station, wire.KindStatus), statusMsg(t, station, state, reason, since, 10))
+		}
 	}
 	heartbeat := func(depth int) func() {
 		return func() {
