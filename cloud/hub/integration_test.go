@@ -60,7 +60,7 @@ func newFakeStation(t *testing.T, brokerURL, id string, connected time.Time, h *
 	t.Helper()
 	fs := &fakeStation{id: id}
 	will, _ := wire.Status{V: 1, Station: id, State: wire.StateOffline, Reason: wire.StatusWill, Since: connected, Agent: "test", HeartbeatS: 15}.Encode()
-	o := paho.NewClientOptions().AddBroker(brokerURL).SetClientID("fake-" + id).SetAutoReconnect(false).
+	o := paho.NewClientOptions().AddBroker(brokerURL).SetClientID("fake-"+id).SetAutoReconnect(false).
 		SetBinaryWill(wire.Topic(id, wire.KindStatus), will, 1, true).
 		SetCustomOpenConnectionFn(func(u *url.URL, _ paho.ClientOptions) (net.Conn, error) {
 			c, err := net.Dial("tcp", u.Host)

@@ -150,7 +150,9 @@ func TestCheckInsPaging(t *testing.T) {
 		{"all", "", func(vetnet.CheckIn) bool { return true }},
 		{"station", "station=st-d-t1-v2", func(c vetnet.CheckIn) bool { return c.StationID == "st-d-t1-v2" }},
 		{"from to", "from=" + url.QueryEscape("2026-11-26T08:00:00+08:00") + "&to=2026-11-26T12:00:00Z",
-			func(c vetnet.CheckIn) bool { return !c.At.Before(now.Add(-15*time.Hour)) && c.At.Before(now.Add(-3*time.Hour)) }},
+			func(c vetnet.CheckIn) bool {
+				return !c.At.Before(now.Add(-15*time.Hour)) && c.At.Before(now.Add(-3*time.Hour))
+			}},
 		{"date", "from=2026-11-26", func(c vetnet.CheckIn) bool { return !c.At.Before(time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)) }},
 	}
 	for _, tt := range tests {
