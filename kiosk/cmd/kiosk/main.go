@@ -1,0 +1,216 @@
+// Command kiosk is the station's touchscreen: it shows the screens of a
+// check-in and talks to the edge agent's local API on the same device.
+//
+//	kiosk [-agent 127.0.0.1:7474] [-fullscreen] [-lang zh|en] [-size 1280x800]
+//	kiosk -autopilot [-tap-every 30s]      headless demo: checks in every card
+//	kiosk -screenshots DIR                 saves a PNG of every screen and exits
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"io"
+	"log"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/app"
+
+	"github.com/vetnet/vetnet/edge-agent/localapi"
+	"github.com/vetnet/vetnet/kiosk/autopilot"
+	"github.com/vetnet/vetnet/kiosk/ui"
+)
+
+func main() {
+	m := NewMain()
+	if err := m.ParseFlags(os.Args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		fmt.Fprintln(os.Stderr, "kiosk:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := m.Run(ctx)
+	m.Close()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "kiosk:", err)
+		os.Exit(1)
+	}
+}
+
+// Main is the program, separate from main() so that tests can run it.
+type Main struct {
+	Agent       string        // the agent's host:port
+	Fullscreen  bool          // fill the screen
+	Autopilot   bool          // no window: check in every card by itself
+	TapEvery    time.Duration // with Autopilot: tap a simulated card this often
+	Screenshots string        // save every screen to this directory and exit
+	Lang        string        // primary language: zh or en
+	Size        fyne.Size     // window size when not fullscreen
+
+	Stderr io.Writer
+	Getenv func(string) string
+
+	kiosk *ui.Kiosk
+}
+
+// NewMain returns a Main with the defaults.
+func NewMain() *Main {
+	return &Main{Agent: localapi.DefaultAddr, Lang: "zh", Size: fyne.NewSize(1280, 800), Stderr: os.Stderr, Getenv: os.Getenv}
+}
+
+// ParseFlags reads the command line.
+func (m *Main) ParseFlags(args []string) error {
+	fs := flag.NewFlagSet("kiosk", flag.ContinueOnError)
+	fs.SetOutput(m.Stderr)
+	fs.StringVar(&m.Agent, "agent", m.Agent, "the edge agent's local API, host:port")
+	fs.BoolVar(&m.Fullscreen, "fullscreen", false, "fill the screen (a kiosk)")
+	fs.BoolVar(&m.Autopilot, "autopilot", false, "headless: no window; check in every card read with a random offered service")
+	fs.DurationVar(&m.TapEvery, "tap-every", 0, "with -autopilot: tap a simulated card this often (0: never)")
+	fs.StringVar(&m.Screenshots, "screenshots", "", "save a PNG of every screen, with canned data, to this directory and exit")
+	fs.StringVar(&m.Lang, "lang", m.Lang, "primary language, zh or en (the other is shown too)")
+	sz := fs.String("size", "1280x800", "window size WxH when not fullscreen")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	if m.Lang != "zh" && m.Lang != "en" {
+		return fmt.Errorf("-lang must be zh or en, not %q", m.Lang)
+	}
+	s, err := parseSize(*sz)
+	if err != nil {
+		return err
+	}
+	m.Size = s
+	return nil
+}
+
+func parseSize(s string) (fyne.Size, error) {
+	w, h, ok := strings.Cut(s, "x")
+	wi, err1 := strconv.Atoi(w)
+	hi, err2 := strconv.Atoi(h)
+	if !ok || err1 != nil || err2 != nil || wi < 320 || hi < 320 {
+		return fyne.Size{}, fmt.Errorf("-size must be WxH (at least 320x320), not %q", s)
+	}
+	return fyne.NewSize(float32(wi), float32(hi)), nil
+}
+
+// ErrNoDisplay is returned when a window is needed and there is no display.
+var ErrNoDisplay = errors.New("no display: set DISPLAY (or WAYLAND_DISPLAY), or run headless with -autopilot")
+
+// Run runs the kiosk until ctx is done or the window is closed (or, with
+// -screenshots, until every screen is saved).
+func (m *Main) Run(ctx context.Context) error {
+	client := localapi.NewClient(m.Agent)
+	logf := log.New(m.Stderr, "", log.LstdFlags).Printf
+	if m.Autopilot {
+		logf("kiosk: autopilot on agent %s", m.Agent)
+		return (&autopilot.Autopilot{Client: client, Logf: logf, TapEvery: m.TapEvery}).Run(ctx)
+	}
+	if m.Getenv("DISPLAY") == "" && m.Getenv("WAYLAND_DISPLAY") == "" {
+		return ErrNoDisplay
+	}
+	if m.Screenshots != "" && m.Getenv("GALLIUM_DRIVER") == "" {
+		// Under Xvfb, Mesa's default llvmpipe reads back an empty front
+		// buffer, so Capture would save blank files; softpipe reads back
+		// what was drawn. A real GPU driver ignores the variable.
+		os.Setenv("GALLIUM_DRIVER", "softpipe")
+	}
+	a := app.NewWithID("net.vetnet.kiosk")
+	cfg := ui.Config{Client: client, Lang: m.Lang, Fullscreen: m.Fullscreen, Size: m.Size, Logf: logf}
+	if m.Screenshots != "" {
+		cfg.Client = nil // canned data only
+		cfg.Fullscreen = false
+	}
+	m.kiosk = ui.LoadUI(a, cfg)
+	if m.Screenshots != "" {
+		var tourErr error
+		go func() {
+			tourErr = tour(m.kiosk, m.Screenshots, logf)
+			fyne.Do(a.Quit)
+		}()
+		a.Run()
+		return tourErr
+	}
+	m.kiosk.Start()
+	go func() {
+		<-ctx.Done()
+		fyne.Do(a.Quit)
+	}()
+	a.Run()
+	return nil
+}
+
+// Close stops the kiosk.
+func (m *Main) Close() {
+	if m.kiosk != nil {
+		m.kiosk.Close()
+	}
+}
+
+// tour shows every screen with canned data and saves what the window shows.
+func tour(k *ui.Kiosk, dir string, logf func(string, ...any)) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	time.Sleep(time.Second) // let the window map and draw once
+	for _, st := range ui.Tour() {
+		fyne.DoAndWait(func() { st.Show(k) })
+		if got := k.View().State; got != st.Want {
+			return fmt.Errorf("tour %s: kiosk shows %v, want %v", st.Name, got, st.Want)
+		}
+		time.Sleep(800 * time.Millisecond) // a few frames: layout, then paint
+		var img image.Image
+		fyne.DoAndWait(func() { img = k.Window.Canvas().Capture() })
+		path := filepath.Join(dir, "kiosk-"+st.Name+".png")
+		if err := savePNG(path, img); err != nil {
+			return err
+		}
+		logf("kiosk: saved %s (%dx%d)", path, img.Bounds().Dx(), img.Bounds().Dy())
+	}
+	return nil
+}
+
+// savePNG saves img as an opaque PNG: a window has no transparency, but
+// the read-back framebuffer may have no alpha channel and say 0.
+func savePNG(path string, img image.Image) error {
+	b := img.Bounds()
+	out := image.NewNRGBA(b)
+	blank := true
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			if r|g|bl != 0 {
+				blank = false
+			}
+			out.SetNRGBA(x, y, color.NRGBA{uint8(r >> 8), uint8(g >> 8), uint8(bl >> 8), 0xFF})
+		}
+	}
+	if blank {
+		return fmt.Errorf("%s: the window captured as blank (the GL driver cannot read back its framebuffer)", path)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := png.Encode(f, out); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

@@ -1,0 +1,101 @@
+package ui
+
+import (
+	"fmt"
+	"time"
+)
+
+// The kiosk's words, in one place: every text on the screens comes from
+// here (or from the agent, already in both languages). Each entry is
+// {Chinese, English}; the kiosk shows both, the primary language large and
+// the other smaller (see Config.Lang).
+var texts = map[string][2]string{
+	"station":       {"退役军人服务站", "Veterans Service Station"},
+	"tapCard":       {"请刷身份证", "Tap your ID card"},
+	"tapHint":       {"请将身份证平放在读卡器上", "Lay your ID card flat on the reader"},
+	"hello":         {"您好，%s", "Hello, %s"},
+	"welcome":       {"欢迎光临", "Welcome"},
+	"welcomeBack":   {"欢迎再次光临", "Welcome back"},
+	"lastVisit":     {"上次来访：%s", "Last visit: %s"},
+	"menuSoon":      {"稍后将自动进入服务选择", "The list of services opens in a moment"},
+	"continue":      {"继续", "Continue"},
+	"cancel":        {"取消", "Cancel"},
+	"choose":        {"%s，请选择办理事项", "%s, please choose a service"},
+	"chooseHint":    {"一分钟无操作将自动返回首页", "Returns to the start after a minute without a touch"},
+	"submitting":    {"正在登记，请稍候…", "Checking you in, please wait…"},
+	"confirmed":     {"登记成功", "You are checked in"},
+	"yourNumber":    {"您的排队号", "Your number"},
+	"waiting":       {"前面还有 %d 人等候", "%d people ahead of you"},
+	"waitingOne":    {"前面还有 1 人等候", "1 person ahead of you"},
+	"waitingNone":   {"前面没有人等候", "No one is ahead of you"},
+	"waitCall":      {"请在休息区等候叫号", "Please take a seat until you are called"},
+	"done":          {"完成", "Done"},
+	"backIn":        {"%d 秒后自动返回首页", "Back to the start in %d s"},
+	"failed":        {"登记未成功", "Check-in did not go through"},
+	"retry":         {"重试", "Try again"},
+	"tapAgain":      {"重新刷卡", "Tap your card again"},
+	"notice":        {"请注意", "Please note"},
+	"ok":            {"确定", "OK"},
+	"outOfService":  {"暂停服务，请联系工作人员", "Out of service, please ask staff"},
+	"reconnecting":  {"正在重新连接站点服务…", "Reconnecting to the station…"},
+	"starting":      {"正在启动，请稍候…", "Starting, please wait…"},
+	"online":        {"已联网", "online"},
+	"offline":       {"未联网，登记保存在本机", "offline, check-ins kept here"},
+	"agentDown":     {"本机服务未连接", "station agent not connected"},
+	"backlog":       {"待上传 %d 条", "%d to upload"},
+	"simTap":        {"模拟刷卡（演示）", "Simulate card (demo)"},
+	"serviceNumber": {"%s号", "No. %s"},
+}
+
+var weekdaysZH = [...]string{"星期日", "星期一", "星期二", "星期三", "星期四", "星期五", "星期六"}
+
+// lang picks the order of the two languages.
+type lang struct{ en bool }
+
+func newLang(code string) lang { return lang{en: code == "en"} }
+
+// tr returns the primary and secondary text of key, formatted with args.
+func (l lang) tr(key string, args ...any) (primary, secondary string) {
+	t, ok := texts[key]
+	if !ok {
+		return key, key
+	}
+	zh, en := t[0], t[1]
+	if len(args) > 0 {
+		zh, en = fmt.Sprintf(zh, args...), fmt.Sprintf(en, args...)
+	}
+	if l.en {
+		return en, zh
+	}
+	return zh, en
+}
+
+// pair orders a Chinese and an English text by the primary language.
+func (l lang) pair(zh, en string) (primary, secondary string) {
+	if l.en {
+		return en, zh
+	}
+	return zh, en
+}
+
+// both is a one-line "中文 / English" text in the primary language's order.
+func (l lang) both(key string, args ...any) string {
+	p, s := l.tr(key, args...)
+	return p + " / " + s
+}
+
+func dateZH(t time.Time) string { return fmt.Sprintf("%d年%d月%d日", t.Year(), t.Month(), t.Day()) }
+func dateEN(t time.Time) string { return t.Format("2 January 2006") }
+
+// date formats a day in both languages.
+func (l lang) date(t time.Time) (primary, secondary string) {
+	return l.pair(dateZH(t), dateEN(t))
+}
+
+// today is the header's date line.
+func (l lang) today(t time.Time) string {
+	if l.en {
+		return t.Format("Mon 2 Jan")
+	}
+	return fmt.Sprintf("%d月%d日 %s", t.Month(), t.Day(), weekdaysZH[t.Weekday()])
+}
