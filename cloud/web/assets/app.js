@@ -155,7 +155,7 @@ function renderSummary() {
 function checkinRow(c, fresh) {
   return el("tr", { class: fresh ? "new" : "", "data-id": c.id },
     el("td", null, clock(c.at)),
-    el("td", null, c.station_name || c.station, el("br"), el("small", null, c.station_name_en || c.station)),
+    el("td", { title: c.station_name_en || c.station }, c.station_name || c.station),
     el("td", null, c.service_zh || c.service, el("br"), el("small", null, c.service_en || "")),
     el("td", { class: "mono" }, c.queue_no || "—"),
     el("td", null, c.name || "—"),
