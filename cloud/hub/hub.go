@@ -238,7 +238,9 @@ func New(cfg Config) (*Hub, error) {
 
 // Start starts the broker or the broker client, publishes each station's
 // retained configuration, starts the HTTP server and the presence timer.
-// ctx bounds the start only; the hub runs until Close. Errors:
+// ctx bounds the start only (the first connection to an external broker
+// waits at most until its deadline, else 10 s); the hub runs until Close.
+// Errors:
 // EUNAVAILABLE (a port is taken, the external broker cannot be reached),
 // ECONFLICT (started twice or after Close).
 func (h *Hub) Start(ctx context.Context) error {
@@ -249,6 +251,13 @@ func (h *Hub) Start(ctx context.Context) error {
 	}
 	h.started = true
 	h.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return vetnet.Wrap(vetnet.EUNAVAILABLE, err, "启动被取消", "The start was cancelled.")
+	}
+	timeout := 10 * time.Second
+	if d, ok := ctx.Deadline(); ok {
+		timeout = max(time.Until(d), time.Second)
+	}
 
 	switch {
 	case h.cfg.BrokerURL != "":
@@ -264,6 +273,7 @@ func (h *Hub) Start(ctx context.Context) error {
 			// A broker that restarted may have lost the retained configs.
 			OnConnect: func() { h.publishConfigs() },
 			Logf:      h.cfg.Logf,
+			Timeout:   timeout,
 		})
 		if err != nil {
 			return err

@@ -216,6 +216,29 @@ func TestReconnect(t *testing.T) {
 	eventually(t, "a message after the restart", func() bool { return len(got.list()) == 1 })
 }
 
+func TestOwnStationsOnly(t *testing.T) {
+	broker, err := mochi.Open(mochi.Options{Listen: "127.0.0.1:0", Handle: func(string, []byte) {}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer broker.Close()
+	var got sink
+	cl, err := Open(Options{URL: "tcp://" + broker.Addr(), Handle: got.handle, Stations: []string{"st-own"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	fake := station(t, broker.Addr())
+	publish(t, fake, wire.Topic("st-other", wire.KindCheckIns), "theirs", false)
+	publish(t, fake, wire.Topic("st-own", wire.KindCheckIns), "ours", false)
+	publish(t, fake, wire.Topic("st-own", wire.KindHeartbeat), "ours too", false)
+	eventually(t, "our messages", func() bool { return len(got.list()) == 2 })
+	time.Sleep(100 * time.Millisecond)
+	if g := got.list(); len(g) != 2 || g[0] != "vs/v1/st/st-own/checkins ours" {
+		t.Fatalf("received %q", g)
+	}
+}
+
 func TestQueueFullDrops(t *testing.T) {
 	broker, err := mochi.Open(mochi.Options{Listen: "127.0.0.1:0", Handle: func(string, []byte) {}})
 	if err != nil {
