@@ -9,7 +9,7 @@ import (
 )
 
 // The JSON shapes of the API. They are this package's own (never domain
-// structs as they are), documented in API.md.
+// structs as they are), documented in docs/api.md.
 
 type stationsResponse struct {
 	Stations    []stationView `json:"stations"`

@@ -1,6 +1,6 @@
 // Package web is the hub's HTTP face: the dashboard page, the JSON API
 // under /api/v1, live events as server-sent events, /healthz and
-// /metrics. API.md beside this file documents every endpoint.
+// /metrics. docs/api.md documents every endpoint.
 //
 // Personal data is masked here whatever the caller passes in: ID numbers
 // and names go out only through vetnet.MaskIDNumber and vetnet.MaskName,
