@@ -253,6 +253,11 @@ func (k *Kiosk) countdown(deadline, now time.Time) string {
 func (k *Kiosk) render() {
 	v := k.sess.View()
 	v.Deadline = time.Time{} // the countdown is refreshed by tick
+	if v.State != session.Idle && v.State != session.OutOfService {
+		// Only those two screens show the status line. Elsewhere a status
+		// change must not rebuild the screen under a finger mid-press.
+		v.Connected, v.Online, v.Backlog, v.SimReader = false, false, 0, false
+	}
 	sig := fmt.Sprintf("%+v", v)
 	if sig == k.shown {
 		return

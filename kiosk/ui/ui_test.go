@@ -388,6 +388,26 @@ func TestStatusLine(t *testing.T) {
 	h.has("未联网，登记保存在本机", "offline, check-ins kept here", "待上传 12 条 / 12 to upload")
 }
 
+func TestStatusDoesNotRebuildTheMenu(t *testing.T) {
+	h := start(t, fakeagent.DemoStatus(), "zh")
+	h.agent.Tap(zhang)
+	h.wait(session.Greeting)
+	h.tap("continue")
+	h.wait(session.ChooseService)
+	before := h.button("service:benefits")
+	h.agent.SetStatus(func(s *localapi.Status) { s.Outbox.Depth = 40; s.Online = false })
+	deadline := time.Now().Add(10 * time.Second)
+	for h.k.View().Backlog != 40 && time.Now().Before(deadline) {
+		time.Sleep(2 * time.Millisecond)
+	}
+	if h.k.View().Backlog != 40 {
+		t.Fatal("status not received")
+	}
+	if h.button("service:benefits") != before {
+		t.Error("a status change rebuilt the menu")
+	}
+}
+
 func TestEnglishFirst(t *testing.T) {
 	h := start(t, fakeagent.DemoStatus(), "en")
 	h.has("Tap your ID card", "请刷身份证")
