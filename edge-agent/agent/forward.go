@@ -14,6 +14,7 @@ import (
 type flight struct {
 	label    string
 	seqs     []uint64
+	ids      map[string]bool // not yet answered
 	deadline time.Time
 }
 
@@ -155,9 +156,10 @@ func (f *forwarder) fill(now time.Time) {
 			f.hold(now)
 			return
 		}
-		fl := &flight{label: label, deadline: time.Now().Add(a.backoff(f.failures))}
+		fl := &flight{label: label, ids: map[string]bool{}, deadline: time.Now().Add(a.backoff(f.failures))}
 		for _, c := range todo[:n] {
 			fl.seqs = append(fl.seqs, c.Seq)
+			fl.ids[c.ID] = true
 			f.inFlight[c.Seq] = true
 		}
 		f.flights = append(f.flights, fl)
@@ -173,11 +175,28 @@ func (f *forwarder) hold(now time.Time) {
 
 func (f *forwarder) handleAck(ack wire.Ack, now time.Time) {
 	a := f.a
-	for i, fl := range f.flights {
-		if ack.Batch != "" && fl.label == ack.Batch {
-			f.release(i)
-			break
+	// Release the batch answered, and any other batch whose check-ins this
+	// ack answered entirely (a late ack of an earlier send): nothing of
+	// them is left to wait for.
+	answered := map[string]bool{}
+	for _, id := range ack.IDs {
+		answered[id] = true
+	}
+	for _, r := range ack.Rejected {
+		answered[r.ID] = true
+	}
+	for i := 0; i < len(f.flights); {
+		fl := f.flights[i]
+		for id := range fl.ids {
+			if answered[id] {
+				delete(fl.ids, id)
+			}
 		}
+		if (ack.Batch != "" && fl.label == ack.Batch) || len(fl.ids) == 0 {
+			f.release(i)
+			continue
+		}
+		i++
 	}
 	if ack.Error != nil {
 		// The hub refused the message whole: keep everything, try later.

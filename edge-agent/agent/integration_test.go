@@ -126,7 +126,18 @@ func TestStartsWithoutBroker(t *testing.T) {
 
 func TestPresence(t *testing.T) {
 	b := mqtttest.NewBroker(t)
-	s := startStation(t, b.URL, nil)
+	hub := mqtttest.NewHub(t, b.URL, mqtttest.HubOptions{})
+	id := uniqueStation("test")
+	var mu sync.Mutex
+	wills := 0
+	hub.Subscribe(wire.Topic(id, wire.KindStatus), func(_ string, p []byte) {
+		if st, err := wire.DecodeStatus(id, p); err == nil && st.Reason == wire.StatusWill {
+			mu.Lock()
+			wills++
+			mu.Unlock()
+		}
+	})
+	s := startStation(t, b.URL, func(c *agent.Config) { c.StationID = id })
 	topic := wire.Topic(s.id, wire.KindStatus)
 	status := func(state wire.State, reason string) func() bool {
 		return func() bool {
@@ -142,7 +153,7 @@ func TestPresence(t *testing.T) {
 	if !b.Kick("station-" + s.id) {
 		t.Fatal("station not connected")
 	}
-	eventually(t, "last will", status(wire.StateOffline, wire.StatusWill))
+	eventually(t, "last will", func() bool { mu.Lock(); defer mu.Unlock(); return wills == 1 })
 	eventually(t, "online again", status(wire.StateOnline, wire.StatusConnect))
 	if err := s.agent.Close(); err != nil {
 		t.Fatal(err)

@@ -44,6 +44,7 @@ import (
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
+	"github.com/eclipse/paho.mqtt.golang/packets"
 
 	"github.com/vetnet/vetnet"
 	"github.com/vetnet/vetnet/wire"
@@ -109,10 +110,13 @@ type Uplink struct {
 	topics struct{ acks, config, status string }
 
 	// gen counts connections; ready is set by the connection of generation
-	// gen once its subscriptions are confirmed.
+	// gen once its subscriptions are confirmed. Connected also asks Paho
+	// whether the connection is open, so a lost connection is not ready
+	// even before onLost runs.
 	mu    sync.Mutex
 	gen   uint64
 	ready bool
+	since time.Time // when the current connection began
 	bad   map[string]int64
 
 	connects, lost, acks, acksDropped, configs atomic.Int64
@@ -195,6 +199,7 @@ func Open(opts Options) (*Uplink, error) {
 		SetKeepAlive(opts.KeepAlive).
 		SetOrderMatters(true). // acks in the order the hub sent them
 		SetBinaryWill(u.topics.status, will, 1, true).
+		SetStore(noStore{}).
 		SetOnConnectHandler(u.onConnect).
 		SetConnectionLostHandler(u.onLost)
 	if opts.TLSConfig != nil {
@@ -231,12 +236,17 @@ func (u *Uplink) onConnect(c paho.Client) {
 // setUp announces the station and subscribes; it marks the connection
 // ready once both subscriptions are confirmed.
 func (u *Uplink) setUp(gen uint64) {
-	if b, err := u.status(wire.StateOnline, wire.StatusConnect, u.opts.Now()); err == nil {
+	since := u.opts.Now()
+	u.mu.Lock()
+	u.since = since
+	u.mu.Unlock()
+	if b, err := u.status(wire.StateOnline, wire.StatusConnect, since); err == nil {
 		u.client.Publish(u.topics.status, 1, true, b) // no wait: Paho delivers or the will speaks
 	}
 	subs := []paho.Token{
 		u.client.Subscribe(u.topics.acks, 1, u.onAck),
 		u.client.Subscribe(u.topics.config, 1, u.onConfig),
+		u.client.Subscribe(u.topics.status, 1, u.onStatus),
 	}
 	for _, t := range subs {
 		if !t.WaitTimeout(u.opts.PublishTimeout) || t.Error() != nil {
@@ -286,10 +296,15 @@ func tokenErr(t paho.Token) error {
 	return errors.New("timeout")
 }
 
+// onLost runs on a goroutine of Paho's, as onConnect does, so the two
+// may run in either order around a quick reconnect: it clears ready only
+// while the connection is still down, and leaves a newer connection's
+// state to that connection's onConnect.
 func (u *Uplink) onLost(_ paho.Client, err error) {
 	u.mu.Lock()
-	u.gen++
-	u.ready = false
+	if !u.client.IsConnectionOpen() {
+		u.ready = false
+	}
 	u.mu.Unlock()
 	u.lost.Add(1)
 	u.opts.Logf("mqtt: connection lost: %v", err)
@@ -362,6 +377,25 @@ func (u *Uplink) pumpAcks() {
 		case <-u.done:
 			return
 		}
+	}
+}
+
+// onStatus watches the station's own retained status. A broker may
+// publish the will of a dropped connection after the station has already
+// reconnected and announced itself online (Mochi does, when the reconnect
+// is quick), leaving "offline" as the retained truth. Seeing its own
+// offline status while connected, the station announces itself again.
+func (u *Uplink) onStatus(_ paho.Client, m paho.Message) {
+	s, err := wire.DecodeStatus(u.opts.StationID, m.Payload())
+	if err != nil || s.State != wire.StateOffline || u.closing.Load() || !u.Connected() {
+		return
+	}
+	u.mu.Lock()
+	since := u.since
+	u.mu.Unlock()
+	if b, err := u.status(wire.StateOnline, wire.StatusConnect, since); err == nil {
+		u.opts.Logf("mqtt: the broker says this station is offline (%s); announcing online again", s.Reason)
+		u.client.Publish(u.topics.status, 1, true, b) // no wait: handlers must not block
 	}
 }
 
@@ -462,3 +496,20 @@ func (u *Uplink) Close() error {
 	u.pumpWG.Wait()
 	return nil
 }
+
+// noStore is a Paho store that keeps nothing, so Paho never resends
+// messages of a lost connection by itself. The agent's outbox does that
+// (and a status or heartbeat of an old connection is stale anyway). It also
+// avoids a data race in Paho's resume after a reconnect
+// (eclipse-paho/paho.mqtt.golang#703, open in v1.5.1), which marks a stored
+// packet as a duplicate while the old connection's writer may still be
+// reading it.
+type noStore struct{}
+
+func (noStore) Open()                             {}
+func (noStore) Put(string, packets.ControlPacket) {}
+func (noStore) Get(string) packets.ControlPacket  { return nil }
+func (noStore) All() []string                     { return nil }
+func (noStore) Del(string)                        {}
+func (noStore) Close()                            {}
+func (noStore) Reset()                            {}

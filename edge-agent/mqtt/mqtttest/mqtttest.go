@@ -30,6 +30,7 @@ type Broker struct {
 	tb     testing.TB
 	mu     sync.Mutex
 	server *mochi.Server
+	ln     net.Listener
 }
 
 // NewBroker starts a broker on a free loopback port; it is closed when the
@@ -59,7 +60,7 @@ func (b *Broker) serve(ln net.Listener) {
 		b.tb.Fatal(err)
 	}
 	b.mu.Lock()
-	b.server = s
+	b.server, b.ln = s, ln
 	b.mu.Unlock()
 }
 
@@ -74,10 +75,14 @@ func (b *Broker) Server() *mochi.Server {
 // lost, as with a broker without storage. Safe to call when stopped.
 func (b *Broker) Stop() {
 	b.mu.Lock()
-	s := b.server
-	b.server = nil
+	s, ln := b.server, b.ln
+	b.server, b.ln = nil, nil
 	b.mu.Unlock()
 	if s != nil {
+		// The listener first: Mochi closes its clients before its
+		// listener, and a client reconnecting in between would be
+		// accepted by a server that never answers.
+		_ = ln.Close()
 		_ = s.Close()
 	}
 }
@@ -180,7 +185,7 @@ func NewHub(tb testing.TB, url string, opts HubOptions) *Hub {
 	subscribed := make(chan struct{}, 1)
 	co := paho.NewClientOptions().AddBroker(url).SetClientID(opts.ClientID).SetCleanSession(true).
 		SetAutoReconnect(true).SetConnectRetry(true).SetConnectRetryInterval(100 * time.Millisecond).
-		SetMaxReconnectInterval(500 * time.Millisecond).
+		SetMaxReconnectInterval(500 * time.Millisecond).SetConnectTimeout(2 * time.Second).
 		SetOnConnectHandler(func(c paho.Client) {
 			go func() {
 				t := c.Subscribe(filter, 1, func(_ paho.Client, m paho.Message) { h.work <- m })
