@@ -140,6 +140,13 @@ type card struct {
 	method  vetnet.Method
 	reader  string
 	expires time.Time
+	// busy is set while the token's check-in is being committed; done
+	// holds the answer once it is. A token checks one visit in; asking
+	// again with the same service (a kiosk retrying after a lost answer)
+	// gets the same answer until the token expires, never a second visit.
+	busy bool
+	done *localapi.CheckInResponse
+	svc  vetnet.Service
 }
 
 // New checks the configuration and fills in defaults; Start runs the
@@ -519,21 +526,43 @@ func (a *Agent) pruneTokens(now time.Time) {
 	}
 }
 
-var errToken = vetnet.Errorz(vetnet.EEXPIRED, "刷卡信息已过期或已使用，请重新刷卡", "The card read has expired or was used; please present the card again.")
+var (
+	errToken = vetnet.Errorz(vetnet.EEXPIRED, "刷卡信息已过期或已使用，请重新刷卡", "The card read has expired or was used; please present the card again.")
+	errBusy  = vetnet.Errorz(vetnet.ECONFLICT, "正在办理，请稍候", "This check-in is being saved; please wait.")
+)
 
-// takeToken removes and returns the card of token.
-func (a *Agent) takeToken(token string, now time.Time) (*card, error) {
+// takeToken claims the card of token for a check-in of svc. When the token
+// already checked someone in for svc, it returns that answer instead.
+func (a *Agent) takeToken(token string, svc vetnet.Service, now time.Time) (*card, *localapi.CheckInResponse, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	c, ok := a.tokens[token]
-	if !ok {
-		return nil, errToken
+	switch {
+	case !ok || !now.Before(c.expires):
+		delete(a.tokens, token)
+		return nil, nil, errToken
+	case c.done != nil && c.svc == svc:
+		r := *c.done
+		return nil, &r, nil
+	case c.done != nil:
+		return nil, nil, errToken
+	case c.busy:
+		return nil, nil, errBusy
 	}
-	delete(a.tokens, token)
-	if !now.Before(c.expires) {
-		return nil, errToken
+	c.busy = true
+	return c, nil, nil
+}
+
+// releaseToken ends a claim: with resp the token is spent (and answers
+// repeats with resp), without it the visitor may try again.
+func (a *Agent) releaseToken(c *card, svc vetnet.Service, resp *localapi.CheckInResponse) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	c.busy = false
+	if resp != nil {
+		c.done, c.svc = resp, svc
+		c.visitor = vetnet.Visitor{} // the answer is all a repeat needs
 	}
-	return c, nil
 }
 
 // CheckIn commits a check-in (the local API's backend). It returns once the
@@ -550,9 +579,12 @@ func (a *Agent) CheckIn(ctx context.Context, in localapi.CheckInInput) (localapi
 	var taken *card
 	switch {
 	case in.Token != "":
-		c, err := a.takeToken(in.Token, a.cfg.Now())
+		c, replay, err := a.takeToken(in.Token, in.Service, a.cfg.Now())
 		if err != nil {
 			return localapi.CheckInResponse{}, err
+		}
+		if replay != nil {
+			return *replay, nil
 		}
 		taken = c
 		d.Visitor, d.Method = c.visitor, c.method
@@ -564,9 +596,7 @@ func (a *Agent) CheckIn(ctx context.Context, in localapi.CheckInInput) (localapi
 	c, t, err := a.store.Commit(d)
 	if err != nil {
 		if taken != nil { // the visitor may try again with the same read
-			a.mu.Lock()
-			a.tokens[in.Token] = taken
-			a.mu.Unlock()
+			a.releaseToken(taken, in.Service, nil)
 		}
 		a.cfg.Logf("agent: check-in of %s refused: %v", vetnet.MaskIDNumber(d.Visitor.IDNumber), err)
 		return localapi.CheckInResponse{}, err
@@ -575,6 +605,10 @@ func (a *Agent) CheckIn(ctx context.Context, in localapi.CheckInInput) (localapi
 	a.statusChanged()
 	a.cfg.Logf("agent: check-in seq=%d id=%s service=%s queue=%s method=%s visitor=%s %s",
 		c.Seq, c.ID, c.Service, c.QueueNo, c.Method, vetnet.MaskIDNumber(c.Visitor.IDNumber), vetnet.MaskName(c.Visitor.Name))
-	return localapi.CheckInResponse{ID: c.ID, Seq: c.Seq, QueueNo: t.QueueNo, Service: string(c.Service), At: c.At,
-		MaskedName: vetnet.MaskName(c.Visitor.Name), Waiting: t.Waiting}, nil
+	resp := localapi.CheckInResponse{ID: c.ID, Seq: c.Seq, QueueNo: t.QueueNo, Service: string(c.Service), At: c.At,
+		MaskedName: vetnet.MaskName(c.Visitor.Name), Waiting: t.Waiting}
+	if taken != nil {
+		a.releaseToken(taken, in.Service, &resp)
+	}
+	return resp, nil
 }

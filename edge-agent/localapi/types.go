@@ -69,7 +69,7 @@ type Status struct {
 // CardEvent says a card was read. It holds nothing that identifies the
 // person on its own: the name and the ID number are masked.
 type CardEvent struct {
-	Token      string     `json:"token"`       // present it in CheckInRequest; single use
+	Token      string     `json:"token"`       // present it in CheckInRequest; checks one visit in (a repeat with the same service gets the same answer)
 	ExpiresAt  time.Time  `json:"expires_at"`  // after this the token is refused (410)
 	MaskedName string     `json:"masked_name"` // e.g. 张*国
 	MaskedID   string     `json:"masked_id"`   // e.g. 320411********123X
