@@ -42,15 +42,17 @@ func main() {
 	httpAddr := flag.String("http", "127.0.0.1:8080", "address of the dashboard and API")
 	registry := flag.String("stations", "firmware-config/stations/demo.toml", "station registry")
 	noWindow := flag.Bool("headless", false, "do not open the kiosk window even when DISPLAY is set")
+	apiPort := flag.Int("api-port", 7474, "local API port of the first station; the others take the next ports")
 	flag.Parse()
 
+	api := func(i int) string { return fmt.Sprintf("127.0.0.1:%d", *apiPort+i) }
 	stations := []station{
-		{id: "cz-xb-sanjing-xinqiao", api: "127.0.0.1:7474", interval: "9s"},
-		{id: "cz-xb-post-north", api: "127.0.0.1:7475", interval: "13s"},
+		{id: "cz-xb-sanjing-xinqiao", api: api(0), interval: "9s"},
+		{id: "cz-xb-post-north", api: api(1), interval: "13s"},
 	}
 	display := os.Getenv("DISPLAY") != "" && !*noWindow
 	if display {
-		stations = append(stations, station{id: "cz-xb-sanjing", api: "127.0.0.1:7476", window: true})
+		stations = append(stations, station{id: "cz-xb-sanjing", api: api(2), window: true})
 	}
 
 	addrs := []string{*mqttAddr, *httpAddr}
@@ -136,6 +138,7 @@ func (g *group) start(name, path string, args ...string) {
 		g.exited = make(chan string, 16)
 	}
 	cmd := exec.Command(path, args...)
+	cmd.Env = childEnv()
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // Ctrl-C reaches us, not the children
 	out, _ := cmd.StdoutPipe()
 	cmd.Stderr = cmd.Stdout
@@ -178,6 +181,17 @@ func prefix(name string, r io.Reader) {
 	for sc.Scan() {
 		fmt.Printf("%-34s %s\n", "["+name+"]", sc.Text())
 	}
+}
+
+// childEnv is the demo's environment for its children. Fyne reads the
+// locale from LANG and complains about "C"; the kiosk speaks Chinese first.
+func childEnv() []string {
+	env := os.Environ()
+	switch os.Getenv("LANG") {
+	case "", "C", "POSIX", "C.UTF-8":
+		env = append(env, "LANG=zh_CN.UTF-8")
+	}
+	return env
 }
 
 func free(addr string) error {
