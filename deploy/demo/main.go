@@ -43,6 +43,12 @@ func main() {
 	registry := flag.String("stations", "firmware-config/stations/demo.toml", "station registry")
 	noWindow := flag.Bool("headless", false, "do not open the kiosk window even when DISPLAY is set")
 	apiPort := flag.Int("api-port", 7474, "local API port of the first station; the others take the next ports")
+	outage := flag.Duration("outage", 0, "check mode: after -warmup of traffic stop the hub for this long, start it again, "+
+		"stop the kiosks once -warmup passed again, wait for every outbox to drain, compare what the stations made "+
+		"with what the hub holds, print the counts and exit (non-zero on any loss or double)")
+	warmup := flag.Duration("warmup", 30*time.Second, "check mode: traffic before the outage and after it")
+	kill := flag.Bool("kill", false, "check mode: stop the hub with SIGKILL (a crash) instead of an interrupt")
+	every := flag.Duration("card-every", 0, "simulated readers present a card this often (default 9 s and 13 s)")
 	flag.Parse()
 
 	api := func(i int) string { return fmt.Sprintf("127.0.0.1:%d", *apiPort+i) }
@@ -53,6 +59,13 @@ func main() {
 	display := os.Getenv("DISPLAY") != "" && !*noWindow
 	if display {
 		stations = append(stations, station{id: "cz-xb-sanjing", api: api(2), window: true})
+	}
+	if *every > 0 {
+		for i := range stations {
+			if !stations[i].window {
+				stations[i].interval = every.String()
+			}
+		}
 	}
 
 	addrs := []string{*mqttAddr, *httpAddr}
@@ -69,8 +82,9 @@ func main() {
 	defer stop()
 	var g group
 
-	g.start("hub", filepath.Join(*bin, "hub"), "-data", filepath.Join(*data, "hub"), "-mqtt", *mqttAddr,
-		"-http", *httpAddr, "-stations", *registry, "-heartbeat", "10")
+	hubArgs := []string{"-data", filepath.Join(*data, "hub"), "-mqtt", *mqttAddr, "-http", *httpAddr,
+		"-stations", *registry, "-heartbeat", "10"}
+	hubProc := g.start("hub", filepath.Join(*bin, "hub"), hubArgs...)
 	if err := waitHTTP(ctx, "http://"+*httpAddr+"/healthz", 60*time.Second); err != nil {
 		g.stop()
 		fatalf("the hub did not come up: %v", err)
@@ -83,15 +97,16 @@ func main() {
 		}
 		g.start("agent "+s.id, filepath.Join(*bin, "edge-agent"), args...)
 	}
+	var kiosks []*proc
 	for _, s := range stations {
 		if err := waitHTTP(ctx, "http://"+s.api+"/healthz", 30*time.Second); err != nil {
 			g.stop()
 			fatalf("the agent of %s did not come up: %v", s.id, err)
 		}
 		if s.window {
-			g.start("kiosk "+s.id, filepath.Join(*bin, "kiosk"), "-agent", s.api)
+			kiosks = append(kiosks, g.start("kiosk "+s.id, filepath.Join(*bin, "kiosk"), "-agent", s.api))
 		} else {
-			g.start("autopilot "+s.id, filepath.Join(*bin, "kiosk"), "-agent", s.api, "-autopilot")
+			kiosks = append(kiosks, g.start("autopilot "+s.id, filepath.Join(*bin, "kiosk"), "-agent", s.api, "-autopilot"))
 		}
 	}
 
@@ -108,6 +123,18 @@ func main() {
 		fmt.Println("  No DISPLAY: running headless, without the kiosk window.")
 	}
 	fmt.Printf("  Data in %s/. Press Ctrl-C to stop.\n\n", *data)
+
+	if *outage > 0 {
+		ok := checkOutage(ctx, &g, outageRun{
+			hub: hubProc, hubPath: filepath.Join(*bin, "hub"), hubArgs: hubArgs, httpAddr: *httpAddr,
+			kiosks: kiosks, stations: stations, outage: *outage, warmup: *warmup, kill: *kill,
+		})
+		g.stop()
+		if !ok {
+			os.Exit(1)
+		}
+		return
+	}
 
 	select {
 	case <-ctx.Done():
@@ -126,12 +153,13 @@ type group struct {
 }
 
 type proc struct {
-	name string
-	cmd  *exec.Cmd
-	done chan struct{}
+	name     string
+	cmd      *exec.Cmd
+	done     chan struct{}
+	stopping bool // stopped on purpose: its exit is not news
 }
 
-func (g *group) start(name, path string, args ...string) {
+func (g *group) start(name, path string, args ...string) *proc {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.exited == nil {
@@ -151,11 +179,18 @@ func (g *group) start(name, path string, args ...string) {
 	go func() {
 		_ = cmd.Wait()
 		close(p.done)
+		g.mu.Lock()
+		expected := p.stopping
+		g.mu.Unlock()
+		if expected {
+			return
+		}
 		select {
 		case g.exited <- name:
 		default:
 		}
 	}()
+	return p
 }
 
 func (g *group) stop() {
@@ -163,15 +198,25 @@ func (g *group) stop() {
 	procs := append([]*proc(nil), g.procs...)
 	g.mu.Unlock()
 	for i := len(procs) - 1; i >= 0; i-- {
-		p := procs[i]
-		_ = p.cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-p.done:
-		case <-time.After(10 * time.Second):
-			fmt.Fprintf(os.Stderr, "demo: %s did not stop in 10 s; killing it\n", p.name)
-			_ = p.cmd.Process.Kill()
-			<-p.done
-		}
+		g.stopOne(procs[i])
+	}
+}
+
+// stopOne interrupts p and waits for it, killing it after 10 s.
+func (g *group) stopOne(p *proc) { g.signalOne(p, os.Interrupt) }
+
+// signalOne sends p sig and waits for it to end, killing it after 10 s.
+func (g *group) signalOne(p *proc, sig os.Signal) {
+	g.mu.Lock()
+	p.stopping = true
+	g.mu.Unlock()
+	_ = p.cmd.Process.Signal(sig)
+	select {
+	case <-p.done:
+	case <-time.After(10 * time.Second):
+		fmt.Fprintf(os.Stderr, "demo: %s did not stop in 10 s; killing it\n", p.name)
+		_ = p.cmd.Process.Kill()
+		<-p.done
 	}
 }
 
