@@ -206,7 +206,7 @@ func exactlyOnce(t *testing.T, h *hub.Hub, station string, made []string) {
 	}
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
