@@ -2,6 +2,7 @@ package vetnet_test
 
 import (
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -112,8 +113,12 @@ func FuzzValidateIDNumber(f *testing.F) {
 			}
 		}
 		m := vetnet.MaskIDNumber(id)
-		if len(id) >= 18 && m == id {
-			t.Fatalf("mask left %q whole", id)
+		if len(id) == 18 {
+			if m[:6] != id[:6] || m[6:14] != "********" || m[14:] != id[14:] {
+				t.Fatalf("MaskIDNumber(%q) = %q", id, m)
+			}
+		} else if r := []rune(m); len(r) > 2 && strings.Trim(string(r[:len(r)-2]), "*") != "" {
+			t.Fatalf("MaskIDNumber(%q) = %q shows more than the last two characters", id, m)
 		}
 	})
 }
