@@ -99,12 +99,19 @@ func newKiosk(t *testing.T, c *localapi.Client, svc vetnet.Service) *kiosk {
 	return &kiosk{t: t, c: c, events: ev, svc: string(svc)}
 }
 
-// checkIn returns the ID of a committed check-in.
+// checkIn presents a synthetic veteran's card and checks the visitor in.
 func (k *kiosk) checkIn() localapi.CheckInResponse {
+	k.t.Helper()
+	return k.tap(localapi.SimTapRequest{})
+}
+
+// tap presents the card of req and checks the visitor in; it returns the
+// committed check-in.
+func (k *kiosk) tap(req localapi.SimTapRequest) localapi.CheckInResponse {
 	k.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if err := k.c.SimTap(ctx, localapi.SimTapRequest{}); err != nil {
+	if err := k.c.SimTap(ctx, req); err != nil {
 		k.t.Fatalf("sim tap: %v", err)
 	}
 	for {
