@@ -24,6 +24,7 @@ import (
 	"github.com/vetnet/vetnet"
 	"github.com/vetnet/vetnet/cloud"
 	"github.com/vetnet/vetnet/cloud/metrics"
+	"github.com/vetnet/vetnet/internal/httpstatus"
 )
 
 // Options give the server its data. Store, Stations and Presences are
@@ -135,37 +136,15 @@ func New(o Options) *Server {
 	return s
 }
 
-// statusWriter remembers the status code for the request counter.
-type statusWriter struct {
-	http.ResponseWriter
-	code int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.code == 0 {
-		w.code = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.code == 0 {
-		w.code = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
 func (s *Server) handle(pattern, route string, fn http.HandlerFunc) {
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &httpstatus.Recorder{ResponseWriter: w}
 		h := sw.Header()
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'")
 		fn(sw, r)
-		code := sw.code
+		code := sw.Code
 		if code == 0 {
 			code = http.StatusOK
 		}

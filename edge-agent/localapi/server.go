@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/vetnet/vetnet"
+	"github.com/vetnet/vetnet/internal/httpstatus"
 )
 
 // Defaults of ServerOptions.
@@ -151,12 +152,12 @@ func (s *Server) method(m string, h http.HandlerFunc) http.HandlerFunc {
 func (s *Server) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.requests.Add(1)
-		rec := &statusRecorder{ResponseWriter: w}
+		rec := &httpstatus.Recorder{ResponseWriter: w}
 		s.mux.ServeHTTP(rec, r)
 		switch {
-		case rec.code >= 500:
+		case rec.Code >= 500:
 			s.failures.Add(1)
-		case rec.code >= 400:
+		case rec.Code >= 400:
 			s.bad.Add(1)
 		}
 	})
@@ -480,32 +481,3 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.WriteHeader(code)
 	_, _ = w.Write(append(b, '\n'))
 }
-
-// statusRecorder remembers the status code; it passes Flush through for
-// the event stream.
-type statusRecorder struct {
-	http.ResponseWriter
-	code int
-}
-
-func (r *statusRecorder) WriteHeader(code int) {
-	if r.code == 0 {
-		r.code = code
-	}
-	r.ResponseWriter.WriteHeader(code)
-}
-
-func (r *statusRecorder) Write(b []byte) (int, error) {
-	if r.code == 0 {
-		r.code = http.StatusOK
-	}
-	return r.ResponseWriter.Write(b)
-}
-
-func (r *statusRecorder) Flush() {
-	if f, ok := r.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
-}
-
-func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
