@@ -14,9 +14,10 @@ build: setup
 	@mkdir -p $(BIN)
 	$(GO) build -o $(BIN)/ $(CMDS)
 
-## demo: the whole system on embedded defaults (hub, dashboard, stations, kiosk window if DISPLAY)
+## demo: the whole system on embedded defaults (hub, dashboard, stations, kiosk window if DISPLAY);
+## DEMO_FLAGS passes flags to bin/demo, e.g. DEMO_FLAGS="-http 127.0.0.1:9090 -headless"
 demo: build
-	$(BIN)/demo -bin $(BIN)
+	$(BIN)/demo -bin $(BIN) $(DEMO_FLAGS)
 
 ## test: vet and every test, including the end-to-end tests on the embedded broker and Mosquitto
 test: setup
