@@ -311,19 +311,7 @@ func (s *Server) parseTime(v string) (time.Time, error) {
 	return time.ParseInLocation("2006-01-02", v, s.o.Location)
 }
 
-func statusOf(err error) int {
-	switch vetnet.ErrorCode(err) {
-	case vetnet.EINVALID:
-		return http.StatusBadRequest
-	case vetnet.ENOTFOUND:
-		return http.StatusNotFound
-	case vetnet.ECONFLICT:
-		return http.StatusConflict
-	case vetnet.EUNAVAILABLE, vetnet.EFULL:
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusInternalServerError
-}
+func statusOf(err error) int { return httpstatus.FromCode(vetnet.ErrorCode(err)) }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")

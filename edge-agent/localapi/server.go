@@ -444,23 +444,7 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) error {
 }
 
 // HTTPStatus maps a vetnet error code to an HTTP status.
-func HTTPStatus(code string) int {
-	switch code {
-	case vetnet.EINVALID:
-		return http.StatusBadRequest
-	case vetnet.ENOTFOUND:
-		return http.StatusNotFound
-	case vetnet.ECONFLICT:
-		return http.StatusConflict
-	case vetnet.EEXPIRED:
-		return http.StatusGone
-	case vetnet.EFULL:
-		return http.StatusInsufficientStorage
-	case vetnet.EUNAVAILABLE:
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusInternalServerError
-}
+func HTTPStatus(code string) int { return httpstatus.FromCode(code) }
 
 func (s *Server) writeError(w http.ResponseWriter, err error) {
 	code := vetnet.ErrorCode(err)

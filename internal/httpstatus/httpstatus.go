@@ -3,7 +3,11 @@
 // (Flush for event streams, Unwrap for http.ResponseController).
 package httpstatus
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/vetnet/vetnet"
+)
 
 // Recorder wraps a ResponseWriter and remembers the first status code.
 type Recorder struct {
@@ -36,3 +40,24 @@ func (r *Recorder) Flush() {
 
 // Unwrap returns the underlying writer.
 func (r *Recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// FromCode maps a vetnet error code to the HTTP status every server of the
+// project answers with: invalid 400, not_found 404, conflict 409, expired
+// 410, full 507, unavailable 503, anything else 500.
+func FromCode(code string) int {
+	switch code {
+	case vetnet.EINVALID:
+		return http.StatusBadRequest
+	case vetnet.ENOTFOUND:
+		return http.StatusNotFound
+	case vetnet.ECONFLICT:
+		return http.StatusConflict
+	case vetnet.EEXPIRED:
+		return http.StatusGone
+	case vetnet.EFULL:
+		return http.StatusInsufficientStorage
+	case vetnet.EUNAVAILABLE:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}

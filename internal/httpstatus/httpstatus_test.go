@@ -34,3 +34,14 @@ func TestRecorder(t *testing.T) {
 		})
 	}
 }
+
+func TestFromCode(t *testing.T) {
+	for code, want := range map[string]int{
+		"invalid": 400, "not_found": 404, "conflict": 409, "expired": 410, "full": 507, "unavailable": 503,
+		"internal": 500, "": 500, "something else": 500,
+	} {
+		if got := httpstatus.FromCode(code); got != want {
+			t.Errorf("FromCode(%q) = %d, want %d", code, got, want)
+		}
+	}
+}
