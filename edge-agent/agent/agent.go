@@ -48,7 +48,7 @@ import (
 // Defaults of Config.
 const (
 	DefaultHeartbeatInterval = 15 * time.Second
-	DefaultBatchMax          = 100
+	DefaultBatchMax          = 250
 	DefaultAckTimeout        = 10 * time.Second
 	DefaultMaxBackoff        = 60 * time.Second
 	// TokenTTL is how long a card's token can be used to check in.
@@ -395,8 +395,13 @@ func (a *Agent) Status() localapi.Status {
 	return s
 }
 
+// statusEvery is the shortest time between two status events: a draining
+// backlog changes the status with every ack, and the kiosk needs no more
+// than a few updates a second.
+const statusEvery = 200 * time.Millisecond
+
 // publishStatus sends a status event to the kiosk whenever what it shows
-// changed.
+// changed, at most once every statusEvery.
 func (a *Agent) publishStatus(ctx context.Context) {
 	for {
 		select {
@@ -405,6 +410,7 @@ func (a *Agent) publishStatus(ctx context.Context) {
 		case <-a.statusDirty:
 		}
 		s := a.Status()
+		now := s.Now
 		s.Now = time.Time{}
 		b, _ := json.Marshal(s)
 		a.mu.Lock()
@@ -412,7 +418,13 @@ func (a *Agent) publishStatus(ctx context.Context) {
 		a.lastStatus = b
 		a.mu.Unlock()
 		if !same {
-			a.api.Broadcast(localapi.EventStatus, a.Status())
+			s.Now = now
+			a.api.Broadcast(localapi.EventStatus, s)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(statusEvery):
+			}
 		}
 	}
 }

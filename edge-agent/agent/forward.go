@@ -22,9 +22,14 @@ type flight struct {
 // it. Its deadlines are on the monotonic clock (time.Now), not Config.Now,
 // because they drive real timers.
 type forwarder struct {
-	a         *Agent
-	flights   []*flight
-	inFlight  map[uint64]bool
+	a        *Agent
+	flights  []*flight
+	inFlight map[uint64]bool
+	// sent is the highest sequence number published since the outbox was
+	// last read from its start: fill reads only past it. It goes back to
+	// 0 whenever a batch is released unanswered (timeout, reconnect), so
+	// that its check-ins are read and sent again.
+	sent      uint64
 	failures  int       // consecutive timeouts and errors; grows the waits
 	holdUntil time.Time // no publishing before this (after errors)
 }
@@ -85,16 +90,22 @@ func (f *forwarder) nextWake(now time.Time) time.Duration {
 	return max(next.Sub(now), time.Millisecond)
 }
 
-func (f *forwarder) release(i int) {
+// release forgets flight i. answered says its check-ins were acknowledged
+// or parked; otherwise they go back to being sent.
+func (f *forwarder) release(i int, answered bool) {
 	for _, s := range f.flights[i].seqs {
 		delete(f.inFlight, s)
 	}
 	f.flights = append(f.flights[:i], f.flights[i+1:]...)
+	if !answered {
+		f.sent = 0
+	}
 }
 
 func (f *forwarder) releaseAll() {
 	f.flights = nil
 	clear(f.inFlight)
+	f.sent = 0
 }
 
 // expire releases the batches whose ack is late; their check-ins are sent
@@ -104,7 +115,7 @@ func (f *forwarder) expire(now time.Time) {
 		if fl := f.flights[i]; !now.Before(fl.deadline) {
 			f.a.cfg.Logf("agent: no ack for batch %s; sending again", fl.label)
 			f.a.resends.Add(1)
-			f.release(i)
+			f.release(i, false)
 			f.failures++
 			continue
 		}
@@ -120,7 +131,13 @@ func (f *forwarder) fill(now time.Time) {
 	if free <= 0 {
 		return
 	}
-	pending, err := a.store.Pending(len(f.inFlight) + free*a.cfg.BatchMax)
+	// Read past what is in flight; after a release, from the start,
+	// skipping what is still in flight.
+	limit := free * a.cfg.BatchMax
+	if f.sent == 0 {
+		limit += len(f.inFlight)
+	}
+	pending, err := a.store.PendingAfter(f.sent, limit)
 	if err != nil {
 		a.cfg.Logf("agent: read outbox: %v", err)
 		f.hold(now)
@@ -163,6 +180,7 @@ func (f *forwarder) fill(now time.Time) {
 			f.inFlight[c.Seq] = true
 		}
 		f.flights = append(f.flights, fl)
+		f.sent = max(f.sent, todo[n-1].Seq)
 		todo = todo[n:]
 	}
 }
@@ -192,8 +210,14 @@ func (f *forwarder) handleAck(ack wire.Ack, now time.Time) {
 				delete(fl.ids, id)
 			}
 		}
-		if (ack.Batch != "" && fl.label == ack.Batch) || len(fl.ids) == 0 {
-			f.release(i)
+		if len(fl.ids) == 0 {
+			f.release(i, true)
+			continue
+		}
+		if ack.Batch != "" && fl.label == ack.Batch {
+			// Answered, but not all of it: the rest of a refused batch, or
+			// a whole-message error. Those go back to being sent.
+			f.release(i, false)
 			continue
 		}
 		i++

@@ -269,7 +269,9 @@ func (s *Store) Commit(d Draft) (vetnet.CheckIn, Ticket, error) {
 		}{
 			{tx.Bucket(bucketCheckIns), sk, sealed},
 			{ids, []byte(c.ID), sk},
-			{tx.Bucket(bucketOutbox), sk, []byte{}},
+			// The outbox entry holds the check-in's time, so that the
+			// oldest unsent age needs no decryption.
+			{tx.Bucket(bucketOutbox), sk, u64(uint64(c.At.UnixNano()))},
 			{queue, qkey, u64(issued + 1)},
 			{visitors, vkey, u64(uint64(now.UnixNano()))},
 			{meta, keySeq, u64(c.Seq)},
@@ -306,12 +308,24 @@ func pruneQueue(queue *bbolt.Bucket, today []byte) error {
 // means all).
 //
 // Errors: EUNAVAILABLE (closed), EINTERNAL.
-func (s *Store) Pending(max int) ([]vetnet.CheckIn, error) {
+func (s *Store) Pending(max int) ([]vetnet.CheckIn, error) { return s.PendingAfter(0, max) }
+
+// PendingAfter returns up to max check-ins of the outbox whose sequence
+// number is above after, oldest first (max <= 0 means all). The forwarder
+// reads past what it already has in flight, so that a deep backlog costs
+// each check-in one read, not one per batch sent before it.
+//
+// Errors: EUNAVAILABLE (closed), EINTERNAL.
+func (s *Store) PendingAfter(after uint64, max int) ([]vetnet.CheckIn, error) {
 	var out []vetnet.CheckIn
 	err := s.db.View(func(tx *bbolt.Tx) error {
 		checkins := tx.Bucket(bucketCheckIns)
 		cur := tx.Bucket(bucketOutbox).Cursor()
-		for k, _ := cur.First(); k != nil && (max <= 0 || len(out) < max); k, _ = cur.Next() {
+		k, _ := cur.First()
+		if after > 0 {
+			k, _ = cur.Seek(seqKey(after + 1))
+		}
+		for ; k != nil && (max <= 0 || len(out) < max); k, _ = cur.Next() {
 			c, err := s.load(checkins, k)
 			if err != nil {
 				return err
@@ -455,7 +469,10 @@ func (s *Store) OutboxStats() (Stats, error) {
 		st.Depth = int(getU64(meta, keyOutboxN))
 		st.LastSeq = getU64(meta, keySeq)
 		st.Rejected = int(getU64(meta, keyRejectN))
-		if k, _ := tx.Bucket(bucketOutbox).Cursor().First(); k != nil {
+		if k, v := tx.Bucket(bucketOutbox).Cursor().First(); len(v) == 8 {
+			at := time.Unix(0, int64(binary.BigEndian.Uint64(v))).UTC()
+			st.OldestAt = &at
+		} else if k != nil { // an entry written before the time was kept beside it
 			c, err := s.load(tx.Bucket(bucketCheckIns), k)
 			if err != nil {
 				return err
