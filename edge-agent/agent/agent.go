@@ -88,7 +88,7 @@ type Config struct {
 	SimInterval       time.Duration // the simulated reader reads by itself this often; 0 only on tap
 	// Readers are further readers (hardware drivers) to run.
 	Readers []reader.Reader
-	// BatchMax is the most check-ins in one batch. Default 100; at most
+	// BatchMax is the most check-ins in one batch. Default 250; at most
 	// wire.MaxBatch.
 	BatchMax int
 	// AckTimeout is the first wait for a batch's ack before it is sent
