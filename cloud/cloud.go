@@ -47,13 +47,22 @@ type Store interface {
 	SaveCheckIns(ctx context.Context, checkIns []vetnet.CheckIn) (inserted []string, err error)
 
 	// CheckIns returns one page of check-ins matching the filter, newest
-	// first by the station's clock (At, then ID, descending). Page.Next is
+	// first by the station's clock (At, then ID, descending), or, with
+	// Order OrderSeq, one station's timeline in sequence order (Seq, then
+	// ID, ascending), which holds whatever the station's clock said. Page.Next is
 	// the cursor of the following page, empty after the last page. Pages
 	// are keyset-based: rows stored while a client pages through older
 	// rows neither repeat nor hide rows on later pages.
-	// Errors: EINVALID (a malformed cursor), EUNAVAILABLE, EINTERNAL.
+	// Errors: EINVALID (a malformed cursor, OrderSeq without a station, an
+	// unknown order), EUNAVAILABLE, EINTERNAL.
 	CheckIns(ctx context.Context, f CheckInFilter) (Page, error)
 
+	// SeqRuns returns, for every station with check-ins, the runs of
+	// consecutive sequence numbers stored, ascending and merged: a station
+	// whose check-ins 1..40 and 43..90 are stored has [{1 40} {43 90}]. The
+	// hub builds its gap tracking from it when it starts.
+	// Errors: EUNAVAILABLE, EINTERNAL.
+	SeqRuns(ctx context.Context) (map[string][]SeqRun, error)
 	// CountCheckIns counts the check-ins matching the filter's Station,
 	// From and To (Limit and Cursor are ignored).
 	// Errors: EUNAVAILABLE, EINTERNAL.
@@ -90,6 +99,24 @@ type CheckInFilter struct {
 	To      time.Time // At < To (station clock), when not zero
 	Limit   int       // page size; <= 0 means DefaultLimit, capped at MaxLimit
 	Cursor  string    // Page.Next of the previous page; empty for the first page
+	Order   Order     // OrderAt (default) or OrderSeq; ignored by CountCheckIns
+}
+
+// Order is the order of a page of check-ins.
+type Order string
+
+const (
+	// OrderAt is newest first by the station's clock: the dashboard's list.
+	OrderAt Order = ""
+	// OrderSeq is one station's check-ins in the order it made them
+	// (ascending sequence number): its true timeline even when its clock
+	// was wrong. It needs CheckInFilter.Station.
+	OrderSeq Order = "seq"
+)
+
+// SeqRun is a run of consecutive sequence numbers, First..Last inclusive.
+type SeqRun struct {
+	First, Last uint64
 }
 
 // Page sizes of CheckIns.
@@ -188,6 +215,12 @@ type Presence struct {
 	Outbox        Backlog   // from the last heartbeat
 	Readers       []Reader  // from the last heartbeat
 	UptimeS       int64     // from the last heartbeat
+	// ClockSkew is the station's clock minus the hub's when its last
+	// heartbeat arrived (network delay included, so a few hundred
+	// milliseconds are noise). A station hours off still has a correct
+	// timeline at the hub: its sequence numbers and the hub's receive
+	// times are kept beside its own times.
+	ClockSkew time.Duration
 }
 
 // Backlog is a station's outbox as its last heartbeat reported it.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"math/rand/v2"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -361,5 +362,46 @@ func TestConfigsPublished(t *testing.T) {
 		if cfg.HeartbeatS != 20 || cfg.Version != wire.NewConfig(st, 20, t0).Version {
 			t.Fatalf("config %+v", cfg)
 		}
+	}
+}
+
+// TestGapsAndSkew: check-ins arriving out of order open a gap that the
+// later batch closes; a gap that stays is reported with its range; the
+// station's clock skew is taken from its heartbeat.
+func TestGapsAndSkew(t *testing.T) {
+	h := newTestHub(t, "", nil)
+	topic := wire.Topic(station, wire.KindCheckIns)
+	cs := checkIns(t, 9, station, 1, 8)
+	h.HandleMessage(topic, batch(t, station, "1-2", cs[:2]))
+	h.HandleMessage(topic, batch(t, station, "5-6", cs[4:6]))
+	if g := h.Gaps(station); g.Missing != 2 || g.Max != 6 || len(g.Runs) != 1 || g.Runs[0] != (cloud.SeqRun{First: 3, Last: 4}) {
+		t.Fatalf("gaps %+v", g)
+	}
+	if h.c.gapsOpened.Value() != 1 {
+		t.Fatal("gap not counted")
+	}
+	h.HandleMessage(topic, batch(t, station, "3-4", cs[2:4]))
+	if g := h.Gaps(station); g.Missing != 0 || g.Max != 6 {
+		t.Fatalf("after the late batch: %+v", g)
+	}
+	h.HandleMessage(topic, batch(t, station, "8", cs[7:8]))
+
+	// The API shows it; a restarted hub rebuilds it from the store.
+	rec := httptest.NewRecorder()
+	h.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/api/v1/stations", nil))
+	if !strings.Contains(rec.Body.String(), `"seq":{"max":8,"missing":1,"gaps":[{"first":7,"last":7}]}`) {
+		t.Fatalf("stations API does not report the gap: %s", rec.Body.String())
+	}
+	h.Close()
+	h2 := newTestHub(t, h.dir, nil)
+	if g := h2.Gaps(station); g.Missing != 1 || g.Max != 8 {
+		t.Fatalf("after restart: %+v", g)
+	}
+
+	// A heartbeat from a clock 5 hours ahead.
+	now := h2.clock.Now()
+	h2.HandleMessage(wire.Topic(station, wire.KindHeartbeat), heartbeatMsg(t, station, now.Add(5*time.Hour), 15, 0))
+	if p, _ := h2.Presence(station); p.ClockSkew != 5*time.Hour {
+		t.Fatalf("clock skew %v", p.ClockSkew)
 	}
 }

@@ -32,6 +32,7 @@ type counters struct {
 	ignored         *metrics.Counter // reason
 	configs         *metrics.Counter
 	eventsDropped   *metrics.Counter
+	gapsOpened      *metrics.Counter
 }
 
 func newCounters(r *metrics.Registry) counters {
@@ -47,10 +48,14 @@ func newCounters(r *metrics.Registry) counters {
 		ignored:         r.Counter("vetnet_hub_ignored_messages_total", "Messages ignored, by reason.", "reason"),
 		configs:         r.Counter("vetnet_hub_configs_published_total", "Station configurations published (retained)."),
 		eventsDropped:   r.Counter("vetnet_hub_events_dropped_total", "Live events a slow subscriber missed."),
+		gapsOpened:      r.Counter("vetnet_hub_seq_gaps_opened_total", "Batches after which a station had more sequence numbers missing below its highest than before."),
 	}
 }
 
 func (h *Hub) registerGauges() {
+	h.reg.GaugeFunc("vetnet_hub_seq_missing", "Sequence numbers missing below each station's highest stored one, summed over stations: check-ins the hub has not got although later ones arrived.", nil, func() []metrics.Sample {
+		return []metrics.Sample{{Value: float64(h.seqs.totalMissing())}}
+	})
 	h.reg.GaugeFunc("vetnet_hub_stations", "Registered stations, by presence state.", []string{"state"}, func() []metrics.Sample {
 		n := map[cloud.PresenceState]int{}
 		for _, p := range h.presence.all() {
@@ -174,6 +179,18 @@ func (h *Hub) checkIns(station string, payload []byte) *wire.Ack {
 		h.c.batches.Inc("store_failed")
 		h.cfg.Logf("hub: store batch %q of %s (%d check-ins): %v", b.Batch, station, len(cs), err)
 		return nil
+	}
+	nums := make([]uint64, len(cs))
+	for i, c := range cs {
+		nums[i] = c.Seq
+	}
+	before := h.seqs.gaps(station)
+	after := h.seqs.add(station, nums)
+	if after.Missing != before.Missing {
+		if after.Missing > before.Missing {
+			h.c.gapsOpened.Inc()
+		}
+		h.cfg.Logf("hub: station %s: %d sequence numbers missing below %d %v", station, after.Missing, after.Max, after.Runs)
 	}
 	h.c.checkIns.Add(uint64(len(inserted)), "stored")
 	h.c.checkIns.Add(uint64(len(cs)-len(inserted)), "duplicate")

@@ -94,6 +94,7 @@ func (p *presence) heartbeat(st string, h wire.Heartbeat, now time.Time) (out cl
 	x.Agent = h.Agent
 	x.ConfigVersion = h.ConfigVersion
 	x.UptimeS = h.UptimeS
+	x.ClockSkew = h.At.Sub(now).Round(time.Millisecond)
 	x.Outbox = cloud.Backlog{Depth: h.Outbox.Depth, LastSeq: h.Outbox.LastSeq, Rejected: h.Outbox.Rejected}
 	if h.Outbox.OldestAt != nil {
 		x.Outbox.OldestAt = h.Outbox.OldestAt.UTC()

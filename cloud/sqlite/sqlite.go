@@ -420,27 +420,42 @@ func clampNanos(t time.Time) int64 {
 	return t.UnixNano()
 }
 
-// A cursor is the (at, id) of the last row of a page, so the next page
-// starts strictly after it in the (at DESC, id DESC) order.
-func encodeCursor(at int64, id string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(at, 10) + ":" + id))
+// A cursor is the (at, id) of the last row of a page, or (seq, id) in
+// sequence order, so the next page starts strictly after it. Sequence
+// cursors start with "s", so that a cursor is never read in the wrong
+// order.
+func encodeCursor(o cloud.Order, num int64, id string) string {
+	prefix := ""
+	if o == cloud.OrderSeq {
+		prefix = "s"
+	}
+	return base64.RawURLEncoding.EncodeToString([]byte(prefix + strconv.FormatInt(num, 10) + ":" + id))
 }
 
-func decodeCursor(c string) (int64, string, error) {
+func decodeCursor(o cloud.Order, c string) (int64, string, error) {
 	bad := vetnet.Errorz(vetnet.EINVALID, "分页游标无效", "The page cursor is not valid.")
 	b, err := base64.RawURLEncoding.DecodeString(c)
 	if err != nil {
 		return 0, "", bad
 	}
-	num, id, ok := strings.Cut(string(b), ":")
+	text := string(b)
+	if o == cloud.OrderSeq {
+		var ok bool
+		if text, ok = strings.CutPrefix(text, "s"); !ok {
+			return 0, "", bad
+		}
+	} else if strings.HasPrefix(text, "s") {
+		return 0, "", bad
+	}
+	num, id, ok := strings.Cut(text, ":")
 	if !ok || id == "" || len(id) > 64 {
 		return 0, "", bad
 	}
-	at, err := strconv.ParseInt(num, 10, 64)
+	n, err := strconv.ParseInt(num, 10, 64)
 	if err != nil {
 		return 0, "", bad
 	}
-	return at, id, nil
+	return n, id, nil
 }
 
 // CheckIns implements cloud.Store.
@@ -448,17 +463,30 @@ func (s *Store) CheckIns(ctx context.Context, f cloud.CheckInFilter) (cloud.Page
 	if err := s.check(); err != nil {
 		return cloud.Page{}, err
 	}
+	switch f.Order {
+	case cloud.OrderAt:
+	case cloud.OrderSeq:
+		if f.Station == "" {
+			return cloud.Page{}, vetnet.Errorz(vetnet.EINVALID, "按序号排列需要指定站点", "Sequence order needs a station.")
+		}
+	default:
+		return cloud.Page{}, vetnet.Errorz(vetnet.EINVALID, "未知的排序方式", "Unknown order.")
+	}
 	cond, args := where(f)
 	if f.Cursor != "" {
-		at, id, err := decodeCursor(f.Cursor)
+		num, id, err := decodeCursor(f.Order, f.Cursor)
 		if err != nil {
 			return cloud.Page{}, err
 		}
 		if cond != "" {
 			cond += " AND "
 		}
-		cond += "(at < ? OR (at = ? AND id < ?))"
-		args = append(args, at, at, id)
+		if f.Order == cloud.OrderSeq {
+			cond += "(seq > ? OR (seq = ? AND id > ?))"
+		} else {
+			cond += "(at < ? OR (at = ? AND id < ?))"
+		}
+		args = append(args, num, num, id)
 	}
 	q := `SELECT id, station_id, seq, at, received_at, service, method, queue_no, id_number, name, doc FROM checkins`
 	if cond != "" {
@@ -467,7 +495,11 @@ func (s *Store) CheckIns(ctx context.Context, f cloud.CheckInFilter) (cloud.Page
 	limit := f.PageLimit()
 	// One row more than the page tells whether another page follows, so
 	// the last page never carries a cursor to an empty one.
-	q += " ORDER BY at DESC, id DESC LIMIT ?"
+	if f.Order == cloud.OrderSeq {
+		q += " ORDER BY seq ASC, id ASC LIMIT ?"
+	} else {
+		q += " ORDER BY at DESC, id DESC LIMIT ?"
+	}
 	args = append(args, limit+1)
 	rows, err := s.r.QueryContext(ctx, q, args...)
 	if err != nil {
@@ -475,7 +507,7 @@ func (s *Store) CheckIns(ctx context.Context, f cloud.CheckInFilter) (cloud.Page
 	}
 	defer rows.Close()
 	var p cloud.Page
-	var lastAt int64
+	var lastKey int64
 	for rows.Next() {
 		var c vetnet.CheckIn
 		var seq, at, recv int64
@@ -485,13 +517,16 @@ func (s *Store) CheckIns(ctx context.Context, f cloud.CheckInFilter) (cloud.Page
 			return cloud.Page{}, translate(err)
 		}
 		if len(p.CheckIns) == limit {
-			p.Next = encodeCursor(lastAt, p.CheckIns[limit-1].ID)
+			p.Next = encodeCursor(f.Order, lastKey, p.CheckIns[limit-1].ID)
 			break
 		}
 		c.Seq, c.At, c.ReceivedAt = uint64(seq), fromNanos(at), fromNanos(recv)
 		c.Service, c.Method, c.Visitor.DocType = vetnet.Service(service), vetnet.Method(method), vetnet.DocType(doc)
 		p.CheckIns = append(p.CheckIns, c)
-		lastAt = at
+		lastKey = at
+		if f.Order == cloud.OrderSeq {
+			lastKey = seq
+		}
 	}
 	return p, translate(rows.Err())
 }
@@ -542,6 +577,32 @@ type reader struct {
 	Detail string `json:"detail,omitempty"`
 }
 
+// SeqRuns implements cloud.Store: "gaps and islands" over the (station,
+// seq) index; consecutive numbers share seq - row_number().
+func (s *Store) SeqRuns(ctx context.Context) (map[string][]cloud.SeqRun, error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT station_id, MIN(seq), MAX(seq) FROM (
+			SELECT station_id, seq, seq - ROW_NUMBER() OVER (PARTITION BY station_id ORDER BY seq) AS grp
+			FROM (SELECT DISTINCT station_id, seq FROM checkins))
+		GROUP BY station_id, grp ORDER BY station_id, 2`)
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	out := map[string][]cloud.SeqRun{}
+	for rows.Next() {
+		var st string
+		var first, last int64
+		if err := rows.Scan(&st, &first, &last); err != nil {
+			return nil, translate(err)
+		}
+		out[st] = append(out[st], cloud.SeqRun{First: uint64(first), Last: uint64(last)})
+	}
+	return out, translate(rows.Err())
+}
+
 // SavePresence implements cloud.Store.
 func (s *Store) SavePresence(ctx context.Context, ps []cloud.Presence) error {
 	if err := s.check(); err != nil {
@@ -558,8 +619,8 @@ func (s *Store) SavePresence(ctx context.Context, ps []cloud.Presence) error {
 	return translate(s.inTx(ctx, func(tx *sql.Tx) error {
 		stmt, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO presence
 			(station_id, state, since, reason, last_seen, last_heartbeat, heartbeat_s, agent, config_version,
-			 connected_at, uptime_s, outbox_depth, outbox_oldest, outbox_last_seq, outbox_rejected, readers)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+			 connected_at, uptime_s, outbox_depth, outbox_oldest, outbox_last_seq, outbox_rejected, readers, clock_skew_ms)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 		if err != nil {
 			return err
 		}
@@ -576,7 +637,7 @@ func (s *Store) SavePresence(ctx context.Context, ps []cloud.Presence) error {
 			if _, err := stmt.ExecContext(ctx, p.Station, string(p.State), nullNanos(p.Since), p.Reason,
 				nullNanos(p.LastSeen), nullNanos(p.LastHeartbeat), p.HeartbeatS, p.Agent, p.ConfigVersion,
 				nullNanos(p.ConnectedAt), p.UptimeS, p.Outbox.Depth, nullNanos(p.Outbox.OldestAt),
-				int64(min(p.Outbox.LastSeq, math.MaxInt64)), p.Outbox.Rejected, string(js)); err != nil {
+				int64(min(p.Outbox.LastSeq, math.MaxInt64)), p.Outbox.Rejected, string(js), p.ClockSkew.Milliseconds()); err != nil {
 				return err
 			}
 		}
@@ -590,8 +651,8 @@ func (s *Store) Presences(ctx context.Context) ([]cloud.Presence, error) {
 		return nil, err
 	}
 	rows, err := s.r.QueryContext(ctx, `SELECT station_id, state, since, reason, last_seen, last_heartbeat, heartbeat_s,
-		agent, config_version, connected_at, uptime_s, outbox_depth, outbox_oldest, outbox_last_seq, outbox_rejected, readers
-		FROM presence ORDER BY station_id`)
+		agent, config_version, connected_at, uptime_s, outbox_depth, outbox_oldest, outbox_last_seq, outbox_rejected, readers,
+		clock_skew_ms FROM presence ORDER BY station_id`)
 	if err != nil {
 		return nil, translate(err)
 	}
@@ -601,11 +662,12 @@ func (s *Store) Presences(ctx context.Context) ([]cloud.Presence, error) {
 		var p cloud.Presence
 		var state, readers string
 		var since, seen, hb, conn, oldest sql.NullInt64
-		var lastSeq int64
+		var lastSeq, skewMS int64
 		if err := rows.Scan(&p.Station, &state, &since, &p.Reason, &seen, &hb, &p.HeartbeatS, &p.Agent, &p.ConfigVersion,
-			&conn, &p.UptimeS, &p.Outbox.Depth, &oldest, &lastSeq, &p.Outbox.Rejected, &readers); err != nil {
+			&conn, &p.UptimeS, &p.Outbox.Depth, &oldest, &lastSeq, &p.Outbox.Rejected, &readers, &skewMS); err != nil {
 			return nil, translate(err)
 		}
+		p.ClockSkew = time.Duration(skewMS) * time.Millisecond
 		p.State = cloud.PresenceState(state)
 		p.Since, p.LastSeen, p.LastHeartbeat, p.ConnectedAt = fromNull(since), fromNull(seen), fromNull(hb), fromNull(conn)
 		p.Outbox.OldestAt, p.Outbox.LastSeq = fromNull(oldest), uint64(lastSeq)

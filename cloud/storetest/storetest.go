@@ -88,6 +88,8 @@ func Run(t *testing.T, open func(t *testing.T) cloud.Store) {
 		{"BadCursor", testBadCursor},
 		{"Stats", testStats},
 		{"Presence", testPresence},
+		{"SeqOrder", testSeqOrder},
+		{"SeqRuns", testSeqRuns},
 		{"Closed", testClosed},
 	}
 	for _, tt := range tests {
@@ -486,6 +488,76 @@ func testFilters(t *testing.T, s cloud.Store) {
 	}
 }
 
+// testSeqOrder stores a station's check-ins out of order, with a clock
+// that jumps back hours in the middle: in sequence order the timeline is
+// the order the station made them, across pages of every size.
+func testSeqOrder(t *testing.T, s cloud.Store) {
+	r := rand.New(rand.NewPCG(21, 22))
+	cs := NewCheckIns(t, r, "st-a", 1, 60, T0, time.Minute)
+	for i := 30; i < 60; i++ { // the clock was reset 5 hours back at seq 31
+		cs[i].At = cs[i].At.Add(-5 * time.Hour)
+	}
+	other := NewCheckIns(t, r, "st-b", 1, 10, T0, time.Minute)
+	// Arrival order: the second half first, then the first half, in
+	// batches, as after a resend.
+	mustSave(t, s, append(append([]vetnet.CheckIn(nil), cs[30:]...), other...))
+	mustSave(t, s, cs[:30])
+	for _, limit := range []int{1, 7, 60, 500} {
+		got := all(t, s, cloud.CheckInFilter{Station: "st-a", Order: cloud.OrderSeq}, limit)
+		if len(got) != len(cs) {
+			t.Fatalf("limit %d: %d check-ins, want %d", limit, len(got), len(cs))
+		}
+		for i, c := range got {
+			if c.Seq != uint64(i+1) || c.ID != cs[i].ID {
+				t.Fatalf("limit %d: position %d holds seq %d", limit, i, c.Seq)
+			}
+		}
+	}
+	if _, err := s.CheckIns(ctx(t), cloud.CheckInFilter{Order: cloud.OrderSeq}); vetnet.ErrorCode(err) != vetnet.EINVALID {
+		t.Errorf("sequence order without a station: %v", err)
+	}
+	if _, err := s.CheckIns(ctx(t), cloud.CheckInFilter{Station: "st-a", Order: "alphabetical"}); vetnet.ErrorCode(err) != vetnet.EINVALID {
+		t.Errorf("unknown order: %v", err)
+	}
+	// A cursor of one order is refused by the other.
+	p, err := s.CheckIns(ctx(t), cloud.CheckInFilter{Station: "st-a", Order: cloud.OrderSeq, Limit: 5})
+	if err != nil || p.Next == "" {
+		t.Fatal(p, err)
+	}
+	if _, err := s.CheckIns(ctx(t), cloud.CheckInFilter{Station: "st-a", Cursor: p.Next}); vetnet.ErrorCode(err) != vetnet.EINVALID {
+		t.Errorf("a sequence cursor in time order: %v", err)
+	}
+}
+
+func testSeqRuns(t *testing.T, s cloud.Store) {
+	if runs, err := s.SeqRuns(ctx(t)); err != nil || len(runs) != 0 {
+		t.Fatalf("runs of an empty store: %v, %v", runs, err)
+	}
+	r := rand.New(rand.NewPCG(23, 24))
+	a := NewCheckIns(t, r, "st-a", 1, 90, T0, time.Minute)
+	var keep []vetnet.CheckIn
+	for _, c := range a {
+		if (c.Seq < 41 || c.Seq > 42) && c.Seq != 60 {
+			keep = append(keep, c)
+		}
+	}
+	mustSave(t, s, keep)
+	mustSave(t, s, NewCheckIns(t, r, "st-b", 5, 3, T0, time.Minute))
+	// A station whose store was wiped repeats numbers with new IDs.
+	mustSave(t, s, NewCheckIns(t, r, "st-b", 1, 2, T0.Add(time.Hour), time.Minute))
+	runs, err := s.SeqRuns(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]cloud.SeqRun{
+		"st-a": {{First: 1, Last: 40}, {First: 43, Last: 59}, {First: 61, Last: 90}},
+		"st-b": {{First: 1, Last: 2}, {First: 5, Last: 7}},
+	}
+	if !reflect.DeepEqual(runs, want) {
+		t.Fatalf("runs %v, want %v", runs, want)
+	}
+}
+
 func testBadCursor(t *testing.T, s cloud.Store) {
 	for _, c := range []string{"x", "!!!", "bm90IGEgY3Vyc29y", "MTIzOg"} {
 		_, err := s.CheckIns(ctx(t), cloud.CheckInFilter{Cursor: c})
@@ -527,7 +599,7 @@ func testPresence(t *testing.T, s cloud.Store) {
 	ps := []cloud.Presence{
 		{Station: "st-b", State: cloud.StateOnline, Since: T0, Reason: "connect", LastSeen: T0.Add(time.Minute),
 			LastHeartbeat: T0.Add(time.Minute), HeartbeatS: 15, Agent: "0.1.0", ConfigVersion: "c0123456789ab",
-			ConnectedAt: T0.Add(-time.Second), UptimeS: 61,
+			ConnectedAt: T0.Add(-time.Second), UptimeS: 61, ClockSkew: -3*time.Hour - 1500*time.Millisecond,
 			Outbox:  cloud.Backlog{Depth: 3, OldestAt: oldest, LastSeq: 42, Rejected: 1},
 			Readers: []cloud.Reader{{Name: "idcard0", Kind: "idcard", State: "ok"}, {Name: "qr0", Kind: "qr", State: "fault", Detail: "timeout"}}},
 		{Station: "st-a", State: cloud.StateOffline, Since: T0.Add(time.Hour), Reason: "will", LastSeen: T0},

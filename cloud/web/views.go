@@ -28,7 +28,26 @@ type stationView struct {
 	CheckInsToday int        `json:"checkins_today"`
 	LastSeq       uint64     `json:"last_seq"`        // highest sequence number the hub stored
 	LastCheckInAt *time.Time `json:"last_checkin_at"` // station clock of the newest stored check-in
+	Seq           seqView    `json:"seq"`
 	presenceView
+}
+
+// Gaps are the sequence numbers the hub misses for a station.
+type Gaps struct {
+	Max     uint64         // highest held
+	Missing uint64         // not held in 1..Max
+	Runs    []cloud.SeqRun // the missing ranges, oldest first (the first few)
+}
+
+type seqView struct {
+	Max     uint64       `json:"max"`     // highest sequence number the hub holds
+	Missing uint64       `json:"missing"` // numbers below max the hub does not hold
+	Gaps    []seqRunView `json:"gaps"`    // the first missing ranges
+}
+
+type seqRunView struct {
+	First uint64 `json:"first"`
+	Last  uint64 `json:"last"`
 }
 
 // presenceView is the presence part of a station, also sent alone in
@@ -49,6 +68,7 @@ type presenceView struct {
 	ConfigVersion string       `json:"config_version"`
 	ConfigCurrent bool         `json:"config_current"` // the station applied the configuration the hub publishes now
 	UptimeS       int64        `json:"uptime_s"`
+	ClockSkewS    float64      `json:"clock_skew_s"` // station clock minus hub clock at the last heartbeat, seconds
 }
 
 type outboxView struct {
@@ -111,8 +131,17 @@ func (s *Server) currentConfig(st vetnet.Station) string {
 }
 
 func (s *Server) stationView(st vetnet.Station, p cloud.Presence, stats cloud.StationStats) stationView {
+	seq := seqView{Max: stats.LastSeq, Gaps: []seqRunView{}}
+	if s.o.Gaps != nil {
+		g := s.o.Gaps(st.ID)
+		seq.Max, seq.Missing = max(seq.Max, g.Max), g.Missing
+		for _, r := range g.Runs {
+			seq.Gaps = append(seq.Gaps, seqRunView(r))
+		}
+	}
 	return stationView{
-		ID: st.ID, Name: st.Name, NameEN: st.NameEN, Level: string(st.Level),
+		Seq: seq,
+		ID:  st.ID, Name: st.Name, NameEN: st.NameEN, Level: string(st.Level),
 		LevelZH: st.Level.Label("zh"), LevelEN: st.Level.Label("en"), Parent: st.Parent,
 		CheckInsToday: stats.CheckInsSince, LastSeq: stats.LastSeq, LastCheckInAt: timePtr(stats.LastAt),
 		presenceView: presenceViewOf(p, s.currentConfig(st)),
@@ -127,6 +156,7 @@ func presenceViewOf(p cloud.Presence, currentConfig string) presenceView {
 		Outbox:  outboxView{Depth: p.Outbox.Depth, OldestAt: timePtr(p.Outbox.OldestAt), LastSeq: p.Outbox.LastSeq, Rejected: p.Outbox.Rejected},
 		Readers: []readerView{}, Agent: p.Agent, ConfigVersion: p.ConfigVersion, UptimeS: p.UptimeS,
 		ConfigCurrent: p.ConfigVersion != "" && p.ConfigVersion == currentConfig,
+		ClockSkewS:    p.ClockSkew.Seconds(),
 	}
 	for _, r := range p.Readers {
 		v.Readers = append(v.Readers, readerView(r))

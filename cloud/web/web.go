@@ -34,6 +34,10 @@ type Options struct {
 	Stations  func() []vetnet.Station // the registry, in its order
 	Presences func() []cloud.Presence // every registered station's presence
 
+	// Gaps returns the sequence numbers the hub misses for a station
+	// (below the highest it holds). Nil: none are reported.
+	Gaps func(station string) Gaps
+
 	// Subscribe returns live events and a cancel function; the channel is
 	// closed when the hub stops. Nil: /api/v1/events answers 503.
 	Subscribe func() (<-chan cloud.Event, func())
@@ -292,6 +296,17 @@ func (s *Server) parseFilter(r *http.Request) (cloud.CheckInFilter, string, erro
 				"Parameter limit must be a whole number from 1 to "+strconv.Itoa(cloud.MaxLimit)+".")
 		}
 		f.Limit = n
+	}
+	switch v := q.Get("order"); v {
+	case "", "at":
+	case "seq":
+		if f.Station == "" {
+			return f, "order", vetnet.Errorz(vetnet.EINVALID, "按序号排列(order=seq)需要指定站点(station)",
+				"Parameter order=seq needs a station.")
+		}
+		f.Order = cloud.OrderSeq
+	default:
+		return f, "order", vetnet.Errorz(vetnet.EINVALID, "参数 order 应为 at 或 seq", "Parameter order must be at or seq.")
 	}
 	if v := q.Get("cursor"); v != "" {
 		if len(v) > 200 {

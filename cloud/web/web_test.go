@@ -227,6 +227,8 @@ func TestBadParams(t *testing.T) {
 		{"station", "station=NOT%20A%20STATION", "station"},
 		{"cursor", "cursor=garbage", "cursor"},
 		{"repeated", "limit=5&limit=6", "limit"},
+		{"order unknown", "order=name", "order"},
+		{"order seq without station", "order=seq", "order"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
