@@ -221,6 +221,15 @@ type Presence struct {
 	// timeline at the hub: its sequence numbers and the hub's receive
 	// times are kept beside its own times.
 	ClockSkew time.Duration
+	// Disk is the station's disk from its last heartbeat.
+	Disk Disk
+}
+
+// Disk is a station's disk as its heartbeat reports it.
+type Disk struct {
+	FreeBytes uint64 // free on its data file system; 0 if unknown
+	FileBytes int64  // size of its data file
+	Low       bool   // it refuses check-ins until space is freed
 }
 
 // Backlog is a station's outbox as its last heartbeat reported it.

@@ -79,6 +79,7 @@ var messages = []struct {
 		value: wire.Heartbeat{V: 1, Station: station, At: t0.Add(2 * time.Minute), Seq: 8, UptimeS: 120, IntervalS: 15,
 			Outbox:  wire.OutboxV1{Depth: 2, OldestAt: &oldest, LastSeq: 42, Rejected: 0},
 			Readers: []wire.ReaderV1{{Name: "idcard0", Kind: "simulated", State: wire.ReaderOK}},
+			Storage: wire.StorageV1{FreeBytes: 12_884_901_888, FileBytes: 2_097_152},
 			Agent:   "0.1.0", ConfigVersion: "c0123456789ab"},
 		decode: func(b []byte) (any, error) { return wire.DecodeHeartbeat(station, b) },
 	},

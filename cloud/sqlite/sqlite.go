@@ -619,8 +619,9 @@ func (s *Store) SavePresence(ctx context.Context, ps []cloud.Presence) error {
 	return translate(s.inTx(ctx, func(tx *sql.Tx) error {
 		stmt, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO presence
 			(station_id, state, since, reason, last_seen, last_heartbeat, heartbeat_s, agent, config_version,
-			 connected_at, uptime_s, outbox_depth, outbox_oldest, outbox_last_seq, outbox_rejected, readers, clock_skew_ms)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+			 connected_at, uptime_s, outbox_depth, outbox_oldest, outbox_last_seq, outbox_rejected, readers, clock_skew_ms,
+			 disk_free, disk_file, disk_low)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 		if err != nil {
 			return err
 		}
@@ -637,7 +638,8 @@ func (s *Store) SavePresence(ctx context.Context, ps []cloud.Presence) error {
 			if _, err := stmt.ExecContext(ctx, p.Station, string(p.State), nullNanos(p.Since), p.Reason,
 				nullNanos(p.LastSeen), nullNanos(p.LastHeartbeat), p.HeartbeatS, p.Agent, p.ConfigVersion,
 				nullNanos(p.ConnectedAt), p.UptimeS, p.Outbox.Depth, nullNanos(p.Outbox.OldestAt),
-				int64(min(p.Outbox.LastSeq, math.MaxInt64)), p.Outbox.Rejected, string(js), p.ClockSkew.Milliseconds()); err != nil {
+				int64(min(p.Outbox.LastSeq, math.MaxInt64)), p.Outbox.Rejected, string(js), p.ClockSkew.Milliseconds(),
+				int64(min(p.Disk.FreeBytes, math.MaxInt64)), p.Disk.FileBytes, p.Disk.Low); err != nil {
 				return err
 			}
 		}
@@ -652,7 +654,7 @@ func (s *Store) Presences(ctx context.Context) ([]cloud.Presence, error) {
 	}
 	rows, err := s.r.QueryContext(ctx, `SELECT station_id, state, since, reason, last_seen, last_heartbeat, heartbeat_s,
 		agent, config_version, connected_at, uptime_s, outbox_depth, outbox_oldest, outbox_last_seq, outbox_rejected, readers,
-		clock_skew_ms FROM presence ORDER BY station_id`)
+		clock_skew_ms, disk_free, disk_file, disk_low FROM presence ORDER BY station_id`)
 	if err != nil {
 		return nil, translate(err)
 	}
@@ -662,11 +664,13 @@ func (s *Store) Presences(ctx context.Context) ([]cloud.Presence, error) {
 		var p cloud.Presence
 		var state, readers string
 		var since, seen, hb, conn, oldest sql.NullInt64
-		var lastSeq, skewMS int64
+		var lastSeq, skewMS, diskFree int64
 		if err := rows.Scan(&p.Station, &state, &since, &p.Reason, &seen, &hb, &p.HeartbeatS, &p.Agent, &p.ConfigVersion,
-			&conn, &p.UptimeS, &p.Outbox.Depth, &oldest, &lastSeq, &p.Outbox.Rejected, &readers, &skewMS); err != nil {
+			&conn, &p.UptimeS, &p.Outbox.Depth, &oldest, &lastSeq, &p.Outbox.Rejected, &readers, &skewMS,
+			&diskFree, &p.Disk.FileBytes, &p.Disk.Low); err != nil {
 			return nil, translate(err)
 		}
+		p.Disk.FreeBytes = uint64(diskFree)
 		p.ClockSkew = time.Duration(skewMS) * time.Millisecond
 		p.State = cloud.PresenceState(state)
 		p.Since, p.LastSeen, p.LastHeartbeat, p.ConnectedAt = fromNull(since), fromNull(seen), fromNull(hb), fromNull(conn)

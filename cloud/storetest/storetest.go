@@ -600,6 +600,7 @@ func testPresence(t *testing.T, s cloud.Store) {
 		{Station: "st-b", State: cloud.StateOnline, Since: T0, Reason: "connect", LastSeen: T0.Add(time.Minute),
 			LastHeartbeat: T0.Add(time.Minute), HeartbeatS: 15, Agent: "0.1.0", ConfigVersion: "c0123456789ab",
 			ConnectedAt: T0.Add(-time.Second), UptimeS: 61, ClockSkew: -3*time.Hour - 1500*time.Millisecond,
+			Disk:    cloud.Disk{FreeBytes: 40 << 20, FileBytes: 3 << 20, Low: true},
 			Outbox:  cloud.Backlog{Depth: 3, OldestAt: oldest, LastSeq: 42, Rejected: 1},
 			Readers: []cloud.Reader{{Name: "idcard0", Kind: "idcard", State: "ok"}, {Name: "qr0", Kind: "qr", State: "fault", Detail: "timeout"}}},
 		{Station: "st-a", State: cloud.StateOffline, Since: T0.Add(time.Hour), Reason: "will", LastSeen: T0},

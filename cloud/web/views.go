@@ -69,6 +69,13 @@ type presenceView struct {
 	ConfigCurrent bool         `json:"config_current"` // the station applied the configuration the hub publishes now
 	UptimeS       int64        `json:"uptime_s"`
 	ClockSkewS    float64      `json:"clock_skew_s"` // station clock minus hub clock at the last heartbeat, seconds
+	Disk          diskView     `json:"disk"`
+}
+
+type diskView struct {
+	FreeBytes uint64 `json:"free_bytes"` // free on the station's data file system; 0 if unknown
+	FileBytes int64  `json:"file_bytes"` // size of the station's data file
+	Low       bool   `json:"low"`        // the station refuses check-ins until space is freed
 }
 
 type outboxView struct {
@@ -157,6 +164,7 @@ func presenceViewOf(p cloud.Presence, currentConfig string) presenceView {
 		Readers: []readerView{}, Agent: p.Agent, ConfigVersion: p.ConfigVersion, UptimeS: p.UptimeS,
 		ConfigCurrent: p.ConfigVersion != "" && p.ConfigVersion == currentConfig,
 		ClockSkewS:    p.ClockSkew.Seconds(),
+		Disk:          diskView(p.Disk),
 	}
 	for _, r := range p.Readers {
 		v.Readers = append(v.Readers, readerView(r))

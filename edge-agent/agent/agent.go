@@ -100,9 +100,31 @@ type Config struct {
 	// ReconnectInterval caps the wait between reconnection attempts.
 	// Default mqtt.DefaultMaxReconnectInterval.
 	ReconnectInterval time.Duration
-	Version           string                        // agent software version, in heartbeats and status
-	Logf              func(format string, a ...any) // default log.Printf; never given personal data unmasked
-	Now               func() time.Time              // default time.Now; check-in times, token expiry
+	// MaxOutbox is how many check-ins may wait for the hub; beyond it the
+	// kiosk says the station cannot take check-ins. Default
+	// bolt.DefaultMaxOutbox (100,000).
+	MaxOutbox int
+	// MinFree is the free disk space the station keeps; below it check-ins
+	// are refused (nothing stored is dropped). Default bolt.DefaultMinFree.
+	MinFree uint64
+	// FreeSpace replaces the file system's free-space query (tests).
+	FreeSpace func(dir string) (uint64, error)
+	// Retention is how long acknowledged check-ins stay at the station.
+	// Default bolt.DefaultRetention (30 days).
+	Retention time.Duration
+	// MaintainEvery is how often the agent purges check-ins past their
+	// retention and, when the station is idle, compacts its file. Default
+	// 10 minutes.
+	MaintainEvery time.Duration
+	// IdleFor is how long without a check-in makes the station idle
+	// enough to compact its file. Default 5 minutes.
+	IdleFor time.Duration
+	// CompactMin is the least disk a compaction must give back to be
+	// worth it (and at least half the file). Default 8 MiB.
+	CompactMin int64
+	Version    string                        // agent software version, in heartbeats and status
+	Logf       func(format string, a ...any) // default log.Printf; never given personal data unmasked
+	Now        func() time.Time              // default time.Now; check-in times, token expiry
 }
 
 // Agent is a running station daemon.
@@ -126,12 +148,13 @@ type Agent struct {
 	statusDirty chan struct{} // something the kiosk shows changed
 	hbNow       chan struct{} // send a heartbeat now (interval changed, config applied)
 
-	hbSeq     atomic.Uint64
-	resends   atomic.Int64
-	cancel    context.CancelFunc
-	wg        sync.WaitGroup
-	closeOnce sync.Once
-	closeErr  error
+	hbSeq      atomic.Uint64
+	resends    atomic.Int64
+	lastCommit atomic.Int64 // Unix nanoseconds of the last check-in committed
+	cancel     context.CancelFunc
+	wg         sync.WaitGroup
+	closeOnce  sync.Once
+	closeErr   error
 }
 
 // card is a read waiting to be checked in.
@@ -170,6 +193,15 @@ func New(cfg Config) (*Agent, error) {
 		cfg.BatchMax = DefaultBatchMax
 	}
 	cfg.BatchMax = min(cfg.BatchMax, wire.MaxBatch)
+	if cfg.MaintainEvery <= 0 {
+		cfg.MaintainEvery = 10 * time.Minute
+	}
+	if cfg.IdleFor <= 0 {
+		cfg.IdleFor = 5 * time.Minute
+	}
+	if cfg.CompactMin <= 0 {
+		cfg.CompactMin = 8 << 20
+	}
 	if cfg.AckTimeout <= 0 {
 		cfg.AckTimeout = DefaultAckTimeout
 	}
@@ -218,7 +250,8 @@ func (a *Agent) Start(ctx context.Context) (err error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return vetnet.Wrap(vetnet.EINTERNAL, err, "无法创建数据目录", "Cannot create the data directory.")
 	}
-	a.store, err = bolt.Open(filepath.Join(cfg.DataDir, DBFile), bolt.Options{StationID: cfg.StationID, Now: cfg.Now})
+	a.store, err = bolt.Open(filepath.Join(cfg.DataDir, DBFile), bolt.Options{StationID: cfg.StationID, Now: cfg.Now,
+		MaxOutbox: cfg.MaxOutbox, MinFree: cfg.MinFree, FreeSpace: cfg.FreeSpace, Retention: cfg.Retention})
 	if err != nil {
 		return err
 	}
@@ -265,6 +298,7 @@ func (a *Agent) Start(ctx context.Context) (err error) {
 	}
 	a.goRun(func() { a.readEvents(ctx, events) })
 	a.goRun(func() { a.publishStatus(ctx) })
+	a.goRun(func() { a.maintain(ctx) })
 	if a.up != nil {
 		a.goRun(func() { a.forward(ctx) })
 		a.goRun(func() { a.heartbeats(ctx) })
@@ -388,6 +422,9 @@ func (a *Agent) Status() localapi.Status {
 	if ob, err := a.store.OutboxStats(); err == nil {
 		s.Outbox = localapi.Outbox{Depth: ob.Depth, OldestAt: ob.OldestAt, LastSeq: ob.LastSeq, Rejected: ob.Rejected}
 	}
+	disk := a.store.Storage()
+	// In whole MiB, so that every check-in does not change the status.
+	s.Storage = localapi.Storage{FreeBytes: disk.FreeBytes &^ (1<<20 - 1), Low: disk.Low}
 	for _, r := range a.readers {
 		h := r.Health()
 		s.Readers = append(s.Readers, localapi.Reader{Name: h.Name, Kind: h.Kind, State: h.State, Detail: h.Detail})
@@ -613,6 +650,7 @@ func (a *Agent) CheckIn(ctx context.Context, in localapi.CheckInInput) (localapi
 		a.cfg.Logf("agent: check-in of %s refused: %v", vetnet.MaskIDNumber(d.Visitor.IDNumber), err)
 		return localapi.CheckInResponse{}, err
 	}
+	a.lastCommit.Store(time.Now().UnixNano())
 	signal(a.wake)
 	a.statusChanged()
 	a.cfg.Logf("agent: check-in seq=%d id=%s service=%s queue=%s method=%s visitor=%s %s",

@@ -281,6 +281,8 @@ func (a *Agent) sendHeartbeat() error {
 		UptimeS: int64(time.Since(a.started) / time.Second), IntervalS: seconds(a.heartbeatInterval()),
 		Outbox:  wire.OutboxV1{Depth: ob.Depth, OldestAt: ob.OldestAt, LastSeq: ob.LastSeq, Rejected: ob.Rejected},
 		Readers: []wire.ReaderV1{}, Agent: a.cfg.Version, ConfigVersion: a.ConfigVersion()}
+	st := a.store.Storage()
+	hb.Storage = wire.StorageV1{FreeBytes: st.FreeBytes, FileBytes: st.FileBytes, Low: st.Low}
 	for _, r := range a.readers {
 		h := r.Health()
 		hb.Readers = append(hb.Readers, wire.ReaderV1{Name: h.Name, Kind: h.Kind, State: h.State, Detail: truncate(h.Detail, 256)})

@@ -55,6 +55,13 @@ type Outbox struct {
 	Rejected int        `json:"rejected"`
 }
 
+// Storage is the station's disk. When Low, check-ins are refused (EFULL)
+// until space is freed; nothing stored is dropped.
+type Storage struct {
+	FreeBytes uint64 `json:"free_bytes"` // 0 when unknown
+	Low       bool   `json:"low"`
+}
+
 // Status is the state of the agent.
 type Status struct {
 	Station       StationInfo `json:"station"`
@@ -62,6 +69,7 @@ type Status struct {
 	Online        bool        `json:"online"` // connected to the broker
 	Outbox        Outbox      `json:"outbox"`
 	Readers       []Reader    `json:"readers"`
+	Storage       Storage     `json:"storage"`
 	Agent         string      `json:"agent"` // version
 	Now           time.Time   `json:"now"`   // the agent's clock
 }

@@ -108,6 +108,7 @@ function device(st) {
     : el("div", { class: "warn" }, "⚠ 配置待更新 ", el("small", null, "config pending")));
   const sk = skew(st);
   if (sk) kids.push(sk);
+  if (st.disk && st.disk.low) kids.push(el("div", { class: "bad" }, "⚠ 存储将满，暂停登记 ", el("small", null, "disk nearly full: check-ins paused")));
   return el("div", { class: "meta" }, ...kids);
 }
 
@@ -239,7 +240,7 @@ function connect() {
     const st = state.stations.get(p.station);
     if (!st) return;
     for (const k of ["state", "state_zh", "state_en", "state_since", "state_reason", "last_seen", "last_heartbeat",
-      "heartbeat_s", "outbox", "readers", "agent", "config_version", "config_current", "uptime_s", "clock_skew_s"]) st[k] = p[k];
+      "heartbeat_s", "outbox", "readers", "agent", "config_version", "config_current", "uptime_s", "clock_skew_s", "disk"]) st[k] = p[k];
     updateStation(p.station);
   });
 }
