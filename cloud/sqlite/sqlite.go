@@ -35,7 +35,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -303,32 +302,6 @@ func fromNull(n sql.NullInt64) time.Time {
 	return fromNanos(n.Int64)
 }
 
-// insertChunk is the most rows in one INSERT: 11 parameters each, well
-// under SQLite's limit of 32,766.
-const insertChunk = 200
-
-var insertSQLs sync.Map // rows → statement text
-
-// insertSQL returns the INSERT of n check-ins that skips those already
-// stored and returns the IDs of the new ones.
-func insertSQL(n int) string {
-	if q, ok := insertSQLs.Load(n); ok {
-		return q.(string)
-	}
-	var b strings.Builder
-	b.WriteString(`INSERT INTO checkins (id, station_id, seq, at, received_at, service, method, queue_no, id_number, name, doc) VALUES `)
-	for i := 0; i < n; i++ {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString("(?,?,?,?,?,?,?,?,?,?,?)")
-	}
-	b.WriteString(" ON CONFLICT (id) DO NOTHING RETURNING id")
-	q := b.String()
-	insertSQLs.Store(n, q)
-	return q
-}
-
 // SaveCheckIns implements cloud.Store.
 func (s *Store) SaveCheckIns(ctx context.Context, cs []vetnet.CheckIn) ([]string, error) {
 	if err := s.check(); err != nil {
@@ -354,34 +327,25 @@ func (s *Store) SaveCheckIns(ctx context.Context, cs []vetnet.CheckIn) ([]string
 	var inserted []string
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		inserted = inserted[:0]
-		// Multi-row statements: one trip through SQLite's VM per chunk
-		// instead of per row; RETURNING names the rows that were new.
-		for rest := cs; len(rest) > 0; {
-			n := min(len(rest), insertChunk)
-			args := make([]any, 0, n*11)
-			for _, c := range rest[:n] {
-				args = append(args, c.ID, c.StationID, int64(c.Seq), c.At.UnixNano(), c.ReceivedAt.UnixNano(),
-					string(c.Service), string(c.Method), c.QueueNo, c.Visitor.IDNumber, c.Visitor.Name, string(c.Visitor.DocType))
-			}
-			rows, err := tx.QueryContext(ctx, insertSQL(n), args...)
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO checkins
+			(id, station_id, seq, at, received_at, service, method, queue_no, id_number, name, doc)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO NOTHING`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for _, c := range cs {
+			res, err := stmt.ExecContext(ctx, c.ID, c.StationID, int64(c.Seq), c.At.UnixNano(), c.ReceivedAt.UnixNano(),
+				string(c.Service), string(c.Method), c.QueueNo, c.Visitor.IDNumber, c.Visitor.Name, string(c.Visitor.DocType))
 			if err != nil {
 				return err
 			}
-			for rows.Next() {
-				var id string
-				if err := rows.Scan(&id); err != nil {
-					rows.Close()
-					return err
-				}
-				inserted = append(inserted, id)
-			}
-			if err := rows.Close(); err != nil {
+			if n, err := res.RowsAffected(); err != nil {
 				return err
+			} else if n == 1 {
+				inserted = append(inserted, c.ID)
 			}
-			if err := rows.Err(); err != nil {
-				return err
-			}
-			rest = rest[n:]
 		}
 		return nil
 	})
