@@ -9,8 +9,8 @@
 // the conformance suite in cloud/storetest, and nothing above the Store
 // knows which one runs.
 //
-// The hub acknowledges a station's check-ins only after SaveCheckIns has
-// returned without error, so SaveCheckIns must commit durably (fsync'd)
+// The hub acknowledges a station's check-ins only after Save has
+// returned without error, so Save must commit durably (fsync'd)
 // before it returns. A store that cannot promise that must not be used.
 package cloud
 
@@ -36,15 +36,21 @@ type Store interface {
 	// Errors: EUNAVAILABLE, EINTERNAL.
 	Stations(ctx context.Context) ([]vetnet.Station, error)
 
-	// SaveCheckIns stores the check-ins in ONE transaction, all or nothing,
-	// and commits it durably before returning. It is idempotent by check-in
-	// ID: a check-in whose ID is already stored is skipped and its stored
-	// row left as it is. It returns the IDs it newly stored, in input order;
-	// the others were already there. ReceivedAt must be set by the caller
-	// (the hub's clock). Errors: EINVALID (an empty ID, a zero At or
-	// ReceivedAt), EUNAVAILABLE (the database is busy or cannot be
-	// reached; retry later), EFULL (the disk is full), EINTERNAL.
-	SaveCheckIns(ctx context.Context, checkIns []vetnet.CheckIn) (inserted []string, err error)
+	// Save stores a station batch, check-ins and feedback, in ONE
+	// transaction, all or nothing, and commits it durably before
+	// returning. It is idempotent by ID: a record whose ID is already stored
+	// is skipped and its stored row left as it is. It returns the IDs it
+	// newly stored, in input order; the others were already there.
+	// ReceivedAt must be set by the caller (the hub's clock). Errors:
+	// EINVALID (an empty ID, a zero At or ReceivedAt), EUNAVAILABLE (the
+	// database is busy or cannot be reached; retry later), EFULL (the disk
+	// is full), EINTERNAL.
+	Save(ctx context.Context, b Batch) (Saved, error)
+	// Feedback returns one page of ratings matching the filter (Station,
+	// From, To on the station's clock, Limit, Cursor; Order is ignored),
+	// newest first. Errors: EINVALID (a malformed cursor), EUNAVAILABLE,
+	// EINTERNAL.
+	Feedback(ctx context.Context, f CheckInFilter) (FeedbackPage, error)
 
 	// CheckIns returns one page of check-ins matching the filter, newest
 	// first by the station's clock (At, then ID, descending), or, with
@@ -90,6 +96,30 @@ type Store interface {
 
 	// Close releases the store. Calls after Close fail with EUNAVAILABLE.
 	Close() error
+}
+
+// Batch is what a station sends in one message and the hub stores at once.
+type Batch struct {
+	CheckIns []vetnet.CheckIn
+	Feedback []vetnet.Feedback
+}
+
+// Saved names the records a Save newly stored.
+type Saved struct {
+	CheckIns []string
+	Feedback []string
+}
+
+// SaveCheckIns stores check-ins alone: Save with a batch of check-ins.
+func SaveCheckIns(ctx context.Context, s Store, cs []vetnet.CheckIn) ([]string, error) {
+	saved, err := s.Save(ctx, Batch{CheckIns: cs})
+	return saved.CheckIns, err
+}
+
+// FeedbackPage is one page of ratings.
+type FeedbackPage struct {
+	Feedback []vetnet.Feedback
+	Next     string // cursor of the next page; empty when this is the last
 }
 
 // CheckInFilter selects check-ins. Zero fields select everything.
@@ -254,13 +284,15 @@ type EventKind string
 const (
 	EventCheckIn  EventKind = "checkin"  // a check-in was newly stored
 	EventPresence EventKind = "presence" // a station's presence changed or its heartbeat data did
+	EventFeedback EventKind = "feedback" // a rating was newly stored
 )
 
 // Event is a live event for dashboards. A check-in in an event is always
 // masked (vetnet.Visitor.Masked): events are for screens.
 type Event struct {
 	Kind     EventKind
-	CheckIn  vetnet.CheckIn // for EventCheckIn; masked
-	Presence Presence       // for EventPresence
-	Changed  bool           // for EventPresence: the state changed (not only the heartbeat data)
+	CheckIn  vetnet.CheckIn  // for EventCheckIn; masked
+	Presence Presence        // for EventPresence
+	Feedback vetnet.Feedback // for EventFeedback
+	Changed  bool            // for EventPresence: the state changed (not only the heartbeat data)
 }

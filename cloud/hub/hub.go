@@ -5,7 +5,7 @@
 //
 // # Check-ins and acks
 //
-// A batch is acknowledged only after SaveCheckIns has committed it (the
+// A batch is acknowledged only after Store.Save has committed it (the
 // broker's PUBACK proves nothing about storage). The ack names every
 // check-in of the batch the hub now holds, new or already stored, so a
 // resent batch gets the same ack and changes nothing. If any check-in of a

@@ -33,6 +33,7 @@ type counters struct {
 	configs         *metrics.Counter
 	eventsDropped   *metrics.Counter
 	gapsOpened      *metrics.Counter
+	feedback        *metrics.Counter // result: stored, duplicate
 }
 
 func newCounters(r *metrics.Registry) counters {
@@ -48,6 +49,7 @@ func newCounters(r *metrics.Registry) counters {
 		ignored:         r.Counter("vetnet_hub_ignored_messages_total", "Messages ignored, by reason.", "reason"),
 		configs:         r.Counter("vetnet_hub_configs_published_total", "Station configurations published (retained)."),
 		eventsDropped:   r.Counter("vetnet_hub_events_dropped_total", "Live events a slow subscriber missed."),
+		feedback:        r.Counter("vetnet_hub_feedback_total", "Ratings received in batches, by result: stored (new), duplicate (already stored).", "result"),
 		gapsOpened:      r.Counter("vetnet_hub_seq_gaps_opened_total", "Batches after which a station had more sequence numbers missing below its highest than before."),
 	}
 }
@@ -162,6 +164,18 @@ func (h *Hub) checkIns(station string, payload []byte) *wire.Ack {
 		c.ReceivedAt = now.UTC()
 		cs[i] = c
 	}
+	fs := make([]vetnet.Feedback, 0, len(b.Records))
+	for _, r := range b.Records {
+		f, ok := r.FeedbackOf(station)
+		if !ok { // the decoder accepts only kinds this hub knows
+			continue
+		}
+		if err := f.Validate(); err != nil {
+			ack.Rejected = append(ack.Rejected, wire.Rejection{ID: f.ID, Code: vetnet.ErrorCode(err), Reason: vetnet.ErrorMessage(err, "en")})
+		}
+		f.At, f.ReceivedAt = f.At.UTC(), now.UTC()
+		fs = append(fs, f)
+	}
 	if len(ack.Rejected) > 0 {
 		// A batch is never half-applied: none of it is stored, and the
 		// station resends the others in a new batch.
@@ -172,7 +186,8 @@ func (h *Hub) checkIns(station string, payload []byte) *wire.Ack {
 	}
 	ctx, cancel := context.WithTimeout(h.ctx, storeTimeout)
 	defer cancel()
-	inserted, err := h.store.SaveCheckIns(ctx, cs)
+	saved, err := h.store.Save(ctx, cloud.Batch{CheckIns: cs, Feedback: fs})
+	inserted := saved.CheckIns
 	if err != nil {
 		// No ack: the station keeps the batch and sends it again.
 		h.c.storeErrors.Inc("save_checkins")
@@ -198,6 +213,11 @@ func (h *Hub) checkIns(station string, payload []byte) *wire.Ack {
 	for _, c := range cs {
 		ack.IDs = append(ack.IDs, c.ID)
 	}
+	for _, f := range fs {
+		ack.IDs = append(ack.IDs, f.ID)
+	}
+	h.c.feedback.Add(uint64(len(saved.Feedback)), "stored")
+	h.c.feedback.Add(uint64(len(fs)-len(saved.Feedback)), "duplicate")
 	// Committed: now, and only now, the ack.
 	h.sendAck(ack, "ok")
 	if len(inserted) > 0 {
@@ -209,6 +229,17 @@ func (h *Hub) checkIns(station string, payload []byte) *wire.Ack {
 			if isNew[c.ID] {
 				c.Visitor = c.Visitor.Masked()
 				h.events.publish(cloud.Event{Kind: cloud.EventCheckIn, CheckIn: c})
+			}
+		}
+	}
+	if len(saved.Feedback) > 0 {
+		isNew := make(map[string]bool, len(saved.Feedback))
+		for _, id := range saved.Feedback {
+			isNew[id] = true
+		}
+		for _, f := range fs {
+			if isNew[f.ID] {
+				h.events.publish(cloud.Event{Kind: cloud.EventFeedback, Feedback: f})
 			}
 		}
 	}

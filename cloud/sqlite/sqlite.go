@@ -302,57 +302,150 @@ func fromNull(n sql.NullInt64) time.Time {
 	return fromNanos(n.Int64)
 }
 
-// SaveCheckIns implements cloud.Store.
-func (s *Store) SaveCheckIns(ctx context.Context, cs []vetnet.CheckIn) ([]string, error) {
+// Save implements cloud.Store.
+func (s *Store) Save(ctx context.Context, b cloud.Batch) (cloud.Saved, error) {
 	if err := s.check(); err != nil {
-		return nil, err
+		return cloud.Saved{}, err
 	}
-	for _, c := range cs {
+	for _, c := range b.CheckIns {
 		if c.ID == "" || c.StationID == "" {
-			return nil, vetnet.Errorz(vetnet.EINVALID, "签到缺少编号或站点", "A check-in lacks its ID or station.")
+			return cloud.Saved{}, vetnet.Errorz(vetnet.EINVALID, "签到缺少编号或站点", "A check-in lacks its ID or station.")
 		}
 		if _, ok := nanos(c.At); !ok || c.At.IsZero() {
-			return nil, vetnet.Errorz(vetnet.EINVALID, "签到时间缺失或超出范围", "A check-in's time is missing or out of range.")
+			return cloud.Saved{}, vetnet.Errorz(vetnet.EINVALID, "签到时间缺失或超出范围", "A check-in's time is missing or out of range.")
 		}
 		if _, ok := nanos(c.ReceivedAt); !ok || c.ReceivedAt.IsZero() {
-			return nil, vetnet.Errorz(vetnet.EINVALID, "签到接收时间缺失", "A check-in's receive time is missing.")
+			return cloud.Saved{}, vetnet.Errorz(vetnet.EINVALID, "签到接收时间缺失", "A check-in's receive time is missing.")
 		}
 		if c.Seq > math.MaxInt64 {
-			return nil, vetnet.Errorz(vetnet.EINVALID, "签到序号超出范围", "A check-in's sequence number is out of range.")
+			return cloud.Saved{}, vetnet.Errorz(vetnet.EINVALID, "签到序号超出范围", "A check-in's sequence number is out of range.")
 		}
 	}
-	if len(cs) == 0 {
-		return nil, nil
+	for _, f := range b.Feedback {
+		if f.ID == "" || f.StationID == "" || f.CheckInID == "" {
+			return cloud.Saved{}, vetnet.Errorz(vetnet.EINVALID, "评价缺少编号、站点或签到", "A rating lacks its ID, station or check-in.")
+		}
+		_, okAt := nanos(f.At)
+		_, okRecv := nanos(f.ReceivedAt)
+		if !okAt || !okRecv || f.At.IsZero() || f.ReceivedAt.IsZero() {
+			return cloud.Saved{}, vetnet.Errorz(vetnet.EINVALID, "评价时间缺失或超出范围", "A rating's time is missing or out of range.")
+		}
 	}
-	var inserted []string
+	if len(b.CheckIns) == 0 && len(b.Feedback) == 0 {
+		return cloud.Saved{}, nil
+	}
+	var saved cloud.Saved
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		inserted = inserted[:0]
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO checkins
-			(id, station_id, seq, at, received_at, service, method, queue_no, id_number, name, doc)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (id) DO NOTHING`)
-		if err != nil {
-			return err
-		}
-		defer stmt.Close()
-		for _, c := range cs {
-			res, err := stmt.ExecContext(ctx, c.ID, c.StationID, int64(c.Seq), c.At.UnixNano(), c.ReceivedAt.UnixNano(),
-				string(c.Service), string(c.Method), c.QueueNo, c.Visitor.IDNumber, c.Visitor.Name, string(c.Visitor.DocType))
+		saved = cloud.Saved{}
+		if len(b.CheckIns) > 0 {
+			stmt, err := tx.PrepareContext(ctx, `INSERT INTO checkins
+				(id, station_id, seq, at, received_at, service, method, queue_no, id_number, name, doc)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+				ON CONFLICT (id) DO NOTHING`)
 			if err != nil {
 				return err
 			}
-			if n, err := res.RowsAffected(); err != nil {
+			defer stmt.Close()
+			for _, c := range b.CheckIns {
+				res, err := stmt.ExecContext(ctx, c.ID, c.StationID, int64(c.Seq), c.At.UnixNano(), c.ReceivedAt.UnixNano(),
+					string(c.Service), string(c.Method), c.QueueNo, c.Visitor.IDNumber, c.Visitor.Name, string(c.Visitor.DocType))
+				if err != nil {
+					return err
+				}
+				if n, err := res.RowsAffected(); err != nil {
+					return err
+				} else if n == 1 {
+					saved.CheckIns = append(saved.CheckIns, c.ID)
+				}
+			}
+		}
+		if len(b.Feedback) > 0 {
+			stmt, err := tx.PrepareContext(ctx, `INSERT INTO feedback
+				(id, station_id, checkin_id, service, rating, reasons, comment, at, received_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+				ON CONFLICT (id) DO NOTHING`)
+			if err != nil {
 				return err
-			} else if n == 1 {
-				inserted = append(inserted, c.ID)
+			}
+			defer stmt.Close()
+			for _, f := range b.Feedback {
+				reasons := make([]string, len(f.Reasons))
+				for i, r := range f.Reasons {
+					reasons[i] = string(r)
+				}
+				res, err := stmt.ExecContext(ctx, f.ID, f.StationID, f.CheckInID, string(f.Service), int(f.Rating),
+					strings.Join(reasons, ","), f.Comment, f.At.UnixNano(), f.ReceivedAt.UnixNano())
+				if err != nil {
+					return err
+				}
+				if n, err := res.RowsAffected(); err != nil {
+					return err
+				} else if n == 1 {
+					saved.Feedback = append(saved.Feedback, f.ID)
+				}
 			}
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, translate(err)
+		return cloud.Saved{}, translate(err)
 	}
-	return inserted, nil
+	return saved, nil
+}
+
+// Feedback implements cloud.Store.
+func (s *Store) Feedback(ctx context.Context, f cloud.CheckInFilter) (cloud.FeedbackPage, error) {
+	if err := s.check(); err != nil {
+		return cloud.FeedbackPage{}, err
+	}
+	cond, args := where(f)
+	if f.Cursor != "" {
+		at, id, err := decodeCursor(cloud.OrderAt, f.Cursor)
+		if err != nil {
+			return cloud.FeedbackPage{}, err
+		}
+		if cond != "" {
+			cond += " AND "
+		}
+		cond += "(at < ? OR (at = ? AND id < ?))"
+		args = append(args, at, at, id)
+	}
+	q := `SELECT id, station_id, checkin_id, service, rating, reasons, comment, at, received_at FROM feedback`
+	if cond != "" {
+		q += " WHERE " + cond
+	}
+	limit := f.PageLimit()
+	q += " ORDER BY at DESC, id DESC LIMIT ?"
+	args = append(args, limit+1)
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return cloud.FeedbackPage{}, translate(err)
+	}
+	defer rows.Close()
+	var p cloud.FeedbackPage
+	var lastAt int64
+	for rows.Next() {
+		var fb vetnet.Feedback
+		var service, reasons string
+		var rating int
+		var at, recv int64
+		if err := rows.Scan(&fb.ID, &fb.StationID, &fb.CheckInID, &service, &rating, &reasons, &fb.Comment, &at, &recv); err != nil {
+			return cloud.FeedbackPage{}, translate(err)
+		}
+		if len(p.Feedback) == limit {
+			p.Next = encodeCursor(cloud.OrderAt, lastAt, p.Feedback[limit-1].ID)
+			break
+		}
+		fb.Service, fb.Rating, fb.At, fb.ReceivedAt = vetnet.Service(service), vetnet.Rating(rating), fromNanos(at), fromNanos(recv)
+		if reasons != "" {
+			for _, r := range strings.Split(reasons, ",") {
+				fb.Reasons = append(fb.Reasons, vetnet.Reason(r))
+			}
+		}
+		p.Feedback = append(p.Feedback, fb)
+		lastAt = at
+	}
+	return p, translate(rows.Err())
 }
 
 // where builds the WHERE clause of a filter, without the cursor.

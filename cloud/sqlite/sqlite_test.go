@@ -69,7 +69,7 @@ func TestReopen(t *testing.T) {
 	}
 	ctx := context.Background()
 	cs := storetest.NewCheckIns(t, rand.New(rand.NewPCG(1, 2)), "st-a", 1, 3, storetest.T0, time.Minute)
-	if _, err := s.SaveCheckIns(ctx, cs); err != nil {
+	if _, err := cloud.SaveCheckIns(ctx, s, cs); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.SavePresence(ctx, []cloud.Presence{{Station: "st-a", State: cloud.StateOnline, Since: storetest.T0}}); err != nil {
@@ -156,7 +156,7 @@ func BenchmarkSaveCheckIns(b *testing.B) {
 		b.StopTimer()
 		cs := storetest.NewCheckIns(b, r, "st-a", uint64(i*20+1), 20, storetest.T0.Add(time.Duration(i)*time.Hour), time.Second)
 		b.StartTimer()
-		if _, err := s.SaveCheckIns(ctx, cs); err != nil {
+		if _, err := cloud.SaveCheckIns(ctx, s, cs); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -48,6 +48,29 @@ func NewCheckIns(tb testing.TB, r *rand.Rand, station string, firstSeq uint64, n
 	return out
 }
 
+// NewFeedback makes a rating of each check-in, a minute after it, with
+// ratings drawn from r (a fifth of them bad, with a reason).
+func NewFeedback(tb testing.TB, r *rand.Rand, cs []vetnet.CheckIn) []vetnet.Feedback {
+	tb.Helper()
+	out := make([]vetnet.Feedback, len(cs))
+	for i, c := range cs {
+		at := c.At.Add(time.Minute)
+		id, err := vetnet.NewCheckInID(at, randReader{r})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		f := vetnet.Feedback{ID: id, StationID: c.StationID, CheckInID: c.ID, Service: c.Service,
+			Rating: vetnet.Rating(3 + r.IntN(3)), At: at, ReceivedAt: c.ReceivedAt}
+		if r.IntN(5) == 0 {
+			f.Rating = vetnet.Rating(1 + r.IntN(2))
+			f.Reasons = []vetnet.Reason{vetnet.Reasons[r.IntN(len(vetnet.Reasons))]}
+			f.Comment = "等候时间太长"
+		}
+		out[i] = f
+	}
+	return out
+}
+
 type randReader struct{ r *rand.Rand }
 
 func (rr randReader) Read(p []byte) (int, error) {
@@ -89,6 +112,7 @@ func Run(t *testing.T, open func(t *testing.T) cloud.Store) {
 		{"Stats", testStats},
 		{"Presence", testPresence},
 		{"SeqOrder", testSeqOrder},
+		{"Feedback", testFeedback},
 		{"SeqRuns", testSeqRuns},
 		{"Closed", testClosed},
 	}
@@ -175,7 +199,7 @@ func equalCheckIn(a, b vetnet.CheckIn) bool {
 
 func mustSave(t *testing.T, s cloud.Store, cs []vetnet.CheckIn) []string {
 	t.Helper()
-	ins, err := s.SaveCheckIns(ctx(t), cs)
+	ins, err := cloud.SaveCheckIns(ctx(t), s, cs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -313,7 +337,7 @@ func testAtomic(t *testing.T, s cloud.Store) {
 		t.Run(tt.name, func(t *testing.T) {
 			batch := append([]vetnet.CheckIn(nil), cs...)
 			tt.break_(&batch[2])
-			ins, err := s.SaveCheckIns(ctx(t), batch)
+			ins, err := cloud.SaveCheckIns(ctx(t), s, batch)
 			if vetnet.ErrorCode(err) != vetnet.EINVALID {
 				t.Fatalf("got %v, %v; want code invalid", ins, err)
 			}
@@ -344,7 +368,7 @@ func testConcurrentSaves(t *testing.T, s cloud.Store) {
 			defer wg.Done()
 			for start := w % 3; start < len(cs); start += 7 {
 				end := min(start+12, len(cs))
-				ins, err := s.SaveCheckIns(context.Background(), cs[start:end])
+				ins, err := cloud.SaveCheckIns(context.Background(), s, cs[start:end])
 				if err != nil {
 					errs <- err
 					return
@@ -529,6 +553,65 @@ func testSeqOrder(t *testing.T, s cloud.Store) {
 	}
 }
 
+// testFeedback stores check-ins and their ratings in one batch, once,
+// whatever is resent, and reads the ratings back page by page; a batch
+// with one bad rating stores none of it.
+func testFeedback(t *testing.T, s cloud.Store) {
+	r := rand.New(rand.NewPCG(25, 26))
+	cs := NewCheckIns(t, r, "st-a", 1, 30, T0, time.Minute)
+	fs := NewFeedback(t, r, cs)
+	saved, err := s.Save(ctx(t), cloud.Batch{CheckIns: cs[:20], Feedback: fs[:10]})
+	if err != nil || len(saved.CheckIns) != 20 || len(saved.Feedback) != 10 {
+		t.Fatalf("save: %d check-ins, %d ratings, %v", len(saved.CheckIns), len(saved.Feedback), err)
+	}
+	saved, err = s.Save(ctx(t), cloud.Batch{CheckIns: cs[10:], Feedback: fs})
+	if err != nil || len(saved.CheckIns) != 10 || len(saved.Feedback) != 20 || saved.Feedback[0] != fs[10].ID {
+		t.Fatalf("resend: %d check-ins, %d ratings, %v", len(saved.CheckIns), len(saved.Feedback), err)
+	}
+	bad := NewFeedback(t, r, cs[:2])
+	bad[1].ReceivedAt = time.Time{}
+	more := NewCheckIns(t, r, "st-a", 31, 1, T0.Add(time.Hour), time.Minute)
+	if _, err := s.Save(ctx(t), cloud.Batch{CheckIns: more, Feedback: bad}); vetnet.ErrorCode(err) != vetnet.EINVALID {
+		t.Fatalf("a batch with a bad rating: %v", err)
+	}
+	if n, _ := s.CountCheckIns(ctx(t), cloud.CheckInFilter{Station: "st-a"}); n != 30 {
+		t.Fatalf("a refused batch stored check-ins: %d", n)
+	}
+	var got []vetnet.Feedback
+	f := cloud.CheckInFilter{Station: "st-a", Limit: 7}
+	for {
+		p, err := s.Feedback(ctx(t), f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, p.Feedback...)
+		if p.Next == "" {
+			break
+		}
+		f.Cursor = p.Next
+	}
+	if len(got) != len(fs) {
+		t.Fatalf("read %d ratings, want %d", len(got), len(fs))
+	}
+	byID := map[string]vetnet.Feedback{}
+	for _, x := range fs {
+		byID[x.ID] = x
+	}
+	for i, x := range got {
+		want := byID[x.ID]
+		if i > 0 && got[i-1].At.Before(x.At) {
+			t.Fatal("ratings not newest first")
+		}
+		if x.CheckInID != want.CheckInID || x.Rating != want.Rating || x.Service != want.Service || x.Comment != want.Comment ||
+			!reflect.DeepEqual(x.Reasons, want.Reasons) || !x.At.Equal(want.At) || !x.ReceivedAt.Equal(want.ReceivedAt) {
+			t.Fatalf("rating %s read back as %+v, want %+v", x.ID, x, want)
+		}
+	}
+	if p, _ := s.Feedback(ctx(t), cloud.CheckInFilter{Station: "st-b"}); len(p.Feedback) != 0 {
+		t.Fatal("station filter")
+	}
+}
+
 func testSeqRuns(t *testing.T, s cloud.Store) {
 	if runs, err := s.SeqRuns(ctx(t)); err != nil || len(runs) != 0 {
 		t.Fatalf("runs of an empty store: %v, %v", runs, err)
@@ -665,7 +748,7 @@ func testClosed(t *testing.T, s cloud.Store) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	_, err := s.SaveCheckIns(ctx(t), NewCheckIns(t, rand.New(rand.NewPCG(1, 1)), "st-a", 1, 1, T0, 0))
+	_, err := cloud.SaveCheckIns(ctx(t), s, NewCheckIns(t, rand.New(rand.NewPCG(1, 1)), "st-a", 1, 1, T0, 0))
 	if vetnet.ErrorCode(err) != vetnet.EUNAVAILABLE {
 		t.Fatalf("save after close: %v, want code unavailable", err)
 	}

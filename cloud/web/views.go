@@ -183,3 +183,45 @@ func checkInViewOf(c vetnet.CheckIn, st vetnet.Station) checkInView {
 		IDNumber: vetnet.MaskIDNumber(c.Visitor.IDNumber), Name: vetnet.MaskName(c.Visitor.Name), Doc: string(c.Visitor.DocType),
 	}
 }
+
+type feedbackResponse struct {
+	Feedback []feedbackView `json:"feedback"`
+	Next     string         `json:"next"` // cursor of the next page; "" on the last
+}
+
+type feedbackView struct {
+	ID            string       `json:"id"`
+	Station       string       `json:"station"`
+	StationName   string       `json:"station_name"`
+	StationNameEN string       `json:"station_name_en"`
+	CheckInID     string       `json:"checkin_id"`
+	Service       string       `json:"service"`
+	ServiceZH     string       `json:"service_zh"`
+	ServiceEN     string       `json:"service_en"`
+	Rating        int          `json:"rating"` // 1 very dissatisfied … 5 very satisfied
+	RatingZH      string       `json:"rating_zh"`
+	RatingEN      string       `json:"rating_en"`
+	Bad           bool         `json:"bad"` // must be followed up
+	Reasons       []reasonView `json:"reasons"`
+	Comment       string       `json:"comment"`
+	At            time.Time    `json:"at"`          // station clock
+	ReceivedAt    time.Time    `json:"received_at"` // hub clock
+}
+
+type reasonView struct {
+	Key string `json:"key"`
+	ZH  string `json:"zh"`
+	EN  string `json:"en"`
+}
+
+func feedbackViewOf(f vetnet.Feedback, st vetnet.Station) feedbackView {
+	info, _ := f.Service.Info()
+	v := feedbackView{ID: f.ID, Station: f.StationID, StationName: st.Name, StationNameEN: st.NameEN, CheckInID: f.CheckInID,
+		Service: string(f.Service), ServiceZH: info.ZH, ServiceEN: info.EN, Rating: int(f.Rating),
+		RatingZH: f.Rating.Label("zh"), RatingEN: f.Rating.Label("en"), Bad: f.Rating.Bad(), Reasons: []reasonView{},
+		Comment: f.Comment, At: f.At.UTC(), ReceivedAt: f.ReceivedAt.UTC()}
+	for _, r := range f.Reasons {
+		v.Reasons = append(v.Reasons, reasonView{Key: string(r), ZH: r.Label("zh"), EN: r.Label("en")})
+	}
+	return v
+}
