@@ -264,7 +264,7 @@ func (a *Agent) Start(ctx context.Context) (err error) {
 		a.readers = append(a.readers, a.sim)
 	}
 
-	backend := localapi.Backend{Status: a.Status, CheckIn: a.CheckIn}
+	backend := localapi.Backend{Status: a.Status, CheckIn: a.CheckIn, Feedback: a.Feedback}
 	if a.sim != nil {
 		backend.SimTap = a.sim.Tap
 	}
@@ -612,6 +612,22 @@ func (a *Agent) releaseToken(c *card, svc vetnet.Service, resp *localapi.CheckIn
 		c.done, c.svc = resp, svc
 		c.visitor = vetnet.Visitor{} // the answer is all a repeat needs
 	}
+}
+
+// Feedback commits a visitor's rating of a visit checked in here (the
+// local API's backend) and wakes the forwarder.
+//
+// Errors: EINVALID, ENOTFOUND (no such check-in here), ECONFLICT (already
+// rated), EFULL, EUNAVAILABLE, EINTERNAL.
+func (a *Agent) Feedback(ctx context.Context, in localapi.FeedbackInput) (localapi.FeedbackResponse, error) {
+	f, err := a.store.CommitFeedback(bolt.FeedbackDraft{CheckInID: in.CheckInID, Rating: in.Rating, Reasons: in.Reasons, Comment: in.Comment})
+	if err != nil {
+		return localapi.FeedbackResponse{}, err
+	}
+	signal(a.wake)
+	a.statusChanged()
+	a.cfg.Logf("agent: rating %d of check-in %s (%s) id=%s", f.Rating, f.CheckInID, f.Service, f.ID)
+	return localapi.FeedbackResponse{ID: f.ID, At: f.At}, nil
 }
 
 // CheckIn commits a check-in (the local API's backend). It returns once the

@@ -87,19 +87,50 @@ func (s *Store) Storage() Storage {
 	return st
 }
 
-// Purge removes the check-ins acknowledged more than Retention ago: their
-// records and their ID index. Not yet acknowledged and parked check-ins
-// stay. It works in transactions of at most 1,000 removals so that a
-// kiosk's Commit never waits long behind it.
+// Purge removes the check-ins and ratings acknowledged more than
+// Retention ago: their records and indexes. Records not yet acknowledged
+// and parked ones stay. It works in transactions of at most 1,000 removals
+// so that a kiosk's Commit never waits long behind it.
 //
 // Errors: EUNAVAILABLE (closed), EINTERNAL.
 func (s *Store) Purge() (removed int, err error) {
 	cutoff := uint64(s.now().Add(-s.opts.Retention).UnixNano())
+	n, err := s.purge(bucketAcked, cutoff, func(tx *bbolt.Tx, sk []byte) error {
+		checkins := tx.Bucket(bucketCheckIns)
+		if r, err := s.load(checkins, sk); err == nil {
+			if err := tx.Bucket(bucketIDs).Delete([]byte(r.ID)); err != nil {
+				return internal(err)
+			}
+		}
+		return checkins.Delete(sk)
+	})
+	removed += n
+	if err != nil {
+		return removed, err
+	}
+	n, err = s.purge(bucketRAcked, cutoff, func(tx *bbolt.Tx, rk []byte) error {
+		records := tx.Bucket(bucketRecords)
+		if r, err := loadRecord(records, rk); err == nil {
+			if err := tx.Bucket(bucketRIDs).Delete([]byte(r.Feedback.ID)); err != nil {
+				return internal(err)
+			}
+			if err := tx.Bucket(bucketRated).Delete([]byte(r.Feedback.CheckInID)); err != nil {
+				return internal(err)
+			}
+		}
+		return records.Delete(rk)
+	})
+	return removed + n, err
+}
+
+// purge removes the entries of the acked bucket named older than cutoff
+// (Unix nanoseconds), calling remove for each in the same transaction.
+func (s *Store) purge(ackedName []byte, cutoff uint64, remove func(tx *bbolt.Tx, key []byte) error) (int, error) {
+	removed := 0
 	for {
-		n := 0
-		more := false
+		n, more := 0, false
 		err := s.update(func(tx *bbolt.Tx) error {
-			acked, checkins, ids := tx.Bucket(bucketAcked), tx.Bucket(bucketCheckIns), tx.Bucket(bucketIDs)
+			acked := tx.Bucket(ackedName)
 			var old [][]byte
 			c := acked.Cursor()
 			for k, v := c.First(); k != nil; k, v = c.Next() {
@@ -112,16 +143,11 @@ func (s *Store) Purge() (removed int, err error) {
 				}
 				old = append(old, copyBytes(k))
 			}
-			for _, sk := range old {
-				if r, err := s.load(checkins, sk); err == nil {
-					if err := ids.Delete([]byte(r.ID)); err != nil {
-						return internal(err)
-					}
-				}
-				if err := checkins.Delete(sk); err != nil {
+			for _, k := range old {
+				if err := remove(tx, k); err != nil {
 					return internal(err)
 				}
-				if err := acked.Delete(sk); err != nil {
+				if err := acked.Delete(k); err != nil {
 					return internal(err)
 				}
 			}

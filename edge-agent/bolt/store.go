@@ -136,7 +136,8 @@ var (
 	bucketQueue    = []byte("queue")
 	bucketVisitors = []byte("visitors")
 
-	allBuckets = [][]byte{bucketMeta, bucketCheckIns, bucketIDs, bucketOutbox, bucketAcked, bucketRejected, bucketQueue, bucketVisitors}
+	allBuckets = append([][]byte{bucketMeta, bucketCheckIns, bucketIDs, bucketOutbox, bucketAcked, bucketRejected, bucketQueue, bucketVisitors},
+		recordBuckets...)
 
 	keyStation  = []byte("station")
 	keySeq      = []byte("seq")
@@ -447,7 +448,12 @@ func (s *Store) Ack(ids []string) (cleared int, err error) {
 			}
 			cleared++
 		}
-		return addU64(tx.Bucket(bucketMeta), keyOutboxN, -cleared)
+		if err := addU64(tx.Bucket(bucketMeta), keyOutboxN, -cleared); err != nil {
+			return err
+		}
+		n, err := ackRecords(tx, ids, ackedAt)
+		cleared += n
+		return err
 	})
 	if err != nil {
 		return 0, s.txErr(err)
@@ -474,15 +480,23 @@ func (s *Store) Reject(rs []wire.Rejection) (parked int, err error) {
 	now := s.now().UTC().Round(0)
 	err = s.update(func(tx *bbolt.Tx) error {
 		parked = 0
+		parkedRecords := 0
 		index, outbox, rejected := tx.Bucket(bucketIDs), tx.Bucket(bucketOutbox), tx.Bucket(bucketRejected)
 		for _, r := range rs {
-			sk := index.Get([]byte(r.ID))
-			if sk == nil || outbox.Get(sk) == nil {
-				continue
-			}
 			v, err := json.Marshal(rejection{Code: r.Code, Reason: r.Reason, At: now})
 			if err != nil {
 				return internal(err)
+			}
+			sk := index.Get([]byte(r.ID))
+			if sk == nil || outbox.Get(sk) == nil {
+				ok, err := rejectRecord(tx, r.ID, v)
+				if err != nil {
+					return err
+				}
+				if ok {
+					parkedRecords++
+				}
+				continue
 			}
 			if err := outbox.Delete(sk); err != nil {
 				return internal(err)
@@ -496,6 +510,7 @@ func (s *Store) Reject(rs []wire.Rejection) (parked int, err error) {
 		if err := addU64(meta, keyOutboxN, -parked); err != nil {
 			return err
 		}
+		parked += parkedRecords
 		return addU64(meta, keyRejectN, parked)
 	})
 	if err != nil {
@@ -514,6 +529,9 @@ func (s *Store) Parked(max int) ([]Parked, error) {
 		checkins := tx.Bucket(bucketCheckIns)
 		cur := tx.Bucket(bucketRejected).Cursor()
 		for k, v := cur.First(); k != nil && (max <= 0 || len(out) < max); k, v = cur.Next() {
+			if len(k) != 8 {
+				continue // a parked rating ("r" + its number)
+			}
 			c, err := s.load(checkins, k)
 			if err != nil {
 				return err
@@ -536,7 +554,7 @@ func (s *Store) OutboxStats() (Stats, error) {
 	var st Stats
 	err := s.view(func(tx *bbolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
-		st.Depth = int(getU64(meta, keyOutboxN))
+		st.Depth = int(getU64(meta, keyOutboxN) + getU64(meta, keyROutboxN))
 		st.LastSeq = getU64(meta, keySeq)
 		st.Rejected = int(getU64(meta, keyRejectN))
 		if k, v := tx.Bucket(bucketOutbox).Cursor().First(); len(v) == 8 {
@@ -548,6 +566,12 @@ func (s *Store) OutboxStats() (Stats, error) {
 				return err
 			}
 			st.OldestAt = &c.At
+		}
+		if _, v := tx.Bucket(bucketROutbox).Cursor().First(); len(v) == 8 {
+			at := time.Unix(0, int64(binary.BigEndian.Uint64(v))).UTC()
+			if st.OldestAt == nil || at.Before(*st.OldestAt) {
+				st.OldestAt = &at
+			}
 		}
 		return nil
 	})

@@ -21,6 +21,7 @@ const (
 	PathEvents   = "/v1/events"   // GET: text/event-stream
 	PathCheckIns = "/v1/checkins" // POST: CheckInRequest → CheckInResponse
 	PathSimTap   = "/v1/sim/tap"  // POST: SimTapRequest; only with a simulated reader
+	PathFeedback = "/v1/feedback" // POST: FeedbackRequest → FeedbackResponse
 )
 
 // Event types on the stream (the SSE "event:" field).
@@ -114,6 +115,25 @@ type CheckInResponse struct {
 	At         time.Time `json:"at"`
 	MaskedName string    `json:"masked_name"`
 	Waiting    int       `json:"waiting"` // check-ins for the same service today before this one
+}
+
+// FeedbackRequest rates a visit checked in at this station (好差评): the
+// ID of its check-in (CheckInResponse.ID), a rating from 1 (very
+// dissatisfied) to 5 (very satisfied), and for a bad rating optionally the
+// reasons (waiting, attitude, unresolved, process, environment, other) and
+// a short comment. One rating per visit.
+type FeedbackRequest struct {
+	CheckInID string   `json:"checkin_id"`
+	Rating    int      `json:"rating"`
+	Reasons   []string `json:"reasons,omitempty"`
+	Comment   string   `json:"comment,omitempty"`
+}
+
+// FeedbackResponse is returned once the rating is committed at the
+// station; it reaches the hub like a check-in does.
+type FeedbackResponse struct {
+	ID string    `json:"id"`
+	At time.Time `json:"at"`
 }
 
 // SimTapRequest makes the simulated reader read a card. Empty fields are
