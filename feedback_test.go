@@ -46,4 +46,5 @@ func TestFeedbackValidate(t *testing.T) {
 		}
 	}
 }
+
 var zeroTime time.Time
