@@ -98,26 +98,28 @@ func (p *Process) Exited() bool {
 func (p *Process) Kill() { p.signal(syscall.SIGKILL, 0) }
 
 // Stop sends SIGTERM and waits up to grace for a clean exit, then kills.
-func (p *Process) Stop(grace time.Duration) { p.signal(syscall.SIGTERM, grace) }
+// It reports whether the process stopped by itself in time.
+func (p *Process) Stop(grace time.Duration) bool { return p.signal(syscall.SIGTERM, grace) }
 
-func (p *Process) signal(sig syscall.Signal, grace time.Duration) {
+func (p *Process) signal(sig syscall.Signal, grace time.Duration) bool {
 	p.mu.Lock()
 	cmd, done := p.cmd, p.done
 	p.cmd = nil
 	p.mu.Unlock()
 	if cmd == nil {
-		return
+		return true
 	}
 	_ = cmd.Process.Signal(sig)
 	if sig != syscall.SIGKILL {
 		select {
 		case <-done:
-			return
+			return true
 		case <-time.After(grace):
 			_ = cmd.Process.Kill()
 		}
 	}
 	<-done
+	return sig == syscall.SIGKILL
 }
 
 // Starts counts the starts.

@@ -277,7 +277,7 @@ type run struct {
 	mosq     *Process
 	stations []*station
 
-	budget  *budget
+	budget       *budget
 	trafficStart time.Time
 
 	mu       sync.Mutex // guards rep.Faults and rep.Problems while traffic runs
@@ -430,8 +430,8 @@ func (r *run) stopAll() {
 			}()
 		}
 		wg.Wait()
-		if r.hub != nil {
-			r.hub.Stop(10 * time.Second)
+		if r.hub != nil && !r.hub.Stop(15*time.Second) {
+			r.problem("the hub did not stop within 15 s of SIGTERM at the end (see %s)", r.hub.Log)
 		}
 		if r.mosq != nil {
 			r.mosq.Stop(5 * time.Second)

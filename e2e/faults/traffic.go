@@ -208,7 +208,9 @@ func (r *run) inject(ctx context.Context, kind FaultKind, rng *rand.Rand) Fault 
 				r.mosq.Kill()
 			} else {
 				sig = "SIGTERM"
-				r.mosq.Stop(5 * time.Second)
+				if !r.mosq.Stop(15 * time.Second) {
+					r.problem("mosquitto did not stop within 15 s of SIGTERM")
+				}
 			}
 			f.Target, f.Detail = "mosquitto", sig+", then started again"
 			time.Sleep(f.Down)
@@ -221,10 +223,14 @@ func (r *run) inject(ctx context.Context, kind FaultKind, rng *rand.Rand) Fault 
 			f.Back = time.Since(t0)
 			break
 		}
-		f.Target, f.Detail = "hub", "embedded broker: SIGTERM to the hub, then started again"
-		r.hub.Stop(15 * time.Second)
-		time.Sleep(f.Down)
 		t0 := time.Now()
+		if !r.hub.Stop(15 * time.Second) {
+			r.problem("the hub did not stop within 15 s of SIGTERM (see %s)", r.hub.Log)
+		}
+		f.Target = "hub"
+		f.Detail = fmt.Sprintf("embedded broker: SIGTERM to the hub (stopped in %v), then started again", time.Since(t0).Round(time.Millisecond))
+		time.Sleep(f.Down)
+		t0 = time.Now()
 		if err := r.startHub(ctx); err != nil {
 			r.problem("%v", err)
 		}
