@@ -2,6 +2,7 @@ package faults
 
 import (
 	"fmt"
+	"sort"
 	"sync"
 )
 
@@ -165,7 +166,13 @@ func Verify(station string, l *Ledger, a AgentState, rows []Row) StationResult {
 			r.Gaps++
 		}
 	}
-	for id, seq := range l.done {
+	told := make([]string, 0, len(l.done))
+	for id := range l.done {
+		told = append(told, id)
+	}
+	sort.Slice(told, func(i, j int) bool { return l.done[told[i]] < l.done[told[j]] })
+	for _, id := range told {
+		seq := l.done[id]
 		got, ok := byID[id]
 		switch {
 		case !ok:
