@@ -480,9 +480,16 @@ func writeRegistry(dir string, n int, seed uint64) (ids []string, path string, e
 	return ids, path, os.WriteFile(path, []byte(b.String()), 0o644)
 }
 
-// freePorts picks n distinct free loopback ports. They are free when
-// picked; nothing else on the machine is expected to take them.
+// freePorts picks n distinct loopback ports that are free now, below the
+// kernel's ephemeral range. A process that is restarted listens on the
+// same port again; an ephemeral port could meanwhile be handed to one of
+// the harness's own connections or listeners (it happened: a proxy got
+// an agent's API port), a port below the range never is.
 func freePorts(n int) ([]int, error) {
+	lo, hi := 20000, ephemeralLow()
+	if hi-lo < 4*n {
+		return nil, fmt.Errorf("no room for %d ports below the ephemeral range (%d)", n, hi)
+	}
 	var lns []net.Listener
 	defer func() {
 		for _, l := range lns {
@@ -490,15 +497,31 @@ func freePorts(n int) ([]int, error) {
 		}
 	}()
 	var ports []int
-	for i := 0; i < n; i++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
+	for tries := 0; len(ports) < n; tries++ {
+		if tries > 100*n {
+			return nil, fmt.Errorf("found only %d free ports in %d..%d", len(ports), lo, hi)
 		}
-		lns = append(lns, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+		p := lo + rand.IntN(hi-lo)
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+		if err != nil {
+			continue
+		}
+		lns = append(lns, l) // held until all are picked: no port twice
+		ports = append(ports, p)
 	}
 	return ports, nil
+}
+
+// ephemeralLow is the first port of the kernel's ephemeral range.
+func ephemeralLow() int {
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil && n > 1024 {
+				return n
+			}
+		}
+	}
+	return 32768
 }
 
 // machine describes where the run ran, for the report.
@@ -638,5 +661,3 @@ func pick(rng *rand.Rand, lo, hi time.Duration) time.Duration {
 	}
 	return lo + time.Duration(rng.Int64N(int64(hi-lo)+1))
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }
