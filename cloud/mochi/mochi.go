@@ -202,12 +202,20 @@ func ingested(topic string) bool {
 }
 
 // listener is a mochi listener on a net.Listener opened by Open.
+//
+// It keeps the connections it accepted until mochi is done with them:
+// mochi closes only the clients it has registered, which it does after
+// their CONNECT, so a connection accepted just before Close and
+// registered just after would live on and keep Close (and the hub's clean
+// stop) waiting for it forever. Close closes those too.
 type listener struct {
-	id   string
-	ln   net.Listener
-	log  *slog.Logger
-	once sync.Once
-	end  atomic.Bool
+	id    string
+	ln    net.Listener
+	log   *slog.Logger
+	once  sync.Once
+	mu    sync.Mutex
+	end   bool
+	conns map[net.Conn]struct{}
 }
 
 var _ listeners.Listener = (*listener)(nil)
@@ -223,11 +231,23 @@ func (l *listener) Serve(establish listeners.EstablishFn) {
 		if err != nil {
 			return // closed
 		}
-		if l.end.Load() {
+		l.mu.Lock()
+		if l.end {
+			l.mu.Unlock()
 			conn.Close()
 			return
 		}
+		if l.conns == nil {
+			l.conns = map[net.Conn]struct{}{}
+		}
+		l.conns[conn] = struct{}{}
+		l.mu.Unlock()
 		go func() {
+			defer func() {
+				l.mu.Lock()
+				delete(l.conns, conn)
+				l.mu.Unlock()
+			}()
 			if err := establish(l.id, conn); err != nil && l.log != nil {
 				l.log.Debug("connection ended", "error", err)
 			}
@@ -237,9 +257,16 @@ func (l *listener) Serve(establish listeners.EstablishFn) {
 
 func (l *listener) Close(closeClients listeners.CloseFn) {
 	l.once.Do(func() {
-		l.end.Store(true)
+		l.mu.Lock()
+		l.end = true
+		l.mu.Unlock()
 		l.ln.Close()
 		closeClients(l.id)
+		l.mu.Lock()
+		for c := range l.conns {
+			c.Close()
+		}
+		l.mu.Unlock()
 	})
 }
 

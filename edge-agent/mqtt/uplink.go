@@ -234,7 +234,14 @@ func (u *Uplink) onConnect(c paho.Client) {
 }
 
 // setUp announces the station and subscribes; it marks the connection
-// ready once both subscriptions are confirmed.
+// ready once all subscriptions are confirmed.
+//
+// A failed subscription is tried again on the same connection while it is
+// the current one. The connection is never dropped from here: a
+// Disconnect returns before Paho is done with it, and Paho may finish it
+// later by aborting its own reconnection, or the next connection, leaving
+// the station offline for good. A lost connection is Paho's to restore
+// (auto-reconnect), and each new connection runs its own setUp.
 func (u *Uplink) setUp(gen uint64) {
 	since := u.opts.Now()
 	u.mu.Lock()
@@ -243,24 +250,28 @@ func (u *Uplink) setUp(gen uint64) {
 	if b, err := u.status(wire.StateOnline, wire.StatusConnect, since); err == nil {
 		u.client.Publish(u.topics.status, 1, true, b) // no wait: Paho delivers or the will speaks
 	}
-	subs := []paho.Token{
-		u.client.Subscribe(u.topics.acks, 1, u.onAck),
-		u.client.Subscribe(u.topics.config, 1, u.onConfig),
-		u.client.Subscribe(u.topics.status, 1, u.onStatus),
-	}
-	for _, t := range subs {
-		if !t.WaitTimeout(u.opts.PublishTimeout) || t.Error() != nil {
-			u.opts.Logf("mqtt: subscribe failed (%v); waiting for the next connection", tokenErr(t))
-			// The connection is unusable for acks: drop it so Paho
-			// reconnects and subscribes again.
-			u.mu.Lock()
-			stale := u.gen != gen
-			u.mu.Unlock()
-			if !stale && !u.closing.Load() {
-				u.client.Disconnect(0)
-				u.reconnectLater()
-			}
+	for {
+		err := u.subscribe()
+		if err == nil {
+			break
+		}
+		u.opts.Logf("mqtt: subscribe failed (%v); trying again", err)
+		select {
+		case <-u.done:
 			return
+		case <-time.After(u.opts.RetryInterval):
+		}
+		u.mu.Lock()
+		stale := u.gen != gen
+		u.mu.Unlock()
+		if stale || u.closing.Load() {
+			return // a newer connection sets itself up
+		}
+		if !u.client.IsConnected() {
+			// Neither connected nor reconnecting: Paho gave this
+			// connection up without reconnecting (it does when the
+			// connection drops before the first Connect completed).
+			u.client.Connect()
 		}
 	}
 	u.mu.Lock()
@@ -275,18 +286,20 @@ func (u *Uplink) setUp(gen uint64) {
 	}
 }
 
-// reconnectLater connects again after a deliberate Disconnect, which stops
-// Paho's own reconnection.
-func (u *Uplink) reconnectLater() {
-	go func() {
-		select {
-		case <-u.done:
-		case <-time.After(u.opts.RetryInterval):
-			if !u.closing.Load() {
-				u.client.Connect()
-			}
+// subscribe makes the station's subscriptions and waits for the broker to
+// confirm them.
+func (u *Uplink) subscribe() error {
+	subs := []paho.Token{
+		u.client.Subscribe(u.topics.acks, 1, u.onAck),
+		u.client.Subscribe(u.topics.config, 1, u.onConfig),
+		u.client.Subscribe(u.topics.status, 1, u.onStatus),
+	}
+	for _, t := range subs {
+		if !t.WaitTimeout(u.opts.PublishTimeout) || t.Error() != nil {
+			return tokenErr(t)
 		}
-	}()
+	}
+	return nil
 }
 
 func tokenErr(t paho.Token) error {

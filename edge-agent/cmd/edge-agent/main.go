@@ -24,6 +24,7 @@ import (
 	"github.com/vetnet/vetnet"
 	"github.com/vetnet/vetnet/edge-agent/agent"
 	"github.com/vetnet/vetnet/edge-agent/localapi"
+	"github.com/vetnet/vetnet/edge-agent/mqtt"
 	"github.com/vetnet/vetnet/firmware-config/registry"
 )
 
@@ -100,6 +101,9 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.DurationVar(&c.HeartbeatInterval, "heartbeat", agent.DefaultHeartbeatInterval, "heartbeat interval until the hub's configuration sets one")
 	fs.BoolVar(&c.SimReader, "sim", false, "run a simulated ID-card reader (and allow the API's sim tap)")
 	fs.DurationVar(&c.SimInterval, "sim-interval", 0, "with -sim, read a synthetic card this often (0: only on tap)")
+	fs.DurationVar(&c.AckTimeout, "ack-timeout", agent.DefaultAckTimeout, "first wait for the hub's ack of a batch before it is sent again")
+	fs.DurationVar(&c.MaxBackoff, "max-backoff", agent.DefaultMaxBackoff, "cap of the growing wait for acks and after errors")
+	fs.DurationVar(&c.ReconnectInterval, "reconnect", mqtt.DefaultMaxReconnectInterval, "cap of the wait between attempts to reconnect to the broker")
 	fs.IntVar(&c.MaxOutbox, "max-outbox", 0, "most check-ins waiting for the hub before the kiosk refuses new ones (default 100000)")
 	fs.Func("min-free", "free disk space to keep, e.g. 64MiB or 1GiB; below it check-ins are refused (default 64MiB)", func(v string) error {
 		n, err := parseBytes(v)

@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vetnet/vetnet/edge-agent/agent"
 	"github.com/vetnet/vetnet/edge-agent/localapi"
+	"github.com/vetnet/vetnet/edge-agent/mqtt"
 	"github.com/vetnet/vetnet/edge-agent/mqtt/mqtttest"
 	"github.com/vetnet/vetnet/vetnettest"
 )
@@ -49,6 +51,8 @@ func TestParseFlags(t *testing.T) {
 		{"unknown flag", []string{"-station", "cz-xb", "-turbo"}, false},
 		{"extra argument", []string{"-station", "cz-xb", "now"}, false},
 		{"version", []string{"-version"}, true},
+		{"timeouts", []string{"-station", "cz-xb", "-ack-timeout", "2s", "-max-backoff", "5s", "-reconnect", "1s"}, true},
+		{"bad timeout", []string{"-station", "cz-xb", "-ack-timeout", "soon"}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -68,8 +72,16 @@ func TestParseFlags(t *testing.T) {
 	c := m.Config
 	if c.BrokerURL != DefaultBroker || c.APIAddr != localapi.DefaultAddr || c.DataDir != DefaultDataDir || c.Password != "s3cret" ||
 		c.HeartbeatInterval != 30*time.Second || !c.SimReader || c.SimInterval != 5*time.Second ||
-		c.Station == nil || c.Station.Name != "新桥社区退役军人服务站" {
+		c.Station == nil || c.Station.Name != "新桥社区退役军人服务站" ||
+		c.AckTimeout != agent.DefaultAckTimeout || c.MaxBackoff != agent.DefaultMaxBackoff || c.ReconnectInterval != mqtt.DefaultMaxReconnectInterval {
 		t.Fatalf("config %+v", c)
+	}
+	m = NewMain()
+	if err := m.ParseFlags([]string{"-station", "cz-xb", "-ack-timeout", "2s", "-max-backoff", "5s", "-reconnect", "1s"}); err != nil {
+		t.Fatal(err)
+	}
+	if c := m.Config; c.AckTimeout != 2*time.Second || c.MaxBackoff != 5*time.Second || c.ReconnectInterval != time.Second {
+		t.Fatalf("timeouts: ack %v, backoff %v, reconnect %v", c.AckTimeout, c.MaxBackoff, c.ReconnectInterval)
 	}
 }
 
