@@ -93,6 +93,8 @@ type Client struct {
 	wg      sync.WaitGroup
 	dropped atomic.Uint64
 	subbed  atomic.Bool
+	conns   atomic.Uint64 // connections made: a subscription retries only on its own
+	lastErr atomic.Pointer[error]
 	closed  atomic.Bool // no new messages are queued
 	gone    atomic.Bool // disconnected: nothing can be published
 	mu      sync.Mutex  // guards closing the queues against handle
@@ -154,7 +156,7 @@ func Open(opts Options) (*Client, error) {
 		SetOnConnectHandler(func(c paho.Client) {
 			// An OnConnect handler must not block the client: subscribe
 			// and wait in a goroutine.
-			go cl.subscribe(connected)
+			go cl.subscribe(cl.conns.Add(1), connected)
 		}).
 		SetConnectionLostHandler(func(_ paho.Client, err error) {
 			cl.subbed.Store(false)
@@ -170,6 +172,9 @@ func Open(opts Options) (*Client, error) {
 		}
 	case <-time.After(opts.Timeout):
 		cl.Close()
+		if e := cl.lastErr.Load(); e != nil {
+			return nil, *e
+		}
 		return nil, vetnet.Errorz(vetnet.EUNAVAILABLE, "无法连接消息服务器", "Cannot connect to the broker at "+opts.URL+".")
 	}
 	return cl, nil
@@ -195,7 +200,36 @@ func (cl *Client) filters() map[string]byte {
 	return f
 }
 
-func (cl *Client) subscribe(first chan error) {
+// subscribe subscribes on connection conn, retrying with a growing wait
+// while that connection stays up: a hub connected but not subscribed would
+// hear nothing, and stations would resend to it for ever. Success is
+// reported to first (Open waits on it); failures are kept in lastErr for
+// Open to report if no attempt succeeds in time.
+func (cl *Client) subscribe(conn uint64, first chan error) {
+	wait := time.Second
+	for {
+		err := cl.trySubscribe()
+		if err == nil {
+			select {
+			case first <- nil:
+			default:
+			}
+			return
+		}
+		cl.lastErr.Store(&err)
+		if cl.closed.Load() || cl.conns.Load() != conn || !cl.c.IsConnectionOpen() {
+			return
+		}
+		time.Sleep(wait)
+		wait = min(2*wait, 30*time.Second)
+		if cl.conns.Load() != conn || !cl.c.IsConnectionOpen() || cl.closed.Load() {
+			return // a new connection subscribes by itself
+		}
+		cl.opts.Logf("mqtt: subscribing again on %s", cl.opts.URL)
+	}
+}
+
+func (cl *Client) trySubscribe() error {
 	tok := cl.c.SubscribeMultiple(cl.filters(), func(_ paho.Client, m paho.Message) {
 		cl.handle(m.Topic(), m.Payload())
 	})
@@ -216,17 +250,14 @@ func (cl *Client) subscribe(first chan error) {
 	}
 	if err != nil {
 		cl.opts.Logf("mqtt: subscribe on %s: %v", cl.opts.URL, err)
-	} else {
-		cl.subbed.Store(true)
-		cl.opts.Logf("mqtt: connected to %s and subscribed", cl.opts.URL)
-		if cl.opts.OnConnect != nil {
-			go cl.opts.OnConnect()
-		}
+		return err
 	}
-	select {
-	case first <- err:
-	default:
+	cl.subbed.Store(true)
+	cl.opts.Logf("mqtt: connected to %s and subscribed", cl.opts.URL)
+	if cl.opts.OnConnect != nil {
+		go cl.opts.OnConnect()
 	}
+	return nil
 }
 
 // handle queues a message for the worker of its station. It never blocks.

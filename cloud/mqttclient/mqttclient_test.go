@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -290,5 +292,45 @@ func TestOpenErrors(t *testing.T) {
 				t.Fatalf("code %q (%v), want %q", vetnet.ErrorCode(err), err, tt.code)
 			}
 		})
+	}
+}
+
+// TestSubscribeRetried: a broker that refuses the hub's subscription for a
+// while (an ACL being fixed, a broker starting up) does not leave the hub
+// connected but deaf: it subscribes again on the same connection.
+func TestSubscribeRetried(t *testing.T) {
+	var refusals atomic.Int32
+	refusals.Store(2)
+	broker, err := mochi.Open(mochi.Options{Listen: "127.0.0.1:0", Handle: func(string, []byte) {},
+		Authorize: func(clientID, _, topic string, write bool) bool {
+			if !write && clientID == "hub-retry" && refusals.Load() > 0 {
+				refusals.Add(-1)
+				return false
+			}
+			return true
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer broker.Close()
+	var got sink
+	var logs sync.Mutex
+	var lines []string
+	cl, err := Open(Options{URL: "tcp://" + broker.Addr(), ClientID: "hub-retry", Handle: got.handle, Timeout: 20 * time.Second,
+		Logf: func(f string, a ...any) { logs.Lock(); lines = append(lines, fmt.Sprintf(f, a...)); logs.Unlock() }})
+	if err != nil {
+		t.Fatalf("open with a broker refusing twice: %v", err)
+	}
+	defer cl.Close()
+	if refusals.Load() != 0 {
+		t.Fatal("the broker was not asked again")
+	}
+	fake := station(t, broker.Addr())
+	publish(t, fake, wire.Topic("st-r", wire.KindStatus), "heard", false)
+	eventually(t, "a message after the retries", func() bool { return len(got.list()) == 1 })
+	logs.Lock()
+	defer logs.Unlock()
+	if !strings.Contains(strings.Join(lines, "\n"), "subscribing again") {
+		t.Fatalf("no retry logged: %v", lines)
 	}
 }
