@@ -105,6 +105,8 @@ func Checksum(b []byte) byte {
 //   - nil, n > 0, nil: n bytes of garbage before a (possible) preamble
 //     are to be skipped.
 //   - nil, 0, nil: more bytes are needed.
+//     (A preamble whose frame is incomplete while a whole, valid frame
+//     follows it counts as garbage: its length came from noise.)
 //   - nil, n > 0, *FrameError: a preamble led to a bad length or checksum;
 //     skip n bytes (one, so that a real frame inside the garbage is still
 //     found) and go on scanning.
@@ -134,13 +136,36 @@ func ParseFrame(buf []byte) (body []byte, n int, err error) {
 		return nil, 1, &FrameError{Reason: ReasonLength, Detail: fmt.Sprintf("length field %d", l)}
 	}
 	if len(buf) < HeaderLen+l {
-		return nil, 0, nil
+		// A preamble in garbage may be followed by any length: rather
+		// than wait for bytes that will never come, skip it when a whole,
+		// valid frame already follows it in buf.
+		for j := 1; ; j++ {
+			k := bytes.Index(buf[j:], Preamble[:])
+			if k < 0 {
+				return nil, 0, nil
+			}
+			j += k
+			if complete(buf[j:]) {
+				return nil, j, nil
+			}
+		}
 	}
 	end := HeaderLen + l
 	if got, want := buf[end-1], Checksum(buf[5:end-1]); got != want {
 		return nil, 1, &FrameError{Reason: ReasonChecksum, Detail: fmt.Sprintf("CHK %02X, computed %02X", got, want)}
 	}
 	return buf[HeaderLen : end-1], end, nil
+}
+
+// complete reports whether buf starts with a whole frame with a valid
+// checksum.
+func complete(buf []byte) bool {
+	if len(buf) < HeaderLen {
+		return false
+	}
+	l := int(binary.BigEndian.Uint16(buf[5:7]))
+	end := HeaderLen + l
+	return l >= 1 && l <= MaxLen && len(buf) >= end && buf[end-1] == Checksum(buf[5:end-1])
 }
 
 // ParseResponse splits a frame body into a Response.
