@@ -11,24 +11,24 @@ type Status byte
 
 // The module's result codes (GA 467).
 const (
-	StatusOK              Status = 0x90 // success
-	StatusFound           Status = 0x9F // find card: success
-	StatusNoContent       Status = 0x91 // this item has no content on the card
-	StatusHostChecksum    Status = 0x10 // the module got a frame with a bad checksum
-	StatusHostLength      Status = 0x11 // the module got a frame with a bad length
-	StatusCommand         Status = 0x21 // command error
-	StatusUnauthorised    Status = 0x23 // unauthorised operation
-	StatusUnknown         Status = 0x24 // unrecognised error
-	StatusCardAuthModule  Status = 0x31 // the card failed to authenticate the module
-	StatusModuleAuthCard  Status = 0x32 // the module failed to authenticate the card
-	StatusVerify          Status = 0x33 // information verification error
-	StatusCardType        Status = 0x40 // unrecognised card type
-	StatusReadFailed      Status = 0x41 // read card failed
-	StatusRandom          Status = 0x47 // get random failed
-	StatusSelfTest        Status = 0x60 // module self-test failed
-	StatusNotAuthorised   Status = 0x66 // module not authorised
-	StatusFindFailed      Status = 0x80 // find card failed: no card (or the card already read)
-	StatusSelectFailed    Status = 0x81 // select card failed
+	StatusOK             Status = 0x90 // success
+	StatusFound          Status = 0x9F // find card: success
+	StatusNoContent      Status = 0x91 // this item has no content on the card
+	StatusHostChecksum   Status = 0x10 // the module got a frame with a bad checksum
+	StatusHostLength     Status = 0x11 // the module got a frame with a bad length
+	StatusCommand        Status = 0x21 // command error
+	StatusUnauthorised   Status = 0x23 // unauthorised operation
+	StatusUnknown        Status = 0x24 // unrecognised error
+	StatusCardAuthModule Status = 0x31 // the card failed to authenticate the module
+	StatusModuleAuthCard Status = 0x32 // the module failed to authenticate the card
+	StatusVerify         Status = 0x33 // information verification error
+	StatusCardType       Status = 0x40 // unrecognised card type
+	StatusReadFailed     Status = 0x41 // read card failed
+	StatusRandom         Status = 0x47 // get random failed
+	StatusSelfTest       Status = 0x60 // module self-test failed
+	StatusNotAuthorised  Status = 0x66 // module not authorised
+	StatusFindFailed     Status = 0x80 // find card failed: no card (or the card already read)
+	StatusSelectFailed   Status = 0x81 // select card failed
 )
 
 // Statuses lists every result code the module documents.

@@ -84,7 +84,14 @@ func TestKeyDecoder(t *testing.T) {
 			r.key(30)
 			r.enter()
 		}, []string{"Aa"}},
-		{"caps lock", func(r *rec) { r.key(scanner.KeyCapsLock); r.key(30); r.shifted(31); r.key(scanner.KeyCapsLock); r.key(32); r.enter() }, []string{"Asd"}},
+		{"caps lock", func(r *rec) {
+			r.key(scanner.KeyCapsLock)
+			r.key(30)
+			r.shifted(31)
+			r.key(scanner.KeyCapsLock)
+			r.key(32)
+			r.enter()
+		}, []string{"Asd"}},
 		{"keypad digits", func(r *rec) { r.key(79); r.key(80); r.key(82); r.enter() }, []string{"120"}},
 		{"stray enter", func(r *rec) { r.enter(); r.typeText("x"); r.enter() }, []string{"x"}},
 		{"auto-repeat types nothing", func(r *rec) {
