@@ -105,7 +105,7 @@ func FuzzValidateIDNumber(f *testing.F) {
 	f.Add("11010519491231002X")
 	f.Add("320411195802300011")
 	f.Add("")
-	f.Add("810000199001010013")
+	f.Add("810000199001010019")
 	f.Add("USA310085110151")
 	f.Add("932682198501010017")
 	f.Fuzz(func(t *testing.T, id string) {

@@ -65,14 +65,14 @@ type Station struct {
 //
 // Errors: ENOTFOUND (a GPIO pin), EUNAVAILABLE (the host drivers, the
 // emulator's pty), EINVALID.
-func Build(p *profile.Profile, o Options) (st *Station, err error) {
+func Build(p *profile.Profile, o Options) (_ *Station, err error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
 	if o.Logf == nil {
 		o.Logf = func(string, ...any) {}
 	}
-	st = &Station{}
+	st := &Station{}
 	defer func() {
 		if err != nil {
 			st.Close()
