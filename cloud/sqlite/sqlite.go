@@ -328,8 +328,8 @@ func (s *Store) SaveCheckIns(ctx context.Context, cs []vetnet.CheckIn) ([]string
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		inserted = inserted[:0]
 		stmt, err := tx.PrepareContext(ctx, `INSERT INTO checkins
-			(id, station_id, seq, at, received_at, service, method, queue_no, id_number, name, doc)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			(id, station_id, seq, at, received_at, service, method, queue_no, id_number, name, doc, staff)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (id) DO NOTHING`)
 		if err != nil {
 			return err
@@ -337,7 +337,7 @@ func (s *Store) SaveCheckIns(ctx context.Context, cs []vetnet.CheckIn) ([]string
 		defer stmt.Close()
 		for _, c := range cs {
 			res, err := stmt.ExecContext(ctx, c.ID, c.StationID, int64(c.Seq), c.At.UnixNano(), c.ReceivedAt.UnixNano(),
-				string(c.Service), string(c.Method), c.QueueNo, c.Visitor.IDNumber, c.Visitor.Name, string(c.Visitor.DocType))
+				string(c.Service), string(c.Method), c.QueueNo, c.Visitor.IDNumber, c.Visitor.Name, string(c.Visitor.DocType), c.Staff)
 			if err != nil {
 				return err
 			}
@@ -424,7 +424,7 @@ func (s *Store) CheckIns(ctx context.Context, f cloud.CheckInFilter) (cloud.Page
 		cond += "(at < ? OR (at = ? AND id < ?))"
 		args = append(args, at, at, id)
 	}
-	q := `SELECT id, station_id, seq, at, received_at, service, method, queue_no, id_number, name, doc FROM checkins`
+	q := `SELECT id, station_id, seq, at, received_at, service, method, queue_no, id_number, name, doc, staff FROM checkins`
 	if cond != "" {
 		q += " WHERE " + cond
 	}
@@ -445,7 +445,7 @@ func (s *Store) CheckIns(ctx context.Context, f cloud.CheckInFilter) (cloud.Page
 		var seq, at, recv int64
 		var service, method, doc string
 		if err := rows.Scan(&c.ID, &c.StationID, &seq, &at, &recv, &service, &method, &c.QueueNo,
-			&c.Visitor.IDNumber, &c.Visitor.Name, &doc); err != nil {
+			&c.Visitor.IDNumber, &c.Visitor.Name, &doc, &c.Staff); err != nil {
 			return cloud.Page{}, translate(err)
 		}
 		if len(p.CheckIns) == limit {

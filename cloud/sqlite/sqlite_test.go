@@ -89,12 +89,12 @@ func TestReopen(t *testing.T) {
 		t.Fatalf("after reopen: presences %+v, %v", ps, err)
 	}
 	v, err := s.SchemaVersion(ctx)
-	if err != nil || v != 1 {
+	if err != nil || v != 2 {
 		t.Fatalf("schema version %d, %v", v, err)
 	}
 	var rows int
 	s.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM schema_version").Scan(&rows)
-	if rows != 1 {
+	if rows != 2 {
 		t.Fatalf("%d schema_version rows, want 1", rows)
 	}
 }
