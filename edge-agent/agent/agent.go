@@ -484,7 +484,7 @@ func cardError(readerName string, err error) localapi.CardErrorEvent {
 // staff session; a scanned code is looked up.
 func (a *Agent) handleRead(ev reader.Event) {
 	defer a.statusChanged() // reader health may have changed
-	ev.Photo = nil // no use for it yet: dropped at once
+	ev.Photo = nil          // no use for it yet: dropped at once
 	switch {
 	case ev.Err == nil && ev.Badge != "":
 		a.handleBadge(ev)
