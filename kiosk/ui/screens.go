@@ -80,7 +80,7 @@ func (k *Kiosk) header(v session.View) fyne.CanvasObject {
 		// line but always in the same place.
 		b := k.button("staff", widget.MediumImportance, func() session.Event { return session.StaffOpen{} })
 		sp, ss := k.lang.tr("staffButton")
-		right = container.New(&rowLayout{}, bigButton(b, sp, ss, SizeStatus, 110, 52), fixed(size(SizeGap), 1), right)
+		right = container.New(&rowLayout{}, bigButton(b, sp+"  "+ss, "", SizeStatus, 120, 48), fixed(size(SizeGap), 1), right)
 	}
 
 	m := size(SizeMargin)
