@@ -1,7 +1,6 @@
 package vetnet
 
 import (
-	"regexp"
 	"strings"
 )
 
@@ -82,18 +81,30 @@ type Station struct {
 	Staff []Staff
 }
 
-var stationIDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}[a-z0-9]$`)
-
 // ValidateStationID checks that id can be used as a station identifier:
-// 2 to 64 characters of lower-case ASCII letters, digits and inner hyphens.
-// The restriction keeps IDs safe inside MQTT topics, URLs and file names.
+// 2 to 64 characters of lower-case ASCII letters, digits and single inner
+// hyphens. The restriction keeps IDs safe inside MQTT topics, URLs and file
+// names. (A loop rather than a regular expression: the hub checks every
+// check-in's station.)
 func ValidateStationID(id string) error {
-	if !stationIDPattern.MatchString(id) || strings.Contains(id, "--") {
-		return Errorz(EINVALID, "站点编号只能包含小写字母、数字和连字符(2–64位)",
-			"A station ID has 2–64 lower-case letters, digits and inner hyphens.")
+	ok := len(id) >= 2 && len(id) <= 64 && id[0] != '-' && id[len(id)-1] != '-'
+	for i := 0; ok && i < len(id); i++ {
+		c := id[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+		case c == '-' && id[i-1] != '-':
+		default:
+			ok = false
+		}
+	}
+	if !ok {
+		return errStationID
 	}
 	return nil
 }
+
+var errStationID = Errorz(EINVALID, "站点编号只能包含小写字母、数字和连字符(2–64位)",
+	"A station ID has 2–64 lower-case letters, digits and inner hyphens.")
 
 // Validate checks a station on its own (not its place in a tree).
 func (s *Station) Validate() error {

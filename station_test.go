@@ -1,6 +1,7 @@
 package vetnet_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/vetnet/vetnet"
@@ -60,5 +61,17 @@ func TestRating(t *testing.T) {
 	}
 	if vetnet.RatingVerySatisfied.Label("zh") != "非常满意" {
 		t.Fatal("label")
+	}
+}
+
+func TestValidateStationID(t *testing.T) {
+	for id, ok := range map[string]bool{
+		"ab": true, "cz-xb-01": true, "a1-b2-c3": true, strings.Repeat("a", 64): true,
+		"a": false, strings.Repeat("a", 65): false, "-ab": false, "ab-": false, "a--b": false,
+		"Ab": false, "a_b": false, "a/b": false, "a+b": false, "a#b": false, "a b": false, "中文": false, "": false,
+	} {
+		if err := vetnet.ValidateStationID(id); (err == nil) != ok {
+			t.Errorf("ValidateStationID(%q) = %v, want ok=%v", id, err, ok)
+		}
 	}
 }

@@ -9,8 +9,8 @@
 // the conformance suite in cloud/storetest, and nothing above the Store
 // knows which one runs.
 //
-// The hub acknowledges a station's check-ins only after SaveCheckIns has
-// returned without error, so SaveCheckIns must commit durably (fsync'd)
+// The hub acknowledges a station's check-ins only after Save has
+// returned without error, so Save must commit durably (fsync'd)
 // before it returns. A store that cannot promise that must not be used.
 package cloud
 
@@ -36,24 +36,39 @@ type Store interface {
 	// Errors: EUNAVAILABLE, EINTERNAL.
 	Stations(ctx context.Context) ([]vetnet.Station, error)
 
-	// SaveCheckIns stores the check-ins in ONE transaction, all or nothing,
-	// and commits it durably before returning. It is idempotent by check-in
-	// ID: a check-in whose ID is already stored is skipped and its stored
-	// row left as it is. It returns the IDs it newly stored, in input order;
-	// the others were already there. ReceivedAt must be set by the caller
-	// (the hub's clock). Errors: EINVALID (an empty ID, a zero At or
-	// ReceivedAt), EUNAVAILABLE (the database is busy or cannot be
-	// reached; retry later), EFULL (the disk is full), EINTERNAL.
-	SaveCheckIns(ctx context.Context, checkIns []vetnet.CheckIn) (inserted []string, err error)
+	// Save stores a station batch, check-ins and feedback, in ONE
+	// transaction, all or nothing, and commits it durably before
+	// returning. It is idempotent by ID: a record whose ID is already stored
+	// is skipped and its stored row left as it is. It returns the IDs it
+	// newly stored, in input order; the others were already there.
+	// ReceivedAt must be set by the caller (the hub's clock). Errors:
+	// EINVALID (an empty ID, a zero At or ReceivedAt), EUNAVAILABLE (the
+	// database is busy or cannot be reached; retry later), EFULL (the disk
+	// is full), EINTERNAL.
+	Save(ctx context.Context, b Batch) (Saved, error)
+	// Feedback returns one page of ratings matching the filter (Station,
+	// From, To on the station's clock, Limit, Cursor; Order is ignored),
+	// newest first. Errors: EINVALID (a malformed cursor), EUNAVAILABLE,
+	// EINTERNAL.
+	Feedback(ctx context.Context, f CheckInFilter) (FeedbackPage, error)
 
 	// CheckIns returns one page of check-ins matching the filter, newest
-	// first by the station's clock (At, then ID, descending). Page.Next is
+	// first by the station's clock (At, then ID, descending), or, with
+	// Order OrderSeq, one station's timeline in sequence order (Seq, then
+	// ID, ascending), which holds whatever the station's clock said. Page.Next is
 	// the cursor of the following page, empty after the last page. Pages
 	// are keyset-based: rows stored while a client pages through older
 	// rows neither repeat nor hide rows on later pages.
-	// Errors: EINVALID (a malformed cursor), EUNAVAILABLE, EINTERNAL.
+	// Errors: EINVALID (a malformed cursor, OrderSeq without a station, an
+	// unknown order), EUNAVAILABLE, EINTERNAL.
 	CheckIns(ctx context.Context, f CheckInFilter) (Page, error)
 
+	// SeqRuns returns, for every station with check-ins, the runs of
+	// consecutive sequence numbers stored, ascending and merged: a station
+	// whose check-ins 1..40 and 43..90 are stored has [{1 40} {43 90}]. The
+	// hub builds its gap tracking from it when it starts.
+	// Errors: EUNAVAILABLE, EINTERNAL.
+	SeqRuns(ctx context.Context) (map[string][]SeqRun, error)
 	// CountCheckIns counts the check-ins matching the filter's Station,
 	// From and To (Limit and Cursor are ignored).
 	// Errors: EUNAVAILABLE, EINTERNAL.
@@ -83,6 +98,30 @@ type Store interface {
 	Close() error
 }
 
+// Batch is what a station sends in one message and the hub stores at once.
+type Batch struct {
+	CheckIns []vetnet.CheckIn
+	Feedback []vetnet.Feedback
+}
+
+// Saved names the records a Save newly stored.
+type Saved struct {
+	CheckIns []string
+	Feedback []string
+}
+
+// SaveCheckIns stores check-ins alone: Save with a batch of check-ins.
+func SaveCheckIns(ctx context.Context, s Store, cs []vetnet.CheckIn) ([]string, error) {
+	saved, err := s.Save(ctx, Batch{CheckIns: cs})
+	return saved.CheckIns, err
+}
+
+// FeedbackPage is one page of ratings.
+type FeedbackPage struct {
+	Feedback []vetnet.Feedback
+	Next     string // cursor of the next page; empty when this is the last
+}
+
 // CheckInFilter selects check-ins. Zero fields select everything.
 type CheckInFilter struct {
 	Station string    // only this station's check-ins
@@ -90,6 +129,24 @@ type CheckInFilter struct {
 	To      time.Time // At < To (station clock), when not zero
 	Limit   int       // page size; <= 0 means DefaultLimit, capped at MaxLimit
 	Cursor  string    // Page.Next of the previous page; empty for the first page
+	Order   Order     // OrderAt (default) or OrderSeq; ignored by CountCheckIns
+}
+
+// Order is the order of a page of check-ins.
+type Order string
+
+const (
+	// OrderAt is newest first by the station's clock: the dashboard's list.
+	OrderAt Order = ""
+	// OrderSeq is one station's check-ins in the order it made them
+	// (ascending sequence number): its true timeline even when its clock
+	// was wrong. It needs CheckInFilter.Station.
+	OrderSeq Order = "seq"
+)
+
+// SeqRun is a run of consecutive sequence numbers, First..Last inclusive.
+type SeqRun struct {
+	First, Last uint64
 }
 
 // Page sizes of CheckIns.
@@ -188,6 +245,21 @@ type Presence struct {
 	Outbox        Backlog   // from the last heartbeat
 	Readers       []Reader  // from the last heartbeat
 	UptimeS       int64     // from the last heartbeat
+	// ClockSkew is the station's clock minus the hub's when its last
+	// heartbeat arrived (network delay included, so a few hundred
+	// milliseconds are noise). A station hours off still has a correct
+	// timeline at the hub: its sequence numbers and the hub's receive
+	// times are kept beside its own times.
+	ClockSkew time.Duration
+	// Disk is the station's disk from its last heartbeat.
+	Disk Disk
+}
+
+// Disk is a station's disk as its heartbeat reports it.
+type Disk struct {
+	FreeBytes uint64 // free on its data file system; 0 if unknown
+	FileBytes int64  // size of its data file
+	Low       bool   // it refuses check-ins until space is freed
 }
 
 // Backlog is a station's outbox as its last heartbeat reported it.
@@ -212,13 +284,15 @@ type EventKind string
 const (
 	EventCheckIn  EventKind = "checkin"  // a check-in was newly stored
 	EventPresence EventKind = "presence" // a station's presence changed or its heartbeat data did
+	EventFeedback EventKind = "feedback" // a rating was newly stored
 )
 
 // Event is a live event for dashboards. A check-in in an event is always
 // masked (vetnet.Visitor.Masked): events are for screens.
 type Event struct {
 	Kind     EventKind
-	CheckIn  vetnet.CheckIn // for EventCheckIn; masked
-	Presence Presence       // for EventPresence
-	Changed  bool           // for EventPresence: the state changed (not only the heartbeat data)
+	CheckIn  vetnet.CheckIn  // for EventCheckIn; masked
+	Presence Presence        // for EventPresence
+	Feedback vetnet.Feedback // for EventFeedback
+	Changed  bool            // for EventPresence: the state changed (not only the heartbeat data)
 }

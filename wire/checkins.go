@@ -8,14 +8,63 @@ import (
 )
 
 // CheckInBatch is the payload of vs/v1/st/{station}/checkins: check-ins of
-// one station in ascending sequence order. A station resends a batch (the
-// same or regrouped) until the hub's Ack names its check-ins.
+// one station in ascending sequence order, and other records of the
+// station (ratings, ...) that travel the same way: durable at the station,
+// cleared only by the hub's Ack. A station resends a batch (the same or
+// regrouped) until the hub's Ack names what it holds.
 type CheckInBatch struct {
 	V        int         `json:"v"`
 	Station  string      `json:"station"`
 	Batch    string      `json:"batch"`   // the sender's label for this message, echoed in the Ack
 	SentAt   time.Time   `json:"sent_at"` // station clock
 	CheckIns []CheckInV1 `json:"checkins"`
+	Records  []RecordV1  `json:"records,omitempty"`
+}
+
+// Record kinds.
+const (
+	RecordFeedback = "feedback" // a visitor's rating of a visit
+)
+
+// RecordV1 is a record other than a check-in. Kind says which of the
+// kind-specific fields is set; exactly that one is.
+type RecordV1 struct {
+	ID       string      `json:"id"`   // ULID made at the station; unique among all its records and check-ins
+	Kind     string      `json:"kind"` // feedback
+	At       time.Time   `json:"at"`   // station clock
+	Feedback *FeedbackV1 `json:"feedback,omitempty"`
+}
+
+// FeedbackV1 is a rating (好差评) of one visit.
+type FeedbackV1 struct {
+	CheckInID string   `json:"checkin_id"`
+	Service   string   `json:"service"`
+	Rating    int      `json:"rating"`            // 1 very dissatisfied … 5 very satisfied
+	Reasons   []string `json:"reasons,omitempty"` // waiting, attitude, unresolved, process, environment, other
+	Comment   string   `json:"comment,omitempty"`
+}
+
+// FeedbackToWire converts a domain feedback.
+func FeedbackToWire(f vetnet.Feedback) RecordV1 {
+	fw := &FeedbackV1{CheckInID: f.CheckInID, Service: string(f.Service), Rating: int(f.Rating), Comment: f.Comment}
+	for _, r := range f.Reasons {
+		fw.Reasons = append(fw.Reasons, string(r))
+	}
+	return RecordV1{ID: f.ID, Kind: RecordFeedback, At: f.At.UTC(), Feedback: fw}
+}
+
+// FeedbackOf converts a feedback record of station; ok is false for other
+// kinds.
+func (r RecordV1) FeedbackOf(station string) (vetnet.Feedback, bool) {
+	if r.Kind != RecordFeedback || r.Feedback == nil {
+		return vetnet.Feedback{}, false
+	}
+	f := vetnet.Feedback{ID: r.ID, StationID: station, CheckInID: r.Feedback.CheckInID, Service: vetnet.Service(r.Feedback.Service),
+		Rating: vetnet.Rating(r.Feedback.Rating), Comment: r.Feedback.Comment, At: r.At}
+	for _, x := range r.Feedback.Reasons {
+		f.Reasons = append(f.Reasons, vetnet.Reason(x))
+	}
+	return f, true
 }
 
 // CheckInV1 is one check-in on the wire.
@@ -66,6 +115,9 @@ func NewCheckInBatch(station, batch string, sentAt time.Time, cs []vetnet.CheckI
 	return b
 }
 
+// Size is how many check-ins and records the batch holds.
+func (b CheckInBatch) Size() int { return len(b.CheckIns) + len(b.Records) }
+
 // Encode returns the JSON payload.
 func (b CheckInBatch) Encode() ([]byte, error) { return json.Marshal(b) }
 
@@ -85,11 +137,14 @@ func DecodeCheckInBatch(topicStation string, data []byte) (CheckInBatch, error) 
 	if b.Batch == "" || len(b.Batch) > 64 {
 		return CheckInBatch{}, fieldErr("batch: 1 to 64 characters")
 	}
-	if len(b.CheckIns) == 0 {
-		return CheckInBatch{}, decodeErr(ReasonEmptyBatch, "a batch needs at least one check-in")
+	if b.Size() == 0 {
+		return CheckInBatch{}, decodeErr(ReasonEmptyBatch, "a batch needs at least one check-in or record")
 	}
-	if len(b.CheckIns) > MaxBatch {
-		return CheckInBatch{}, decodeErr(ReasonBatchTooBig, "more check-ins than MaxBatch")
+	if b.Size() > MaxBatch {
+		return CheckInBatch{}, decodeErr(ReasonBatchTooBig, "more check-ins and records than MaxBatch")
+	}
+	if b.CheckIns == nil {
+		return CheckInBatch{}, fieldErr(`checkins: missing (send [] for none)`)
 	}
 	ids := make(map[string]bool, len(b.CheckIns))
 	var prev uint64
@@ -107,6 +162,26 @@ func DecodeCheckInBatch(topicStation string, data []byte) (CheckInBatch, error) 
 		prev = c.Seq
 		if c.At.IsZero() {
 			return CheckInBatch{}, fieldErr("checkins[%d].at: missing", i)
+		}
+	}
+	for i, r := range b.Records {
+		if err := vetnet.ValidateCheckInID(r.ID); err != nil {
+			return CheckInBatch{}, fieldErr("records[%d].id: malformed", i)
+		}
+		if ids[r.ID] {
+			return CheckInBatch{}, fieldErr("records[%d].id: repeated in the batch", i)
+		}
+		ids[r.ID] = true
+		if r.At.IsZero() {
+			return CheckInBatch{}, fieldErr("records[%d].at: missing", i)
+		}
+		switch r.Kind {
+		case RecordFeedback:
+			if r.Feedback == nil {
+				return CheckInBatch{}, fieldErr("records[%d].feedback: missing for kind feedback", i)
+			}
+		default:
+			return CheckInBatch{}, fieldErr("records[%d].kind: unknown kind %q", i, r.Kind)
 		}
 	}
 	return b, nil

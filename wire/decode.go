@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/vetnet/vetnet"
 )
@@ -16,7 +17,7 @@ const (
 	MaxCheckInsPayload = 256 << 10 // a batch of check-ins
 	MaxControlPayload  = 16 << 10  // status, heartbeat, ack
 	MaxConfigPayload   = 64 << 10  // configuration
-	MaxBatch           = 200       // check-ins in one batch
+	MaxBatch           = 500       // check-ins in one batch
 )
 
 // Reasons a payload is rejected; stable strings for counters and logs.
@@ -58,34 +59,64 @@ func Reason(err error) string {
 	return ""
 }
 
-// decode parses data into v strictly: size limit, the version, no unknown
-// fields, exactly one JSON value.
-func decode(data []byte, limit int, v any) error {
+// versioned is a payload: every payload carries its version in "v".
+type versioned interface{ version() int }
+
+func (b *CheckInBatch) version() int { return b.V }
+func (a *Ack) version() int          { return a.V }
+func (s *Status) version() int       { return s.V }
+func (h *Heartbeat) version() int    { return h.V }
+func (c *Config) version() int       { return c.V }
+
+// decode parses data into v strictly: size limit, no unknown fields,
+// exactly one JSON value, the version. It parses once; only when that
+// fails does it look at "v" alone, so that a payload of another version is
+// reported as such rather than as having unknown fields.
+func decode(data []byte, limit int, v versioned) error {
 	if len(data) > limit {
 		return decodeErr(ReasonTooLarge, fmt.Sprintf("%d bytes, limit %d", len(data), limit))
-	}
-	var head struct {
-		V *int `json:"v"`
-	}
-	if err := json.Unmarshal(data, &head); err != nil {
-		return decodeErr(ReasonJSON, jsonDetail(err))
-	}
-	if head.V == nil {
-		return decodeErr(ReasonVersion, `field "v" is missing`)
-	}
-	if *head.V != Version {
-		return decodeErr(ReasonVersion, fmt.Sprintf("version %d is not supported (this end speaks %d)", *head.V, Version))
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		if bytes.HasPrefix([]byte(err.Error()), []byte("json: unknown field")) {
+		if verr := checkVersion(data); verr != nil {
+			return verr
+		}
+		if strings.HasPrefix(err.Error(), "json: unknown field") {
 			return decodeErr(ReasonUnknown, err.Error()[len("json: "):])
 		}
 		return decodeErr(ReasonJSON, jsonDetail(err))
 	}
 	if _, err := dec.Token(); err != io.EOF {
+		if verr := checkVersion(data); verr != nil {
+			return verr
+		}
 		return decodeErr(ReasonJSON, "data after the JSON object")
+	}
+	switch v.version() {
+	case Version:
+		return nil
+	case 0:
+		return decodeErr(ReasonVersion, `field "v" is missing`)
+	default:
+		return decodeErr(ReasonVersion, fmt.Sprintf("version %d is not supported (this end speaks %d)", v.version(), Version))
+	}
+}
+
+// checkVersion reads only "v" of a payload that failed to decode: nil when
+// it is this version (or unreadable: then the JSON error stands).
+func checkVersion(data []byte) error {
+	var head struct {
+		V *int `json:"v"`
+	}
+	if err := json.Unmarshal(data, &head); err != nil {
+		return nil
+	}
+	switch {
+	case head.V == nil:
+		return decodeErr(ReasonVersion, `field "v" is missing`)
+	case *head.V != Version:
+		return decodeErr(ReasonVersion, fmt.Sprintf("version %d is not supported (this end speaks %d)", *head.V, Version))
 	}
 	return nil
 }

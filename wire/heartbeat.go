@@ -17,6 +17,7 @@ type Heartbeat struct {
 	IntervalS     int        `json:"interval_s"`
 	Outbox        OutboxV1   `json:"outbox"`
 	Readers       []ReaderV1 `json:"readers"`
+	Storage       StorageV1  `json:"storage"`
 	Agent         string     `json:"agent"`          // agent software version
 	ConfigVersion string     `json:"config_version"` // applied configuration; empty if none yet
 }
@@ -27,6 +28,14 @@ type OutboxV1 struct {
 	OldestAt *time.Time `json:"oldest_at"` // station time of the oldest waiting check-in; null if none
 	LastSeq  uint64     `json:"last_seq"`  // highest sequence number committed at the station
 	Rejected int        `json:"rejected"`  // check-ins the hub refused, parked at the station
+}
+
+// StorageV1 is the station's disk. Low means check-ins are refused until
+// space is freed (nothing stored is dropped).
+type StorageV1 struct {
+	FreeBytes uint64 `json:"free_bytes"` // free on the station's data file system; 0 if unknown
+	FileBytes int64  `json:"file_bytes"` // size of the station's data file
+	Low       bool   `json:"low"`
 }
 
 // Reader health states.

@@ -47,6 +47,21 @@ var messages = []struct {
 		decode: func(b []byte) (any, error) { return wire.DecodeCheckInBatch(station, b) },
 	},
 	{
+		file: "records.v1.json",
+		value: func() wire.CheckInBatch {
+			b := wire.NewCheckInBatch(station, "r3-4", t0.Add(2*time.Minute), nil)
+			b.Records = []wire.RecordV1{
+				wire.FeedbackToWire(vetnet.Feedback{ID: "01KB1Q2000ABCDEFGHJKMNPQRS", StationID: station, CheckInID: "01KB1Q0V00ABCDEFGHJKMNPQRS",
+					Service: vetnet.ServiceBenefits, Rating: vetnet.RatingVerySatisfied, At: t0.Add(90 * time.Second)}),
+				wire.FeedbackToWire(vetnet.Feedback{ID: "01KB1Q2100ABCDEFGHJKMNPQRS", StationID: station, CheckInID: "01KB1Q1F00ABCDEFGHJKMNPQRS",
+					Service: vetnet.ServiceEmployment, Rating: vetnet.RatingDissatisfied, At: t0.Add(100 * time.Second),
+					Reasons: []vetnet.Reason{vetnet.ReasonWaiting, vetnet.ReasonProcess}, Comment: "排队太久"}),
+			}
+			return b
+		}(),
+		decode: func(b []byte) (any, error) { return wire.DecodeCheckInBatch(station, b) },
+	},
+	{
 		file:   "ack.v1.json",
 		value:  wire.Ack{V: 1, Station: station, Batch: "41-42", IDs: []string{"01KB1Q0V00ABCDEFGHJKMNPQRS", "01KB1Q1F00ABCDEFGHJKMNPQRS"}, At: t0.Add(61 * time.Second)},
 		decode: func(b []byte) (any, error) { return wire.DecodeAck(station, b) },
@@ -79,6 +94,7 @@ var messages = []struct {
 		value: wire.Heartbeat{V: 1, Station: station, At: t0.Add(2 * time.Minute), Seq: 8, UptimeS: 120, IntervalS: 15,
 			Outbox:  wire.OutboxV1{Depth: 2, OldestAt: &oldest, LastSeq: 42, Rejected: 0},
 			Readers: []wire.ReaderV1{{Name: "idcard0", Kind: "simulated", State: wire.ReaderOK}},
+			Storage: wire.StorageV1{FreeBytes: 12_884_901_888, FileBytes: 2_097_152},
 			Agent:   "0.1.0", ConfigVersion: "c0123456789ab"},
 		decode: func(b []byte) (any, error) { return wire.DecodeHeartbeat(station, b) },
 	},
@@ -221,6 +237,17 @@ func TestDecodeRejects(t *testing.T) {
 			}
 			m["checkins"] = cs
 		}), batch, wire.ReasonBatchTooBig},
+		{"record of unknown kind", mutate(t, "records.v1.json", func(m map[string]any) {
+			m["records"].([]any)[0].(map[string]any)["kind"] = "selfie"
+		}), batch, wire.ReasonField},
+		{"feedback record without feedback", mutate(t, "records.v1.json", func(m map[string]any) {
+			delete(m["records"].([]any)[0].(map[string]any), "feedback")
+		}), batch, wire.ReasonField},
+		{"record id repeats a check-in id", mutate(t, "checkins.v1.json", func(m map[string]any) {
+			m["records"] = []any{map[string]any{"id": first(m)["id"], "kind": "feedback", "at": "2026-11-26T09:30:00Z",
+				"feedback": map[string]any{"checkin_id": first(m)["id"], "service": "benefits", "rating": 5}}}
+		}), batch, wire.ReasonField},
+		{"no checkins field", mutate(t, "records.v1.json", func(m map[string]any) { delete(m, "checkins") }), batch, wire.ReasonField},
 		{"status bad state", mutate(t, "status-online.v1.json", func(m map[string]any) { m["state"] = "sleepy" }),
 			func(b []byte) error { _, err := wire.DecodeStatus(station, b); return err }, wire.ReasonField},
 		{"status empty", []byte{}, func(b []byte) error { _, err := wire.DecodeStatus(station, b); return err }, wire.ReasonJSON},
@@ -279,7 +306,7 @@ func FuzzDecodeCheckInBatch(f *testing.F) {
 			}
 			return
 		}
-		if b.Station != station || len(b.CheckIns) == 0 || len(b.CheckIns) > wire.MaxBatch {
+		if b.Station != station || b.Size() == 0 || b.Size() > wire.MaxBatch {
 			t.Fatalf("accepted a bad batch: %+v", b)
 		}
 	})

@@ -5,7 +5,7 @@
 //
 // # Check-ins and acks
 //
-// A batch is acknowledged only after SaveCheckIns has committed it (the
+// A batch is acknowledged only after Store.Save has committed it (the
 // broker's PUBACK proves nothing about storage). The ack names every
 // check-in of the batch the hub now holds, new or already stored, so a
 // resent batch gets the same ack and changes nothing. If any check-in of a
@@ -141,6 +141,7 @@ type Hub struct {
 	stations map[string]vetnet.Station
 	order    []vetnet.Station
 	presence *presence
+	seqs     *seqs
 	events   *fanout
 	reg      *metrics.Registry
 	c        counters
@@ -217,6 +218,12 @@ func New(cfg Config) (*Hub, error) {
 		return nil, err
 	}
 	h.presence = newPresence(ids, stored, cfg.HeartbeatS)
+	runs, err := h.store.SeqRuns(ctx)
+	if err != nil {
+		h.store.Close()
+		return nil, err
+	}
+	h.seqs = newSeqs(runs)
 	h.ctx, h.cancel = context.WithCancel(context.Background())
 	h.c = newCounters(h.reg)
 	h.events = newFanout(func() { h.c.eventsDropped.Inc() })
@@ -225,6 +232,7 @@ func New(cfg Config) (*Hub, error) {
 		Store:      h.store,
 		Stations:   h.Stations,
 		Presences:  h.Presences,
+		Gaps:       h.gapsView,
 		Subscribe:  h.Subscribe,
 		Health:     h.health,
 		HeartbeatS: cfg.HeartbeatS,

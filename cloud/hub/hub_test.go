@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"math/rand/v2"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -291,14 +292,13 @@ func TestReceivedAt(t *testing.T) {
 	}
 }
 
-// failingStore fails SaveCheckIns as a full disk or a locked database
-// would.
+// failingStore fails Save as a full disk or a locked database would.
 type failingStore struct {
 	cloud.Store
 }
 
-func (failingStore) SaveCheckIns(context.Context, []vetnet.CheckIn) ([]string, error) {
-	return nil, vetnet.Errorz(vetnet.EUNAVAILABLE, "数据库忙", "busy")
+func (failingStore) Save(context.Context, cloud.Batch) (cloud.Saved, error) {
+	return cloud.Saved{}, vetnet.Errorz(vetnet.EUNAVAILABLE, "数据库忙", "busy")
 }
 
 func TestNoAckWithoutCommit(t *testing.T) {
@@ -360,6 +360,102 @@ func TestConfigsPublished(t *testing.T) {
 		}
 		if cfg.HeartbeatS != 20 || cfg.Version != wire.NewConfig(st, 20, t0).Version {
 			t.Fatalf("config %+v", cfg)
+		}
+	}
+}
+
+// TestGapsAndSkew: check-ins arriving out of order open a gap that the
+// later batch closes; a gap that stays is reported with its range; the
+// station's clock skew is taken from its heartbeat.
+func TestGapsAndSkew(t *testing.T) {
+	h := newTestHub(t, "", nil)
+	topic := wire.Topic(station, wire.KindCheckIns)
+	cs := checkIns(t, 9, station, 1, 8)
+	h.HandleMessage(topic, batch(t, station, "1-2", cs[:2]))
+	h.HandleMessage(topic, batch(t, station, "5-6", cs[4:6]))
+	if g := h.Gaps(station); g.Missing != 2 || g.Max != 6 || len(g.Runs) != 1 || g.Runs[0] != (cloud.SeqRun{First: 3, Last: 4}) {
+		t.Fatalf("gaps %+v", g)
+	}
+	if h.c.gapsOpened.Value() != 1 {
+		t.Fatal("gap not counted")
+	}
+	h.HandleMessage(topic, batch(t, station, "3-4", cs[2:4]))
+	if g := h.Gaps(station); g.Missing != 0 || g.Max != 6 {
+		t.Fatalf("after the late batch: %+v", g)
+	}
+	h.HandleMessage(topic, batch(t, station, "8", cs[7:8]))
+
+	// The API shows it; a restarted hub rebuilds it from the store.
+	rec := httptest.NewRecorder()
+	h.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/api/v1/stations", nil))
+	if !strings.Contains(rec.Body.String(), `"seq":{"max":8,"missing":1,"gaps":[{"first":7,"last":7}]}`) {
+		t.Fatalf("stations API does not report the gap: %s", rec.Body.String())
+	}
+	h.Close()
+	h2 := newTestHub(t, h.dir, nil)
+	if g := h2.Gaps(station); g.Missing != 1 || g.Max != 8 {
+		t.Fatalf("after restart: %+v", g)
+	}
+
+	// A heartbeat from a clock 5 hours ahead.
+	now := h2.clock.Now()
+	h2.HandleMessage(wire.Topic(station, wire.KindHeartbeat), heartbeatMsg(t, station, now.Add(5*time.Hour), 15, 0))
+	if p, _ := h2.Presence(station); p.ClockSkew != 5*time.Hour {
+		t.Fatalf("clock skew %v", p.ClockSkew)
+	}
+}
+
+// TestIngestFeedback: ratings travel with check-ins, are acked by ID,
+// stored once, and a bad one refuses the whole batch by name.
+func TestIngestFeedback(t *testing.T) {
+	h := newTestHub(t, "", nil)
+	events, cancel := h.Subscribe()
+	defer cancel()
+	topic := wire.Topic(station, wire.KindCheckIns)
+	cs := checkIns(t, 11, station, 1, 3)
+	fs := storetest.NewFeedback(t, rand.New(rand.NewPCG(1, 2)), cs)
+	mixed := func(label string, cs []vetnet.CheckIn, fs []vetnet.Feedback) []byte {
+		b := wire.NewCheckInBatch(station, label, t0, cs)
+		for _, f := range fs {
+			b.Records = append(b.Records, wire.FeedbackToWire(f))
+		}
+		data, err := b.Encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return data
+	}
+	ack := h.HandleMessage(topic, mixed("a", cs, fs[:2]))
+	if ack == nil || len(ack.IDs) != 5 || ack.IDs[3] != fs[0].ID {
+		t.Fatalf("ack %+v", ack)
+	}
+	ack = h.HandleMessage(topic, mixed("b", nil, fs))
+	if ack == nil || len(ack.IDs) != 3 || h.c.feedback.Value("duplicate") != 2 || h.c.feedback.Value("stored") != 3 {
+		t.Fatalf("resend: ack %+v, counters %d/%d", ack, h.c.feedback.Value("stored"), h.c.feedback.Value("duplicate"))
+	}
+	bad := storetest.NewFeedback(t, rand.New(rand.NewPCG(3, 4)), cs[:2])
+	bad[1].Rating = 9
+	more := checkIns(t, 12, station, 4, 1)
+	ack = h.HandleMessage(topic, mixed("c", more, bad))
+	if ack == nil || len(ack.IDs) != 0 || len(ack.Rejected) != 1 || ack.Rejected[0].ID != bad[1].ID {
+		t.Fatalf("a batch with a bad rating: %+v", ack)
+	}
+	if n := count(t, h.Hub); n != 3 {
+		t.Fatalf("%d check-ins stored, want 3", n)
+	}
+	p, err := h.Store().Feedback(context.Background(), cloud.CheckInFilter{Station: station})
+	if err != nil || len(p.Feedback) != 3 {
+		t.Fatalf("stored ratings %d, %v", len(p.Feedback), err)
+	}
+	n := 0
+	for n < 3 {
+		select {
+		case e := <-events:
+			if e.Kind == cloud.EventFeedback {
+				n++
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%d rating events of 3", n)
 		}
 	}
 }

@@ -32,6 +32,8 @@ type counters struct {
 	ignored         *metrics.Counter // reason
 	configs         *metrics.Counter
 	eventsDropped   *metrics.Counter
+	gapsOpened      *metrics.Counter
+	feedback        *metrics.Counter // result: stored, duplicate
 }
 
 func newCounters(r *metrics.Registry) counters {
@@ -47,10 +49,15 @@ func newCounters(r *metrics.Registry) counters {
 		ignored:         r.Counter("vetnet_hub_ignored_messages_total", "Messages ignored, by reason.", "reason"),
 		configs:         r.Counter("vetnet_hub_configs_published_total", "Station configurations published (retained)."),
 		eventsDropped:   r.Counter("vetnet_hub_events_dropped_total", "Live events a slow subscriber missed."),
+		feedback:        r.Counter("vetnet_hub_feedback_total", "Ratings received in batches, by result: stored (new), duplicate (already stored).", "result"),
+		gapsOpened:      r.Counter("vetnet_hub_seq_gaps_opened_total", "Batches after which a station had more sequence numbers missing below its highest than before."),
 	}
 }
 
 func (h *Hub) registerGauges() {
+	h.reg.GaugeFunc("vetnet_hub_seq_missing", "Sequence numbers missing below each station's highest stored one, summed over stations: check-ins the hub has not got although later ones arrived.", nil, func() []metrics.Sample {
+		return []metrics.Sample{{Value: float64(h.seqs.totalMissing())}}
+	})
 	h.reg.GaugeFunc("vetnet_hub_stations", "Registered stations, by presence state.", []string{"state"}, func() []metrics.Sample {
 		n := map[cloud.PresenceState]int{}
 		for _, p := range h.presence.all() {
@@ -157,6 +164,18 @@ func (h *Hub) checkIns(station string, payload []byte) *wire.Ack {
 		c.ReceivedAt = now.UTC()
 		cs[i] = c
 	}
+	fs := make([]vetnet.Feedback, 0, len(b.Records))
+	for _, r := range b.Records {
+		f, ok := r.FeedbackOf(station)
+		if !ok { // the decoder accepts only kinds this hub knows
+			continue
+		}
+		if err := f.Validate(); err != nil {
+			ack.Rejected = append(ack.Rejected, wire.Rejection{ID: f.ID, Code: vetnet.ErrorCode(err), Reason: vetnet.ErrorMessage(err, "en")})
+		}
+		f.At, f.ReceivedAt = f.At.UTC(), now.UTC()
+		fs = append(fs, f)
+	}
 	if len(ack.Rejected) > 0 {
 		// A batch is never half-applied: none of it is stored, and the
 		// station resends the others in a new batch.
@@ -167,7 +186,8 @@ func (h *Hub) checkIns(station string, payload []byte) *wire.Ack {
 	}
 	ctx, cancel := context.WithTimeout(h.ctx, storeTimeout)
 	defer cancel()
-	inserted, err := h.store.SaveCheckIns(ctx, cs)
+	saved, err := h.store.Save(ctx, cloud.Batch{CheckIns: cs, Feedback: fs})
+	inserted := saved.CheckIns
 	if err != nil {
 		// No ack: the station keeps the batch and sends it again.
 		h.c.storeErrors.Inc("save_checkins")
@@ -175,12 +195,29 @@ func (h *Hub) checkIns(station string, payload []byte) *wire.Ack {
 		h.cfg.Logf("hub: store batch %q of %s (%d check-ins): %v", b.Batch, station, len(cs), err)
 		return nil
 	}
+	nums := make([]uint64, len(cs))
+	for i, c := range cs {
+		nums[i] = c.Seq
+	}
+	before := h.seqs.gaps(station)
+	after := h.seqs.add(station, nums)
+	if after.Missing != before.Missing {
+		if after.Missing > before.Missing {
+			h.c.gapsOpened.Inc()
+		}
+		h.cfg.Logf("hub: station %s: %d sequence numbers missing below %d %v", station, after.Missing, after.Max, after.Runs)
+	}
 	h.c.checkIns.Add(uint64(len(inserted)), "stored")
 	h.c.checkIns.Add(uint64(len(cs)-len(inserted)), "duplicate")
 	h.c.batches.Inc("ok")
 	for _, c := range cs {
 		ack.IDs = append(ack.IDs, c.ID)
 	}
+	for _, f := range fs {
+		ack.IDs = append(ack.IDs, f.ID)
+	}
+	h.c.feedback.Add(uint64(len(saved.Feedback)), "stored")
+	h.c.feedback.Add(uint64(len(fs)-len(saved.Feedback)), "duplicate")
 	// Committed: now, and only now, the ack.
 	h.sendAck(ack, "ok")
 	if len(inserted) > 0 {
@@ -192,6 +229,17 @@ func (h *Hub) checkIns(station string, payload []byte) *wire.Ack {
 			if isNew[c.ID] {
 				c.Visitor = c.Visitor.Masked()
 				h.events.publish(cloud.Event{Kind: cloud.EventCheckIn, CheckIn: c})
+			}
+		}
+	}
+	if len(saved.Feedback) > 0 {
+		isNew := make(map[string]bool, len(saved.Feedback))
+		for _, id := range saved.Feedback {
+			isNew[id] = true
+		}
+		for _, f := range fs {
+			if isNew[f.ID] {
+				h.events.publish(cloud.Event{Kind: cloud.EventFeedback, Feedback: f})
 			}
 		}
 	}

@@ -94,6 +94,8 @@ func (p *presence) heartbeat(st string, h wire.Heartbeat, now time.Time) (out cl
 	x.Agent = h.Agent
 	x.ConfigVersion = h.ConfigVersion
 	x.UptimeS = h.UptimeS
+	x.ClockSkew = h.At.Sub(now).Round(time.Millisecond)
+	x.Disk = cloud.Disk{FreeBytes: h.Storage.FreeBytes, FileBytes: h.Storage.FileBytes, Low: h.Storage.Low}
 	x.Outbox = cloud.Backlog{Depth: h.Outbox.Depth, LastSeq: h.Outbox.LastSeq, Rejected: h.Outbox.Rejected}
 	if h.Outbox.OldestAt != nil {
 		x.Outbox.OldestAt = h.Outbox.OldestAt.UTC()

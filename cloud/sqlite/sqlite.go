@@ -84,7 +84,7 @@ func Open(path string, opts *Options) (*Store, error) {
 	}
 	base := "file:" + (&url.URL{Path: path}).EscapedPath()
 	common := fmt.Sprintf("_pragma=busy_timeout(%d)&_pragma=foreign_keys(on)", o.BusyTimeout.Milliseconds())
-	w, err := sql.Open("sqlite", base+"?"+common+"&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate")
+	w, err := sql.Open("sqlite", base+"?"+common+"&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=cache_size(-65536)&_txlock=immediate")
 	if err != nil {
 		return nil, unavailable(err)
 	}
@@ -302,57 +302,150 @@ func fromNull(n sql.NullInt64) time.Time {
 	return fromNanos(n.Int64)
 }
 
-// SaveCheckIns implements cloud.Store.
-func (s *Store) SaveCheckIns(ctx context.Context, cs []vetnet.CheckIn) ([]string, error) {
+// Save implements cloud.Store.
+func (s *Store) Save(ctx context.Context, b cloud.Batch) (cloud.Saved, error) {
 	if err := s.check(); err != nil {
-		return nil, err
+		return cloud.Saved{}, err
 	}
-	for _, c := range cs {
+	for _, c := range b.CheckIns {
 		if c.ID == "" || c.StationID == "" {
-			return nil, vetnet.Errorz(vetnet.EINVALID, "签到缺少编号或站点", "A check-in lacks its ID or station.")
+			return cloud.Saved{}, vetnet.Errorz(vetnet.EINVALID, "签到缺少编号或站点", "A check-in lacks its ID or station.")
 		}
 		if _, ok := nanos(c.At); !ok || c.At.IsZero() {
-			return nil, vetnet.Errorz(vetnet.EINVALID, "签到时间缺失或超出范围", "A check-in's time is missing or out of range.")
+			return cloud.Saved{}, vetnet.Errorz(vetnet.EINVALID, "签到时间缺失或超出范围", "A check-in's time is missing or out of range.")
 		}
 		if _, ok := nanos(c.ReceivedAt); !ok || c.ReceivedAt.IsZero() {
-			return nil, vetnet.Errorz(vetnet.EINVALID, "签到接收时间缺失", "A check-in's receive time is missing.")
+			return cloud.Saved{}, vetnet.Errorz(vetnet.EINVALID, "签到接收时间缺失", "A check-in's receive time is missing.")
 		}
 		if c.Seq > math.MaxInt64 {
-			return nil, vetnet.Errorz(vetnet.EINVALID, "签到序号超出范围", "A check-in's sequence number is out of range.")
+			return cloud.Saved{}, vetnet.Errorz(vetnet.EINVALID, "签到序号超出范围", "A check-in's sequence number is out of range.")
 		}
 	}
-	if len(cs) == 0 {
-		return nil, nil
+	for _, f := range b.Feedback {
+		if f.ID == "" || f.StationID == "" || f.CheckInID == "" {
+			return cloud.Saved{}, vetnet.Errorz(vetnet.EINVALID, "评价缺少编号、站点或签到", "A rating lacks its ID, station or check-in.")
+		}
+		_, okAt := nanos(f.At)
+		_, okRecv := nanos(f.ReceivedAt)
+		if !okAt || !okRecv || f.At.IsZero() || f.ReceivedAt.IsZero() {
+			return cloud.Saved{}, vetnet.Errorz(vetnet.EINVALID, "评价时间缺失或超出范围", "A rating's time is missing or out of range.")
+		}
 	}
-	var inserted []string
+	if len(b.CheckIns) == 0 && len(b.Feedback) == 0 {
+		return cloud.Saved{}, nil
+	}
+	var saved cloud.Saved
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		inserted = inserted[:0]
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO checkins
-			(id, station_id, seq, at, received_at, service, method, queue_no, id_number, name, doc, staff)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (id) DO NOTHING`)
-		if err != nil {
-			return err
-		}
-		defer stmt.Close()
-		for _, c := range cs {
-			res, err := stmt.ExecContext(ctx, c.ID, c.StationID, int64(c.Seq), c.At.UnixNano(), c.ReceivedAt.UnixNano(),
-				string(c.Service), string(c.Method), c.QueueNo, c.Visitor.IDNumber, c.Visitor.Name, string(c.Visitor.DocType), c.Staff)
+		saved = cloud.Saved{}
+		if len(b.CheckIns) > 0 {
+			stmt, err := tx.PrepareContext(ctx, `INSERT INTO checkins
+				(id, station_id, seq, at, received_at, service, method, queue_no, id_number, name, doc, staff)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+				ON CONFLICT (id) DO NOTHING`)
 			if err != nil {
 				return err
 			}
-			if n, err := res.RowsAffected(); err != nil {
+			defer stmt.Close()
+			for _, c := range b.CheckIns {
+				res, err := stmt.ExecContext(ctx, c.ID, c.StationID, int64(c.Seq), c.At.UnixNano(), c.ReceivedAt.UnixNano(),
+					string(c.Service), string(c.Method), c.QueueNo, c.Visitor.IDNumber, c.Visitor.Name, string(c.Visitor.DocType), c.Staff)
+				if err != nil {
+					return err
+				}
+				if n, err := res.RowsAffected(); err != nil {
+					return err
+				} else if n == 1 {
+					saved.CheckIns = append(saved.CheckIns, c.ID)
+				}
+			}
+		}
+		if len(b.Feedback) > 0 {
+			stmt, err := tx.PrepareContext(ctx, `INSERT INTO feedback
+				(id, station_id, checkin_id, service, rating, reasons, comment, at, received_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+				ON CONFLICT (id) DO NOTHING`)
+			if err != nil {
 				return err
-			} else if n == 1 {
-				inserted = append(inserted, c.ID)
+			}
+			defer stmt.Close()
+			for _, f := range b.Feedback {
+				reasons := make([]string, len(f.Reasons))
+				for i, r := range f.Reasons {
+					reasons[i] = string(r)
+				}
+				res, err := stmt.ExecContext(ctx, f.ID, f.StationID, f.CheckInID, string(f.Service), int(f.Rating),
+					strings.Join(reasons, ","), f.Comment, f.At.UnixNano(), f.ReceivedAt.UnixNano())
+				if err != nil {
+					return err
+				}
+				if n, err := res.RowsAffected(); err != nil {
+					return err
+				} else if n == 1 {
+					saved.Feedback = append(saved.Feedback, f.ID)
+				}
 			}
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, translate(err)
+		return cloud.Saved{}, translate(err)
 	}
-	return inserted, nil
+	return saved, nil
+}
+
+// Feedback implements cloud.Store.
+func (s *Store) Feedback(ctx context.Context, f cloud.CheckInFilter) (cloud.FeedbackPage, error) {
+	if err := s.check(); err != nil {
+		return cloud.FeedbackPage{}, err
+	}
+	cond, args := where(f)
+	if f.Cursor != "" {
+		at, id, err := decodeCursor(cloud.OrderAt, f.Cursor)
+		if err != nil {
+			return cloud.FeedbackPage{}, err
+		}
+		if cond != "" {
+			cond += " AND "
+		}
+		cond += "(at < ? OR (at = ? AND id < ?))"
+		args = append(args, at, at, id)
+	}
+	q := `SELECT id, station_id, checkin_id, service, rating, reasons, comment, at, received_at FROM feedback`
+	if cond != "" {
+		q += " WHERE " + cond
+	}
+	limit := f.PageLimit()
+	q += " ORDER BY at DESC, id DESC LIMIT ?"
+	args = append(args, limit+1)
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return cloud.FeedbackPage{}, translate(err)
+	}
+	defer rows.Close()
+	var p cloud.FeedbackPage
+	var lastAt int64
+	for rows.Next() {
+		var fb vetnet.Feedback
+		var service, reasons string
+		var rating int
+		var at, recv int64
+		if err := rows.Scan(&fb.ID, &fb.StationID, &fb.CheckInID, &service, &rating, &reasons, &fb.Comment, &at, &recv); err != nil {
+			return cloud.FeedbackPage{}, translate(err)
+		}
+		if len(p.Feedback) == limit {
+			p.Next = encodeCursor(cloud.OrderAt, lastAt, p.Feedback[limit-1].ID)
+			break
+		}
+		fb.Service, fb.Rating, fb.At, fb.ReceivedAt = vetnet.Service(service), vetnet.Rating(rating), fromNanos(at), fromNanos(recv)
+		if reasons != "" {
+			for _, r := range strings.Split(reasons, ",") {
+				fb.Reasons = append(fb.Reasons, vetnet.Reason(r))
+			}
+		}
+		p.Feedback = append(p.Feedback, fb)
+		lastAt = at
+	}
+	return p, translate(rows.Err())
 }
 
 // where builds the WHERE clause of a filter, without the cursor.
@@ -384,27 +477,42 @@ func clampNanos(t time.Time) int64 {
 	return t.UnixNano()
 }
 
-// A cursor is the (at, id) of the last row of a page, so the next page
-// starts strictly after it in the (at DESC, id DESC) order.
-func encodeCursor(at int64, id string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(at, 10) + ":" + id))
+// A cursor is the (at, id) of the last row of a page, or (seq, id) in
+// sequence order, so the next page starts strictly after it. Sequence
+// cursors start with "s", so that a cursor is never read in the wrong
+// order.
+func encodeCursor(o cloud.Order, num int64, id string) string {
+	prefix := ""
+	if o == cloud.OrderSeq {
+		prefix = "s"
+	}
+	return base64.RawURLEncoding.EncodeToString([]byte(prefix + strconv.FormatInt(num, 10) + ":" + id))
 }
 
-func decodeCursor(c string) (int64, string, error) {
+func decodeCursor(o cloud.Order, c string) (int64, string, error) {
 	bad := vetnet.Errorz(vetnet.EINVALID, "分页游标无效", "The page cursor is not valid.")
 	b, err := base64.RawURLEncoding.DecodeString(c)
 	if err != nil {
 		return 0, "", bad
 	}
-	num, id, ok := strings.Cut(string(b), ":")
+	text := string(b)
+	if o == cloud.OrderSeq {
+		var ok bool
+		if text, ok = strings.CutPrefix(text, "s"); !ok {
+			return 0, "", bad
+		}
+	} else if strings.HasPrefix(text, "s") {
+		return 0, "", bad
+	}
+	num, id, ok := strings.Cut(text, ":")
 	if !ok || id == "" || len(id) > 64 {
 		return 0, "", bad
 	}
-	at, err := strconv.ParseInt(num, 10, 64)
+	n, err := strconv.ParseInt(num, 10, 64)
 	if err != nil {
 		return 0, "", bad
 	}
-	return at, id, nil
+	return n, id, nil
 }
 
 // CheckIns implements cloud.Store.
@@ -412,17 +520,30 @@ func (s *Store) CheckIns(ctx context.Context, f cloud.CheckInFilter) (cloud.Page
 	if err := s.check(); err != nil {
 		return cloud.Page{}, err
 	}
+	switch f.Order {
+	case cloud.OrderAt:
+	case cloud.OrderSeq:
+		if f.Station == "" {
+			return cloud.Page{}, vetnet.Errorz(vetnet.EINVALID, "按序号排列需要指定站点", "Sequence order needs a station.")
+		}
+	default:
+		return cloud.Page{}, vetnet.Errorz(vetnet.EINVALID, "未知的排序方式", "Unknown order.")
+	}
 	cond, args := where(f)
 	if f.Cursor != "" {
-		at, id, err := decodeCursor(f.Cursor)
+		num, id, err := decodeCursor(f.Order, f.Cursor)
 		if err != nil {
 			return cloud.Page{}, err
 		}
 		if cond != "" {
 			cond += " AND "
 		}
-		cond += "(at < ? OR (at = ? AND id < ?))"
-		args = append(args, at, at, id)
+		if f.Order == cloud.OrderSeq {
+			cond += "(seq > ? OR (seq = ? AND id > ?))"
+		} else {
+			cond += "(at < ? OR (at = ? AND id < ?))"
+		}
+		args = append(args, num, num, id)
 	}
 	q := `SELECT id, station_id, seq, at, received_at, service, method, queue_no, id_number, name, doc, staff FROM checkins`
 	if cond != "" {
@@ -431,7 +552,11 @@ func (s *Store) CheckIns(ctx context.Context, f cloud.CheckInFilter) (cloud.Page
 	limit := f.PageLimit()
 	// One row more than the page tells whether another page follows, so
 	// the last page never carries a cursor to an empty one.
-	q += " ORDER BY at DESC, id DESC LIMIT ?"
+	if f.Order == cloud.OrderSeq {
+		q += " ORDER BY seq ASC, id ASC LIMIT ?"
+	} else {
+		q += " ORDER BY at DESC, id DESC LIMIT ?"
+	}
 	args = append(args, limit+1)
 	rows, err := s.r.QueryContext(ctx, q, args...)
 	if err != nil {
@@ -439,7 +564,7 @@ func (s *Store) CheckIns(ctx context.Context, f cloud.CheckInFilter) (cloud.Page
 	}
 	defer rows.Close()
 	var p cloud.Page
-	var lastAt int64
+	var lastKey int64
 	for rows.Next() {
 		var c vetnet.CheckIn
 		var seq, at, recv int64
@@ -449,13 +574,16 @@ func (s *Store) CheckIns(ctx context.Context, f cloud.CheckInFilter) (cloud.Page
 			return cloud.Page{}, translate(err)
 		}
 		if len(p.CheckIns) == limit {
-			p.Next = encodeCursor(lastAt, p.CheckIns[limit-1].ID)
+			p.Next = encodeCursor(f.Order, lastKey, p.CheckIns[limit-1].ID)
 			break
 		}
 		c.Seq, c.At, c.ReceivedAt = uint64(seq), fromNanos(at), fromNanos(recv)
 		c.Service, c.Method, c.Visitor.DocType = vetnet.Service(service), vetnet.Method(method), vetnet.DocType(doc)
 		p.CheckIns = append(p.CheckIns, c)
-		lastAt = at
+		lastKey = at
+		if f.Order == cloud.OrderSeq {
+			lastKey = seq
+		}
 	}
 	return p, translate(rows.Err())
 }
@@ -506,6 +634,32 @@ type reader struct {
 	Detail string `json:"detail,omitempty"`
 }
 
+// SeqRuns implements cloud.Store: "gaps and islands" over the (station,
+// seq) index; consecutive numbers share seq - row_number().
+func (s *Store) SeqRuns(ctx context.Context) (map[string][]cloud.SeqRun, error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT station_id, MIN(seq), MAX(seq) FROM (
+			SELECT station_id, seq, seq - ROW_NUMBER() OVER (PARTITION BY station_id ORDER BY seq) AS grp
+			FROM (SELECT DISTINCT station_id, seq FROM checkins))
+		GROUP BY station_id, grp ORDER BY station_id, 2`)
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	out := map[string][]cloud.SeqRun{}
+	for rows.Next() {
+		var st string
+		var first, last int64
+		if err := rows.Scan(&st, &first, &last); err != nil {
+			return nil, translate(err)
+		}
+		out[st] = append(out[st], cloud.SeqRun{First: uint64(first), Last: uint64(last)})
+	}
+	return out, translate(rows.Err())
+}
+
 // SavePresence implements cloud.Store.
 func (s *Store) SavePresence(ctx context.Context, ps []cloud.Presence) error {
 	if err := s.check(); err != nil {
@@ -522,8 +676,9 @@ func (s *Store) SavePresence(ctx context.Context, ps []cloud.Presence) error {
 	return translate(s.inTx(ctx, func(tx *sql.Tx) error {
 		stmt, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO presence
 			(station_id, state, since, reason, last_seen, last_heartbeat, heartbeat_s, agent, config_version,
-			 connected_at, uptime_s, outbox_depth, outbox_oldest, outbox_last_seq, outbox_rejected, readers)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+			 connected_at, uptime_s, outbox_depth, outbox_oldest, outbox_last_seq, outbox_rejected, readers, clock_skew_ms,
+			 disk_free, disk_file, disk_low)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 		if err != nil {
 			return err
 		}
@@ -540,7 +695,8 @@ func (s *Store) SavePresence(ctx context.Context, ps []cloud.Presence) error {
 			if _, err := stmt.ExecContext(ctx, p.Station, string(p.State), nullNanos(p.Since), p.Reason,
 				nullNanos(p.LastSeen), nullNanos(p.LastHeartbeat), p.HeartbeatS, p.Agent, p.ConfigVersion,
 				nullNanos(p.ConnectedAt), p.UptimeS, p.Outbox.Depth, nullNanos(p.Outbox.OldestAt),
-				int64(min(p.Outbox.LastSeq, math.MaxInt64)), p.Outbox.Rejected, string(js)); err != nil {
+				int64(min(p.Outbox.LastSeq, math.MaxInt64)), p.Outbox.Rejected, string(js), p.ClockSkew.Milliseconds(),
+				int64(min(p.Disk.FreeBytes, math.MaxInt64)), p.Disk.FileBytes, p.Disk.Low); err != nil {
 				return err
 			}
 		}
@@ -554,8 +710,8 @@ func (s *Store) Presences(ctx context.Context) ([]cloud.Presence, error) {
 		return nil, err
 	}
 	rows, err := s.r.QueryContext(ctx, `SELECT station_id, state, since, reason, last_seen, last_heartbeat, heartbeat_s,
-		agent, config_version, connected_at, uptime_s, outbox_depth, outbox_oldest, outbox_last_seq, outbox_rejected, readers
-		FROM presence ORDER BY station_id`)
+		agent, config_version, connected_at, uptime_s, outbox_depth, outbox_oldest, outbox_last_seq, outbox_rejected, readers,
+		clock_skew_ms, disk_free, disk_file, disk_low FROM presence ORDER BY station_id`)
 	if err != nil {
 		return nil, translate(err)
 	}
@@ -565,11 +721,14 @@ func (s *Store) Presences(ctx context.Context) ([]cloud.Presence, error) {
 		var p cloud.Presence
 		var state, readers string
 		var since, seen, hb, conn, oldest sql.NullInt64
-		var lastSeq int64
+		var lastSeq, skewMS, diskFree int64
 		if err := rows.Scan(&p.Station, &state, &since, &p.Reason, &seen, &hb, &p.HeartbeatS, &p.Agent, &p.ConfigVersion,
-			&conn, &p.UptimeS, &p.Outbox.Depth, &oldest, &lastSeq, &p.Outbox.Rejected, &readers); err != nil {
+			&conn, &p.UptimeS, &p.Outbox.Depth, &oldest, &lastSeq, &p.Outbox.Rejected, &readers, &skewMS,
+			&diskFree, &p.Disk.FileBytes, &p.Disk.Low); err != nil {
 			return nil, translate(err)
 		}
+		p.Disk.FreeBytes = uint64(diskFree)
+		p.ClockSkew = time.Duration(skewMS) * time.Millisecond
 		p.State = cloud.PresenceState(state)
 		p.Since, p.LastSeen, p.LastHeartbeat, p.ConnectedAt = fromNull(since), fromNull(seen), fromNull(hb), fromNull(conn)
 		p.Outbox.OldestAt, p.Outbox.LastSeq = fromNull(oldest), uint64(lastSeq)

@@ -48,6 +48,29 @@ func NewCheckIns(tb testing.TB, r *rand.Rand, station string, firstSeq uint64, n
 	return out
 }
 
+// NewFeedback makes a rating of each check-in, a minute after it, with
+// ratings drawn from r (a fifth of them bad, with a reason).
+func NewFeedback(tb testing.TB, r *rand.Rand, cs []vetnet.CheckIn) []vetnet.Feedback {
+	tb.Helper()
+	out := make([]vetnet.Feedback, len(cs))
+	for i, c := range cs {
+		at := c.At.Add(time.Minute)
+		id, err := vetnet.NewCheckInID(at, randReader{r})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		f := vetnet.Feedback{ID: id, StationID: c.StationID, CheckInID: c.ID, Service: c.Service,
+			Rating: vetnet.Rating(3 + r.IntN(3)), At: at, ReceivedAt: c.ReceivedAt}
+		if r.IntN(5) == 0 {
+			f.Rating = vetnet.Rating(1 + r.IntN(2))
+			f.Reasons = []vetnet.Reason{vetnet.Reasons[r.IntN(len(vetnet.Reasons))]}
+			f.Comment = "等候时间太长"
+		}
+		out[i] = f
+	}
+	return out
+}
+
 type randReader struct{ r *rand.Rand }
 
 func (rr randReader) Read(p []byte) (int, error) {
@@ -88,6 +111,9 @@ func Run(t *testing.T, open func(t *testing.T) cloud.Store) {
 		{"BadCursor", testBadCursor},
 		{"Stats", testStats},
 		{"Presence", testPresence},
+		{"SeqOrder", testSeqOrder},
+		{"Feedback", testFeedback},
+		{"SeqRuns", testSeqRuns},
 		{"Closed", testClosed},
 	}
 	for _, tt := range tests {
@@ -173,7 +199,7 @@ func equalCheckIn(a, b vetnet.CheckIn) bool {
 
 func mustSave(t *testing.T, s cloud.Store, cs []vetnet.CheckIn) []string {
 	t.Helper()
-	ins, err := s.SaveCheckIns(ctx(t), cs)
+	ins, err := cloud.SaveCheckIns(ctx(t), s, cs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -311,7 +337,7 @@ func testAtomic(t *testing.T, s cloud.Store) {
 		t.Run(tt.name, func(t *testing.T) {
 			batch := append([]vetnet.CheckIn(nil), cs...)
 			tt.break_(&batch[2])
-			ins, err := s.SaveCheckIns(ctx(t), batch)
+			ins, err := cloud.SaveCheckIns(ctx(t), s, batch)
 			if vetnet.ErrorCode(err) != vetnet.EINVALID {
 				t.Fatalf("got %v, %v; want code invalid", ins, err)
 			}
@@ -342,7 +368,7 @@ func testConcurrentSaves(t *testing.T, s cloud.Store) {
 			defer wg.Done()
 			for start := w % 3; start < len(cs); start += 7 {
 				end := min(start+12, len(cs))
-				ins, err := s.SaveCheckIns(context.Background(), cs[start:end])
+				ins, err := cloud.SaveCheckIns(context.Background(), s, cs[start:end])
 				if err != nil {
 					errs <- err
 					return
@@ -486,6 +512,135 @@ func testFilters(t *testing.T, s cloud.Store) {
 	}
 }
 
+// testSeqOrder stores a station's check-ins out of order, with a clock
+// that jumps back hours in the middle: in sequence order the timeline is
+// the order the station made them, across pages of every size.
+func testSeqOrder(t *testing.T, s cloud.Store) {
+	r := rand.New(rand.NewPCG(21, 22))
+	cs := NewCheckIns(t, r, "st-a", 1, 60, T0, time.Minute)
+	for i := 30; i < 60; i++ { // the clock was reset 5 hours back at seq 31
+		cs[i].At = cs[i].At.Add(-5 * time.Hour)
+	}
+	other := NewCheckIns(t, r, "st-b", 1, 10, T0, time.Minute)
+	// Arrival order: the second half first, then the first half, in
+	// batches, as after a resend.
+	mustSave(t, s, append(append([]vetnet.CheckIn(nil), cs[30:]...), other...))
+	mustSave(t, s, cs[:30])
+	for _, limit := range []int{1, 7, 60, 500} {
+		got := all(t, s, cloud.CheckInFilter{Station: "st-a", Order: cloud.OrderSeq}, limit)
+		if len(got) != len(cs) {
+			t.Fatalf("limit %d: %d check-ins, want %d", limit, len(got), len(cs))
+		}
+		for i, c := range got {
+			if c.Seq != uint64(i+1) || c.ID != cs[i].ID {
+				t.Fatalf("limit %d: position %d holds seq %d", limit, i, c.Seq)
+			}
+		}
+	}
+	if _, err := s.CheckIns(ctx(t), cloud.CheckInFilter{Order: cloud.OrderSeq}); vetnet.ErrorCode(err) != vetnet.EINVALID {
+		t.Errorf("sequence order without a station: %v", err)
+	}
+	if _, err := s.CheckIns(ctx(t), cloud.CheckInFilter{Station: "st-a", Order: "alphabetical"}); vetnet.ErrorCode(err) != vetnet.EINVALID {
+		t.Errorf("unknown order: %v", err)
+	}
+	// A cursor of one order is refused by the other.
+	p, err := s.CheckIns(ctx(t), cloud.CheckInFilter{Station: "st-a", Order: cloud.OrderSeq, Limit: 5})
+	if err != nil || p.Next == "" {
+		t.Fatal(p, err)
+	}
+	if _, err := s.CheckIns(ctx(t), cloud.CheckInFilter{Station: "st-a", Cursor: p.Next}); vetnet.ErrorCode(err) != vetnet.EINVALID {
+		t.Errorf("a sequence cursor in time order: %v", err)
+	}
+}
+
+// testFeedback stores check-ins and their ratings in one batch, once,
+// whatever is resent, and reads the ratings back page by page; a batch
+// with one bad rating stores none of it.
+func testFeedback(t *testing.T, s cloud.Store) {
+	r := rand.New(rand.NewPCG(25, 26))
+	cs := NewCheckIns(t, r, "st-a", 1, 30, T0, time.Minute)
+	fs := NewFeedback(t, r, cs)
+	saved, err := s.Save(ctx(t), cloud.Batch{CheckIns: cs[:20], Feedback: fs[:10]})
+	if err != nil || len(saved.CheckIns) != 20 || len(saved.Feedback) != 10 {
+		t.Fatalf("save: %d check-ins, %d ratings, %v", len(saved.CheckIns), len(saved.Feedback), err)
+	}
+	saved, err = s.Save(ctx(t), cloud.Batch{CheckIns: cs[10:], Feedback: fs})
+	if err != nil || len(saved.CheckIns) != 10 || len(saved.Feedback) != 20 || saved.Feedback[0] != fs[10].ID {
+		t.Fatalf("resend: %d check-ins, %d ratings, %v", len(saved.CheckIns), len(saved.Feedback), err)
+	}
+	bad := NewFeedback(t, r, cs[:2])
+	bad[1].ReceivedAt = time.Time{}
+	more := NewCheckIns(t, r, "st-a", 31, 1, T0.Add(time.Hour), time.Minute)
+	if _, err := s.Save(ctx(t), cloud.Batch{CheckIns: more, Feedback: bad}); vetnet.ErrorCode(err) != vetnet.EINVALID {
+		t.Fatalf("a batch with a bad rating: %v", err)
+	}
+	if n, _ := s.CountCheckIns(ctx(t), cloud.CheckInFilter{Station: "st-a"}); n != 30 {
+		t.Fatalf("a refused batch stored check-ins: %d", n)
+	}
+	var got []vetnet.Feedback
+	f := cloud.CheckInFilter{Station: "st-a", Limit: 7}
+	for {
+		p, err := s.Feedback(ctx(t), f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, p.Feedback...)
+		if p.Next == "" {
+			break
+		}
+		f.Cursor = p.Next
+	}
+	if len(got) != len(fs) {
+		t.Fatalf("read %d ratings, want %d", len(got), len(fs))
+	}
+	byID := map[string]vetnet.Feedback{}
+	for _, x := range fs {
+		byID[x.ID] = x
+	}
+	for i, x := range got {
+		want := byID[x.ID]
+		if i > 0 && got[i-1].At.Before(x.At) {
+			t.Fatal("ratings not newest first")
+		}
+		if x.CheckInID != want.CheckInID || x.Rating != want.Rating || x.Service != want.Service || x.Comment != want.Comment ||
+			!reflect.DeepEqual(x.Reasons, want.Reasons) || !x.At.Equal(want.At) || !x.ReceivedAt.Equal(want.ReceivedAt) {
+			t.Fatalf("rating %s read back as %+v, want %+v", x.ID, x, want)
+		}
+	}
+	if p, _ := s.Feedback(ctx(t), cloud.CheckInFilter{Station: "st-b"}); len(p.Feedback) != 0 {
+		t.Fatal("station filter")
+	}
+}
+
+func testSeqRuns(t *testing.T, s cloud.Store) {
+	if runs, err := s.SeqRuns(ctx(t)); err != nil || len(runs) != 0 {
+		t.Fatalf("runs of an empty store: %v, %v", runs, err)
+	}
+	r := rand.New(rand.NewPCG(23, 24))
+	a := NewCheckIns(t, r, "st-a", 1, 90, T0, time.Minute)
+	var keep []vetnet.CheckIn
+	for _, c := range a {
+		if (c.Seq < 41 || c.Seq > 42) && c.Seq != 60 {
+			keep = append(keep, c)
+		}
+	}
+	mustSave(t, s, keep)
+	mustSave(t, s, NewCheckIns(t, r, "st-b", 5, 3, T0, time.Minute))
+	// A station whose store was wiped repeats numbers with new IDs.
+	mustSave(t, s, NewCheckIns(t, r, "st-b", 1, 2, T0.Add(time.Hour), time.Minute))
+	runs, err := s.SeqRuns(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]cloud.SeqRun{
+		"st-a": {{First: 1, Last: 40}, {First: 43, Last: 59}, {First: 61, Last: 90}},
+		"st-b": {{First: 1, Last: 2}, {First: 5, Last: 7}},
+	}
+	if !reflect.DeepEqual(runs, want) {
+		t.Fatalf("runs %v, want %v", runs, want)
+	}
+}
+
 func testBadCursor(t *testing.T, s cloud.Store) {
 	for _, c := range []string{"x", "!!!", "bm90IGEgY3Vyc29y", "MTIzOg"} {
 		_, err := s.CheckIns(ctx(t), cloud.CheckInFilter{Cursor: c})
@@ -527,7 +682,8 @@ func testPresence(t *testing.T, s cloud.Store) {
 	ps := []cloud.Presence{
 		{Station: "st-b", State: cloud.StateOnline, Since: T0, Reason: "connect", LastSeen: T0.Add(time.Minute),
 			LastHeartbeat: T0.Add(time.Minute), HeartbeatS: 15, Agent: "0.1.0", ConfigVersion: "c0123456789ab",
-			ConnectedAt: T0.Add(-time.Second), UptimeS: 61,
+			ConnectedAt: T0.Add(-time.Second), UptimeS: 61, ClockSkew: -3*time.Hour - 1500*time.Millisecond,
+			Disk:    cloud.Disk{FreeBytes: 40 << 20, FileBytes: 3 << 20, Low: true},
 			Outbox:  cloud.Backlog{Depth: 3, OldestAt: oldest, LastSeq: 42, Rejected: 1},
 			Readers: []cloud.Reader{{Name: "idcard0", Kind: "idcard", State: "ok"}, {Name: "qr0", Kind: "qr", State: "fault", Detail: "timeout"}}},
 		{Station: "st-a", State: cloud.StateOffline, Since: T0.Add(time.Hour), Reason: "will", LastSeen: T0},
@@ -592,7 +748,7 @@ func testClosed(t *testing.T, s cloud.Store) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	_, err := s.SaveCheckIns(ctx(t), NewCheckIns(t, rand.New(rand.NewPCG(1, 1)), "st-a", 1, 1, T0, 0))
+	_, err := cloud.SaveCheckIns(ctx(t), s, NewCheckIns(t, rand.New(rand.NewPCG(1, 1)), "st-a", 1, 1, T0, 0))
 	if vetnet.ErrorCode(err) != vetnet.EUNAVAILABLE {
 		t.Fatalf("save after close: %v, want code unavailable", err)
 	}

@@ -28,7 +28,26 @@ type stationView struct {
 	CheckInsToday int        `json:"checkins_today"`
 	LastSeq       uint64     `json:"last_seq"`        // highest sequence number the hub stored
 	LastCheckInAt *time.Time `json:"last_checkin_at"` // station clock of the newest stored check-in
+	Seq           seqView    `json:"seq"`
 	presenceView
+}
+
+// Gaps are the sequence numbers the hub misses for a station.
+type Gaps struct {
+	Max     uint64         // highest held
+	Missing uint64         // not held in 1..Max
+	Runs    []cloud.SeqRun // the missing ranges, oldest first (the first few)
+}
+
+type seqView struct {
+	Max     uint64       `json:"max"`     // highest sequence number the hub holds
+	Missing uint64       `json:"missing"` // numbers below max the hub does not hold
+	Gaps    []seqRunView `json:"gaps"`    // the first missing ranges
+}
+
+type seqRunView struct {
+	First uint64 `json:"first"`
+	Last  uint64 `json:"last"`
 }
 
 // presenceView is the presence part of a station, also sent alone in
@@ -49,6 +68,14 @@ type presenceView struct {
 	ConfigVersion string       `json:"config_version"`
 	ConfigCurrent bool         `json:"config_current"` // the station applied the configuration the hub publishes now
 	UptimeS       int64        `json:"uptime_s"`
+	ClockSkewS    float64      `json:"clock_skew_s"` // station clock minus hub clock at the last heartbeat, seconds
+	Disk          diskView     `json:"disk"`
+}
+
+type diskView struct {
+	FreeBytes uint64 `json:"free_bytes"` // free on the station's data file system; 0 if unknown
+	FileBytes int64  `json:"file_bytes"` // size of the station's data file
+	Low       bool   `json:"low"`        // the station refuses check-ins until space is freed
 }
 
 type outboxView struct {
@@ -113,8 +140,17 @@ func (s *Server) currentConfig(st vetnet.Station) string {
 }
 
 func (s *Server) stationView(st vetnet.Station, p cloud.Presence, stats cloud.StationStats) stationView {
+	seq := seqView{Max: stats.LastSeq, Gaps: []seqRunView{}}
+	if s.o.Gaps != nil {
+		g := s.o.Gaps(st.ID)
+		seq.Max, seq.Missing = max(seq.Max, g.Max), g.Missing
+		for _, r := range g.Runs {
+			seq.Gaps = append(seq.Gaps, seqRunView(r))
+		}
+	}
 	return stationView{
-		ID: st.ID, Name: st.Name, NameEN: st.NameEN, Level: string(st.Level),
+		Seq: seq,
+		ID:  st.ID, Name: st.Name, NameEN: st.NameEN, Level: string(st.Level),
 		LevelZH: st.Level.Label("zh"), LevelEN: st.Level.Label("en"), Parent: st.Parent,
 		CheckInsToday: stats.CheckInsSince, LastSeq: stats.LastSeq, LastCheckInAt: timePtr(stats.LastAt),
 		presenceView: presenceViewOf(p, s.currentConfig(st)),
@@ -129,6 +165,8 @@ func presenceViewOf(p cloud.Presence, currentConfig string) presenceView {
 		Outbox:  outboxView{Depth: p.Outbox.Depth, OldestAt: timePtr(p.Outbox.OldestAt), LastSeq: p.Outbox.LastSeq, Rejected: p.Outbox.Rejected},
 		Readers: []readerView{}, Agent: p.Agent, ConfigVersion: p.ConfigVersion, UptimeS: p.UptimeS,
 		ConfigCurrent: p.ConfigVersion != "" && p.ConfigVersion == currentConfig,
+		ClockSkewS:    p.ClockSkew.Seconds(),
+		Disk:          diskView(p.Disk),
 	}
 	for _, r := range p.Readers {
 		v.Readers = append(v.Readers, readerView(r))
@@ -155,4 +193,46 @@ func staffName(st vetnet.Station, id string) string {
 	}
 	m, _ := st.StaffByID(id)
 	return m.Name
+}
+
+type feedbackResponse struct {
+	Feedback []feedbackView `json:"feedback"`
+	Next     string         `json:"next"` // cursor of the next page; "" on the last
+}
+
+type feedbackView struct {
+	ID            string       `json:"id"`
+	Station       string       `json:"station"`
+	StationName   string       `json:"station_name"`
+	StationNameEN string       `json:"station_name_en"`
+	CheckInID     string       `json:"checkin_id"`
+	Service       string       `json:"service"`
+	ServiceZH     string       `json:"service_zh"`
+	ServiceEN     string       `json:"service_en"`
+	Rating        int          `json:"rating"` // 1 very dissatisfied … 5 very satisfied
+	RatingZH      string       `json:"rating_zh"`
+	RatingEN      string       `json:"rating_en"`
+	Bad           bool         `json:"bad"` // must be followed up
+	Reasons       []reasonView `json:"reasons"`
+	Comment       string       `json:"comment"`
+	At            time.Time    `json:"at"`          // station clock
+	ReceivedAt    time.Time    `json:"received_at"` // hub clock
+}
+
+type reasonView struct {
+	Key string `json:"key"`
+	ZH  string `json:"zh"`
+	EN  string `json:"en"`
+}
+
+func feedbackViewOf(f vetnet.Feedback, st vetnet.Station) feedbackView {
+	info, _ := f.Service.Info()
+	v := feedbackView{ID: f.ID, Station: f.StationID, StationName: st.Name, StationNameEN: st.NameEN, CheckInID: f.CheckInID,
+		Service: string(f.Service), ServiceZH: info.ZH, ServiceEN: info.EN, Rating: int(f.Rating),
+		RatingZH: f.Rating.Label("zh"), RatingEN: f.Rating.Label("en"), Bad: f.Rating.Bad(), Reasons: []reasonView{},
+		Comment: f.Comment, At: f.At.UTC(), ReceivedAt: f.ReceivedAt.UTC()}
+	for _, r := range f.Reasons {
+		v.Reasons = append(v.Reasons, reasonView{Key: string(r), ZH: r.Label("zh"), EN: r.Label("en")})
+	}
+	return v
 }

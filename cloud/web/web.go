@@ -34,6 +34,10 @@ type Options struct {
 	Stations  func() []vetnet.Station // the registry, in its order
 	Presences func() []cloud.Presence // every registered station's presence
 
+	// Gaps returns the sequence numbers the hub misses for a station
+	// (below the highest it holds). Nil: none are reported.
+	Gaps func(station string) Gaps
+
 	// Subscribe returns live events and a cancel function; the channel is
 	// closed when the hub stops. Nil: /api/v1/events answers 503.
 	Subscribe func() (<-chan cloud.Event, func())
@@ -129,6 +133,7 @@ func New(o Options) *Server {
 	s.handle("GET /metrics", "/metrics", s.metrics)
 	s.handle("GET /api/v1/stations", "/api/v1/stations", s.stations)
 	s.handle("GET /api/v1/checkins", "/api/v1/checkins", s.checkIns)
+	s.handle("GET /api/v1/feedback", "/api/v1/feedback", s.feedback)
 	s.handle("GET /api/v1/events", "/api/v1/events", s.events)
 	s.handle("/", "other", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, vetnet.Errorz(vetnet.ENOTFOUND, "没有这个地址", "No such page."), "")
@@ -249,6 +254,37 @@ func (s *Server) checkIns(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
+func (s *Server) feedback(w http.ResponseWriter, r *http.Request) {
+	f, param, err := s.parseFilter(r)
+	if err == nil && f.Order != cloud.OrderAt {
+		param, err = "order", vetnet.Errorz(vetnet.EINVALID, "评价只能按时间排列", "Ratings are listed by time only.")
+	}
+	if err != nil {
+		s.badReqs.Inc(param)
+		writeError(w, http.StatusBadRequest, err, param)
+		return
+	}
+	page, err := s.o.Store.Feedback(r.Context(), f)
+	if err != nil {
+		if vetnet.ErrorCode(err) == vetnet.EINVALID {
+			s.badReqs.Inc("cursor")
+			writeError(w, http.StatusBadRequest, err, "cursor")
+			return
+		}
+		writeError(w, statusOf(err), err, "")
+		return
+	}
+	names := map[string]vetnet.Station{}
+	for _, st := range s.o.Stations() {
+		names[st.ID] = st
+	}
+	out := feedbackResponse{Feedback: []feedbackView{}, Next: page.Next}
+	for _, f := range page.Feedback {
+		out.Feedback = append(out.Feedback, feedbackViewOf(f, names[f.StationID]))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
 // parseFilter reads the query of /api/v1/checkins. On error it names the
 // parameter at fault.
 func (s *Server) parseFilter(r *http.Request) (cloud.CheckInFilter, string, error) {
@@ -292,6 +328,17 @@ func (s *Server) parseFilter(r *http.Request) (cloud.CheckInFilter, string, erro
 				"Parameter limit must be a whole number from 1 to "+strconv.Itoa(cloud.MaxLimit)+".")
 		}
 		f.Limit = n
+	}
+	switch v := q.Get("order"); v {
+	case "", "at":
+	case "seq":
+		if f.Station == "" {
+			return f, "order", vetnet.Errorz(vetnet.EINVALID, "按序号排列(order=seq)需要指定站点(station)",
+				"Parameter order=seq needs a station.")
+		}
+		f.Order = cloud.OrderSeq
+	default:
+		return f, "order", vetnet.Errorz(vetnet.EINVALID, "参数 order 应为 at 或 seq", "Parameter order must be at or seq.")
 	}
 	if v := q.Get("cursor"); v != "" {
 		if len(v) > 200 {
@@ -384,6 +431,8 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 				data = checkInViewOf(e.CheckIn, names[e.CheckIn.StationID])
 			case cloud.EventPresence:
 				data = presenceEvent{presenceViewOf(e.Presence, s.currentConfig(names[e.Presence.Station])), e.Changed}
+			case cloud.EventFeedback:
+				data = feedbackViewOf(e.Feedback, names[e.Feedback.StationID])
 			default:
 				continue
 			}

@@ -43,7 +43,7 @@ func newEnv(t *testing.T) *env {
 	// 40 yesterday and today at one village, 17 today at the other.
 	cs := storetest.NewCheckIns(t, r, "st-d-t1-v1", 1, 40, now.Add(-30*time.Hour), time.Hour/2)
 	cs = append(cs, storetest.NewCheckIns(t, r, "st-d-t1-v2", 1, 17, now.Add(-10*time.Hour), 7*time.Minute)...)
-	if _, err := st.SaveCheckIns(context.Background(), cs); err != nil {
+	if _, err := cloud.SaveCheckIns(context.Background(), st, cs); err != nil {
 		t.Fatal(err)
 	}
 	e := &env{store: st, cs: cs, events: make(chan cloud.Event, 10)}
@@ -227,6 +227,8 @@ func TestBadParams(t *testing.T) {
 		{"station", "station=NOT%20A%20STATION", "station"},
 		{"cursor", "cursor=garbage", "cursor"},
 		{"repeated", "limit=5&limit=6", "limit"},
+		{"order unknown", "order=name", "order"},
+		{"order seq without station", "order=seq", "order"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -395,7 +397,7 @@ func TestCheckInStaff(t *testing.T) {
 	defer st.Close()
 	cs := storetest.NewCheckIns(t, rand.New(rand.NewPCG(3, 4)), "st-d-t1-v1", 1, 2, now.Add(-time.Hour), time.Minute)
 	cs[1].Method, cs[1].Staff = vetnet.MethodManual, "xb-0107"
-	if _, err := st.SaveCheckIns(context.Background(), cs); err != nil {
+	if _, err := cloud.SaveCheckIns(context.Background(), st, cs); err != nil {
 		t.Fatal(err)
 	}
 	stations := func() []vetnet.Station {
@@ -420,5 +422,45 @@ func TestCheckInStaff(t *testing.T) {
 	}
 	if alone["staff"] != "" || alone["staff_name"] != "" {
 		t.Errorf("alone: %v", alone)
+	}
+}
+
+func TestFeedbackAPI(t *testing.T) {
+	e := newEnv(t)
+	r := rand.New(rand.NewPCG(31, 32))
+	cs := storetest.NewCheckIns(t, r, "st-d-t1-v1", 1000, 12, storetest.T0, time.Minute)
+	fs := storetest.NewFeedback(t, r, cs)
+	fs[0].Rating, fs[0].Reasons = vetnet.RatingVeryDissatisfied, []vetnet.Reason{vetnet.ReasonAttitude}
+	if _, err := e.store.Save(context.Background(), cloud.Batch{CheckIns: cs, Feedback: fs}); err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	cursor := ""
+	for {
+		q := "/api/v1/feedback?station=st-d-t1-v1&limit=5"
+		if cursor != "" {
+			q += "&cursor=" + cursor
+		}
+		rec, body := get(t, e.srv, q)
+		if rec.Code != 200 {
+			t.Fatalf("status %d: %v", rec.Code, body)
+		}
+		for _, x := range body["feedback"].([]any) {
+			m := x.(map[string]any)
+			seen++
+			if m["id"] == fs[0].ID && (m["bad"] != true || m["rating_zh"] != "非常不满意" || m["reasons"].([]any)[0].(map[string]any)["zh"] != "服务态度") {
+				t.Fatalf("bad rating shown as %v", m)
+			}
+		}
+		cursor, _ = body["next"].(string)
+		if cursor == "" {
+			break
+		}
+	}
+	if seen != len(fs) {
+		t.Fatalf("%d ratings listed, want %d", seen, len(fs))
+	}
+	if rec, _ := get(t, e.srv, "/api/v1/feedback?order=seq&station=st-d-t1-v1"); rec.Code != 400 {
+		t.Fatalf("order=seq on ratings: %d", rec.Code)
 	}
 }

@@ -49,7 +49,7 @@ import (
 // Defaults of Config.
 const (
 	DefaultHeartbeatInterval = 15 * time.Second
-	DefaultBatchMax          = 100
+	DefaultBatchMax          = 250
 	DefaultAckTimeout        = 10 * time.Second
 	DefaultMaxBackoff        = 60 * time.Second
 	// TokenTTL is how long a card's token can be used to check in.
@@ -101,7 +101,7 @@ type Config struct {
 	// answered with "not recognised" on the kiosk. Errors: ENOTFOUND,
 	// EUNAVAILABLE, shown to the visitor.
 	LookupToken func(ctx context.Context, token string) (vetnet.Visitor, error)
-	// BatchMax is the most check-ins in one batch. Default 100; at most
+	// BatchMax is the most check-ins in one batch. Default 250; at most
 	// wire.MaxBatch.
 	BatchMax int
 	// AckTimeout is the first wait for a batch's ack before it is sent
@@ -113,9 +113,31 @@ type Config struct {
 	// ReconnectInterval caps the wait between reconnection attempts.
 	// Default mqtt.DefaultMaxReconnectInterval.
 	ReconnectInterval time.Duration
-	Version           string                        // agent software version, in heartbeats and status
-	Logf              func(format string, a ...any) // default log.Printf; never given personal data unmasked
-	Now               func() time.Time              // default time.Now; check-in times, token expiry
+	// MaxOutbox is how many check-ins may wait for the hub; beyond it the
+	// kiosk says the station cannot take check-ins. Default
+	// bolt.DefaultMaxOutbox (100,000).
+	MaxOutbox int
+	// MinFree is the free disk space the station keeps; below it check-ins
+	// are refused (nothing stored is dropped). Default bolt.DefaultMinFree.
+	MinFree uint64
+	// FreeSpace replaces the file system's free-space query (tests).
+	FreeSpace func(dir string) (uint64, error)
+	// Retention is how long acknowledged check-ins stay at the station.
+	// Default bolt.DefaultRetention (30 days).
+	Retention time.Duration
+	// MaintainEvery is how often the agent purges check-ins past their
+	// retention and, when the station is idle, compacts its file. Default
+	// 10 minutes.
+	MaintainEvery time.Duration
+	// IdleFor is how long without a check-in makes the station idle
+	// enough to compact its file. Default 5 minutes.
+	IdleFor time.Duration
+	// CompactMin is the least disk a compaction must give back to be
+	// worth it (and at least half the file). Default 8 MiB.
+	CompactMin int64
+	Version    string                        // agent software version, in heartbeats and status
+	Logf       func(format string, a ...any) // default log.Printf; never given personal data unmasked
+	Now        func() time.Time              // default time.Now; check-in times, token expiry
 }
 
 // Agent is a running station daemon.
@@ -141,12 +163,13 @@ type Agent struct {
 	statusDirty chan struct{} // something the kiosk shows changed
 	hbNow       chan struct{} // send a heartbeat now (interval changed, config applied)
 
-	hbSeq     atomic.Uint64
-	resends   atomic.Int64
-	cancel    context.CancelFunc
-	wg        sync.WaitGroup
-	closeOnce sync.Once
-	closeErr  error
+	hbSeq      atomic.Uint64
+	resends    atomic.Int64
+	lastCommit atomic.Int64 // Unix nanoseconds of the last check-in committed
+	cancel     context.CancelFunc
+	wg         sync.WaitGroup
+	closeOnce  sync.Once
+	closeErr   error
 }
 
 // card is a read waiting to be checked in.
@@ -185,6 +208,15 @@ func New(cfg Config) (*Agent, error) {
 		cfg.BatchMax = DefaultBatchMax
 	}
 	cfg.BatchMax = min(cfg.BatchMax, wire.MaxBatch)
+	if cfg.MaintainEvery <= 0 {
+		cfg.MaintainEvery = 10 * time.Minute
+	}
+	if cfg.IdleFor <= 0 {
+		cfg.IdleFor = 5 * time.Minute
+	}
+	if cfg.CompactMin <= 0 {
+		cfg.CompactMin = 8 << 20
+	}
 	if cfg.AckTimeout <= 0 {
 		cfg.AckTimeout = DefaultAckTimeout
 	}
@@ -233,7 +265,8 @@ func (a *Agent) Start(ctx context.Context) (err error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return vetnet.Wrap(vetnet.EINTERNAL, err, "无法创建数据目录", "Cannot create the data directory.")
 	}
-	a.store, err = bolt.Open(filepath.Join(cfg.DataDir, DBFile), bolt.Options{StationID: cfg.StationID, Now: cfg.Now})
+	a.store, err = bolt.Open(filepath.Join(cfg.DataDir, DBFile), bolt.Options{StationID: cfg.StationID, Now: cfg.Now,
+		MaxOutbox: cfg.MaxOutbox, MinFree: cfg.MinFree, FreeSpace: cfg.FreeSpace, Retention: cfg.Retention})
 	if err != nil {
 		return err
 	}
@@ -246,7 +279,7 @@ func (a *Agent) Start(ctx context.Context) (err error) {
 		a.readers = append(a.readers, a.sim)
 	}
 
-	backend := localapi.Backend{Status: a.Status, CheckIn: a.CheckIn,
+	backend := localapi.Backend{Status: a.Status, CheckIn: a.CheckIn, Feedback: a.Feedback,
 		Staff: a.StaffList, StaffLogin: a.StaffLogin, StaffLogout: a.StaffLogout}
 	if a.sim != nil {
 		backend.SimTap = a.sim.Tap
@@ -283,6 +316,7 @@ func (a *Agent) Start(ctx context.Context) (err error) {
 	}
 	a.goRun(func() { a.readEvents(ctx, events) })
 	a.goRun(func() { a.publishStatus(ctx) })
+	a.goRun(func() { a.maintain(ctx) })
 	if cfg.Indicator != nil {
 		a.goRun(func() { cfg.Indicator.Run(ctx) })
 		a.goRun(func() { a.indicate(ctx) })
@@ -414,6 +448,9 @@ func (a *Agent) Status() localapi.Status {
 	if ob, err := a.store.OutboxStats(); err == nil {
 		s.Outbox = localapi.Outbox{Depth: ob.Depth, OldestAt: ob.OldestAt, LastSeq: ob.LastSeq, Rejected: ob.Rejected}
 	}
+	disk := a.store.Storage()
+	// In whole MiB, so that every check-in does not change the status.
+	s.Storage = localapi.Storage{FreeBytes: disk.FreeBytes &^ (1<<20 - 1), Low: disk.Low}
 	for _, r := range a.readers {
 		h := r.Health()
 		s.Readers = append(s.Readers, localapi.Reader{Name: h.Name, Kind: h.Kind, State: h.State, Detail: h.Detail})
@@ -421,8 +458,13 @@ func (a *Agent) Status() localapi.Status {
 	return s
 }
 
+// statusEvery is the shortest time between two status events: a draining
+// backlog changes the status with every ack, and the kiosk needs no more
+// than a few updates a second.
+const statusEvery = 200 * time.Millisecond
+
 // publishStatus sends a status event to the kiosk whenever what it shows
-// changed.
+// changed, at most once every statusEvery.
 func (a *Agent) publishStatus(ctx context.Context) {
 	for {
 		select {
@@ -431,6 +473,7 @@ func (a *Agent) publishStatus(ctx context.Context) {
 		case <-a.statusDirty:
 		}
 		s := a.Status()
+		now := s.Now
 		s.Now = time.Time{}
 		b, _ := json.Marshal(s)
 		a.mu.Lock()
@@ -438,7 +481,13 @@ func (a *Agent) publishStatus(ctx context.Context) {
 		a.lastStatus = b
 		a.mu.Unlock()
 		if !same {
-			a.api.Broadcast(localapi.EventStatus, a.Status())
+			s.Now = now
+			a.api.Broadcast(localapi.EventStatus, s)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(statusEvery):
+			}
 		}
 	}
 }
@@ -606,6 +655,22 @@ func (a *Agent) releaseToken(c *card, svc vetnet.Service, resp *localapi.CheckIn
 	}
 }
 
+// Feedback commits a visitor's rating of a visit checked in here (the
+// local API's backend) and wakes the forwarder.
+//
+// Errors: EINVALID, ENOTFOUND (no such check-in here), ECONFLICT (already
+// rated), EFULL, EUNAVAILABLE, EINTERNAL.
+func (a *Agent) Feedback(ctx context.Context, in localapi.FeedbackInput) (localapi.FeedbackResponse, error) {
+	f, err := a.store.CommitFeedback(bolt.FeedbackDraft{CheckInID: in.CheckInID, Rating: in.Rating, Reasons: in.Reasons, Comment: in.Comment})
+	if err != nil {
+		return localapi.FeedbackResponse{}, err
+	}
+	signal(a.wake)
+	a.statusChanged()
+	a.cfg.Logf("agent: rating %d of check-in %s (%s) id=%s", f.Rating, f.CheckInID, f.Service, f.ID)
+	return localapi.FeedbackResponse{ID: f.ID, At: f.At}, nil
+}
+
 // CheckIn commits a check-in (the local API's backend). It returns once the
 // check-in is durable in the store, and wakes the forwarder.
 //
@@ -647,6 +712,7 @@ func (a *Agent) CheckIn(ctx context.Context, in localapi.CheckInInput) (localapi
 		a.cfg.Logf("agent: check-in of %s refused: %v", vetnet.MaskIDNumber(d.Visitor.IDNumber), err)
 		return localapi.CheckInResponse{}, err
 	}
+	a.lastCommit.Store(time.Now().UnixNano())
 	signal(a.wake)
 	a.statusChanged()
 	a.cfg.Logf("agent: check-in seq=%d id=%s service=%s queue=%s method=%s visitor=%s %s staff=%s",

@@ -7,13 +7,15 @@ import (
 	"time"
 
 	"github.com/vetnet/vetnet"
+	"github.com/vetnet/vetnet/edge-agent/bolt"
 	"github.com/vetnet/vetnet/wire"
 )
 
 // flight is a published batch waiting for its ack.
 type flight struct {
 	label    string
-	seqs     []uint64
+	seqs     []uint64        // check-ins
+	rseqs    []uint64        // other records (ratings)
 	ids      map[string]bool // not yet answered
 	deadline time.Time
 }
@@ -25,8 +27,15 @@ type forwarder struct {
 	a         *Agent
 	flights   []*flight
 	inFlight  map[uint64]bool
-	failures  int       // consecutive timeouts and errors; grows the waits
-	holdUntil time.Time // no publishing before this (after errors)
+	rInFlight map[uint64]bool
+	// sent is the highest sequence number published since the outbox was
+	// last read from its start: fill reads only past it. It goes back to
+	// 0 whenever a batch is released unanswered (timeout, reconnect), so
+	// that its check-ins are read and sent again. rsent is the same for
+	// the records outbox.
+	sent, rsent uint64
+	failures    int       // consecutive timeouts and errors; grows the waits
+	holdUntil   time.Time // no publishing before this (after errors)
 }
 
 // backoff returns the wait after n consecutive failures: AckTimeout
@@ -42,7 +51,7 @@ func (a *Agent) backoff(n int) time.Duration {
 }
 
 func (a *Agent) forward(ctx context.Context) {
-	f := &forwarder{a: a, inFlight: map[uint64]bool{}}
+	f := &forwarder{a: a, inFlight: map[uint64]bool{}, rInFlight: map[uint64]bool{}}
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
@@ -85,16 +94,26 @@ func (f *forwarder) nextWake(now time.Time) time.Duration {
 	return max(next.Sub(now), time.Millisecond)
 }
 
-func (f *forwarder) release(i int) {
+// release forgets flight i. answered says its check-ins were acknowledged
+// or parked; otherwise they go back to being sent.
+func (f *forwarder) release(i int, answered bool) {
 	for _, s := range f.flights[i].seqs {
 		delete(f.inFlight, s)
 	}
+	for _, s := range f.flights[i].rseqs {
+		delete(f.rInFlight, s)
+	}
 	f.flights = append(f.flights[:i], f.flights[i+1:]...)
+	if !answered {
+		f.sent, f.rsent = 0, 0
+	}
 }
 
 func (f *forwarder) releaseAll() {
 	f.flights = nil
 	clear(f.inFlight)
+	clear(f.rInFlight)
+	f.sent, f.rsent = 0, 0
 }
 
 // expire releases the batches whose ack is late; their check-ins are sent
@@ -104,7 +123,7 @@ func (f *forwarder) expire(now time.Time) {
 		if fl := f.flights[i]; !now.Before(fl.deadline) {
 			f.a.cfg.Logf("agent: no ack for batch %s; sending again", fl.label)
 			f.a.resends.Add(1)
-			f.release(i)
+			f.release(i, false)
 			f.failures++
 			continue
 		}
@@ -120,7 +139,13 @@ func (f *forwarder) fill(now time.Time) {
 	if free <= 0 {
 		return
 	}
-	pending, err := a.store.Pending(len(f.inFlight) + free*a.cfg.BatchMax)
+	// Read past what is in flight; after a release, from the start,
+	// skipping what is still in flight.
+	limit := free * a.cfg.BatchMax
+	if f.sent == 0 {
+		limit += len(f.inFlight)
+	}
+	pending, err := a.store.PendingAfter(f.sent, limit)
 	if err != nil {
 		a.cfg.Logf("agent: read outbox: %v", err)
 		f.hold(now)
@@ -163,6 +188,64 @@ func (f *forwarder) fill(now time.Time) {
 			f.inFlight[c.Seq] = true
 		}
 		f.flights = append(f.flights, fl)
+		f.sent = max(f.sent, todo[n-1].Seq)
+		todo = todo[n:]
+	}
+	f.fillRecords(now)
+}
+
+// fillRecords publishes batches of waiting records (ratings) in the room
+// the check-ins left in the window. Check-ins go first: a backlog of visits
+// matters more than their ratings.
+func (f *forwarder) fillRecords(now time.Time) {
+	a := f.a
+	free := maxInFlight - len(f.flights)
+	if free <= 0 {
+		return
+	}
+	limit := free * a.cfg.BatchMax
+	if f.rsent == 0 {
+		limit += len(f.rInFlight)
+	}
+	pending, err := a.store.PendingRecordsAfter(f.rsent, limit)
+	if err != nil {
+		a.cfg.Logf("agent: read records outbox: %v", err)
+		f.hold(now)
+		return
+	}
+	var todo []bolt.Record
+	for _, r := range pending {
+		if !f.rInFlight[r.Seq] {
+			todo = append(todo, r)
+		}
+	}
+	topic := a.up.Topic(wire.KindCheckIns)
+	for len(todo) > 0 && len(f.flights) < maxInFlight {
+		n := min(len(todo), a.cfg.BatchMax)
+		label := fmt.Sprintf("r%d-%d", todo[0].Seq, todo[n-1].Seq)
+		b := wire.NewCheckInBatch(a.cfg.StationID, label, a.cfg.Now(), nil)
+		for _, r := range todo[:n] {
+			b.Records = append(b.Records, wire.FeedbackToWire(r.Feedback))
+		}
+		payload, err := b.Encode()
+		if err != nil {
+			a.cfg.Logf("agent: encode batch %s: %v", label, err)
+			f.hold(now)
+			return
+		}
+		if err := a.up.Publish(topic, payload, 1, false); err != nil {
+			a.cfg.Logf("agent: publish batch %s: %v", label, err)
+			f.hold(now)
+			return
+		}
+		fl := &flight{label: label, ids: map[string]bool{}, deadline: time.Now().Add(a.backoff(f.failures))}
+		for _, r := range todo[:n] {
+			fl.rseqs = append(fl.rseqs, r.Seq)
+			fl.ids[r.Feedback.ID] = true
+			f.rInFlight[r.Seq] = true
+		}
+		f.flights = append(f.flights, fl)
+		f.rsent = max(f.rsent, todo[n-1].Seq)
 		todo = todo[n:]
 	}
 }
@@ -192,8 +275,14 @@ func (f *forwarder) handleAck(ack wire.Ack, now time.Time) {
 				delete(fl.ids, id)
 			}
 		}
-		if (ack.Batch != "" && fl.label == ack.Batch) || len(fl.ids) == 0 {
-			f.release(i)
+		if len(fl.ids) == 0 {
+			f.release(i, true)
+			continue
+		}
+		if ack.Batch != "" && fl.label == ack.Batch {
+			// Answered, but not all of it: the rest of a refused batch, or
+			// a whole-message error. Those go back to being sent.
+			f.release(i, false)
 			continue
 		}
 		i++
@@ -257,6 +346,8 @@ func (a *Agent) sendHeartbeat() error {
 		UptimeS: int64(time.Since(a.started) / time.Second), IntervalS: seconds(a.heartbeatInterval()),
 		Outbox:  wire.OutboxV1{Depth: ob.Depth, OldestAt: ob.OldestAt, LastSeq: ob.LastSeq, Rejected: ob.Rejected},
 		Readers: []wire.ReaderV1{}, Agent: a.cfg.Version, ConfigVersion: a.ConfigVersion()}
+	st := a.store.Storage()
+	hb.Storage = wire.StorageV1{FreeBytes: st.FreeBytes, FileBytes: st.FileBytes, Low: st.Low}
 	for _, r := range a.readers {
 		h := r.Health()
 		hb.Readers = append(hb.Readers, wire.ReaderV1{Name: h.Name, Kind: h.Kind, State: h.State, Detail: truncate(h.Detail, 256)})

@@ -33,12 +33,24 @@
 // to make a new key for a database that already has one (see ErrKeyMismatch
 // in Open's errors) rather than silently starting over.
 //
+// # Limits and upkeep
+//
+// Commit refuses (EFULL) when the outbox holds MaxOutbox check-ins or the
+// file system has less than MinFree bytes free: the kiosk then says in plain
+// words that the station cannot take check-ins, and nothing stored is ever
+// dropped to make room. Purge removes check-ins acknowledged more than
+// Retention ago. bbolt reuses freed pages but never shrinks its file;
+// Compact copies the live data into a new file and renames it over the old
+// one when much of the file is free, so a station that once held a long
+// backlog gets its disk back. The agent runs both when the station is idle.
+//
 // # Layout
 //
 //	meta      station, seq, counters, key check, applied config
 //	checkins  seq (8 bytes, big endian) → sealed record
 //	ids       check-in ID → seq
-//	outbox    seq → (empty)
+//	outbox    seq → the check-in's time (Unix nanoseconds), for the oldest unsent age
+//	acked     seq → when the hub acknowledged it (Unix nanoseconds), for Purge
 //	rejected  seq → rejection (JSON)
 //	queue     "YYYY-MM-DD/service" → count issued that day
 //	visitors  HMAC(ID number) → last visit (Unix nanoseconds)

@@ -21,6 +21,8 @@ import (
 const (
 	DefaultMaxOutbox = 100000
 	DefaultTimeout   = time.Second
+	DefaultMinFree   = 64 << 20
+	DefaultRetention = 30 * 24 * time.Hour
 )
 
 // Options configure a Store. The zero value is usable apart from StationID.
@@ -49,6 +51,29 @@ type Options struct {
 	// process (another agent on the same data directory). Default
 	// DefaultTimeout (1 s); a negative value waits forever.
 	Timeout time.Duration
+
+	// MinFree is the free space, in bytes, that the file system of the
+	// store must keep: below it Commit fails with EFULL and the kiosk
+	// says the station cannot take check-ins now. What is stored is never
+	// dropped to make room. Default DefaultMinFree (64 MiB); bbolt grows
+	// its file in steps of up to 1 GiB, but a station's file stays far
+	// smaller.
+	MinFree uint64
+
+	// FreeSpace returns the free bytes of the file system holding dir.
+	// Default: statfs(2). Tests replace it.
+	FreeSpace func(dir string) (uint64, error)
+
+	// SpaceCheckEvery is how often Commit asks for the free space; in
+	// between it trusts the last answer. Default 2 s.
+	SpaceCheckEvery time.Duration
+
+	// Retention is how long a check-in the hub acknowledged stays at the
+	// station (for the staff screen's visitors of the day and for a
+	// technician), counted from its acknowledgement; Purge removes older
+	// ones. Default DefaultRetention (30 days). Check-ins not yet
+	// acknowledged and parked ones are never purged.
+	Retention time.Duration
 }
 
 // Draft is a check-in before the store numbers it.
@@ -85,6 +110,9 @@ type Parked struct {
 // Store is the station's bbolt file. Its methods are safe for concurrent
 // use.
 type Store struct {
+	// mu guards db: every transaction holds it for reading; Compact, which
+	// swaps the file, and Close hold it for writing.
+	mu        sync.RWMutex
 	db        *bbolt.DB
 	path      string
 	station   string
@@ -92,6 +120,8 @@ type Store struct {
 	loc       *time.Location
 	maxOutbox int
 	keys      keys
+	opts      Options
+	space     spaceCache
 
 	closeOnce sync.Once
 	closeErr  error
@@ -102,11 +132,13 @@ var (
 	bucketCheckIns = []byte("checkins")
 	bucketIDs      = []byte("ids")
 	bucketOutbox   = []byte("outbox")
+	bucketAcked    = []byte("acked")
 	bucketRejected = []byte("rejected")
 	bucketQueue    = []byte("queue")
 	bucketVisitors = []byte("visitors")
 
-	allBuckets = [][]byte{bucketMeta, bucketCheckIns, bucketIDs, bucketOutbox, bucketRejected, bucketQueue, bucketVisitors}
+	allBuckets = append([][]byte{bucketMeta, bucketCheckIns, bucketIDs, bucketOutbox, bucketAcked, bucketRejected, bucketQueue, bucketVisitors},
+		recordBuckets...)
 
 	keyStation  = []byte("station")
 	keySeq      = []byte("seq")
@@ -134,12 +166,27 @@ func Open(path string, opts Options) (*Store, error) {
 	if opts.MaxOutbox <= 0 {
 		opts.MaxOutbox = DefaultMaxOutbox
 	}
+	if opts.MinFree == 0 {
+		opts.MinFree = DefaultMinFree
+	}
+	if opts.FreeSpace == nil {
+		opts.FreeSpace = statfsFree
+	}
+	if opts.SpaceCheckEvery <= 0 {
+		opts.SpaceCheckEvery = 2 * time.Second
+	}
+	if opts.Retention <= 0 {
+		opts.Retention = DefaultRetention
+	}
 	switch {
 	case opts.Timeout == 0:
 		opts.Timeout = DefaultTimeout
 	case opts.Timeout < 0:
 		opts.Timeout = 0 // bbolt: wait forever
 	}
+	// A compaction that a power cut interrupted leaves its copy behind;
+	// the original is whole (the copy replaces it only by a rename).
+	_ = os.Remove(path + compactSuffix)
 	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: opts.Timeout})
 	if err != nil {
 		if errors.Is(err, berrors.ErrTimeout) {
@@ -150,7 +197,7 @@ func Open(path string, opts Options) (*Store, error) {
 	// bbolt applies the mode only when it creates the file; records are
 	// sealed, but the file should not be world-readable all the same.
 	_ = os.Chmod(path, 0o600)
-	s := &Store{db: db, path: path, station: opts.StationID, now: opts.Now, loc: opts.Location, maxOutbox: opts.MaxOutbox}
+	s := &Store{db: db, path: path, station: opts.StationID, now: opts.Now, loc: opts.Location, maxOutbox: opts.MaxOutbox, opts: opts}
 	if err := s.init(); err != nil {
 		_ = db.Close()
 		return nil, err
@@ -160,7 +207,7 @@ func Open(path string, opts Options) (*Store, error) {
 
 // init creates the buckets, checks the station and loads the device key.
 func (s *Store) init() error {
-	return s.db.Update(func(tx *bbolt.Tx) error {
+	return s.update(func(tx *bbolt.Tx) error {
 		for _, name := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return internal(err)
@@ -195,8 +242,24 @@ func (s *Store) init() error {
 
 // Close closes the file. It is safe to call more than once.
 func (s *Store) Close() error {
-	s.closeOnce.Do(func() { s.closeErr = s.db.Close() })
+	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.closeErr = s.db.Close()
+	})
 	return s.closeErr
+}
+
+func (s *Store) view(fn func(*bbolt.Tx) error) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.db.View(fn)
+}
+
+func (s *Store) update(fn func(*bbolt.Tx) error) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.db.Update(fn)
 }
 
 // Path returns the file's path.
@@ -206,9 +269,12 @@ func (s *Store) Path() string { return s.path }
 // returns only after the transaction is committed and synced to disk.
 //
 // Errors: EINVALID (the check-in breaks a rule of vetnet.CheckIn.Validate),
-// EFULL (the outbox holds MaxOutbox check-ins), EUNAVAILABLE (the store is
-// closed), EINTERNAL.
+// EFULL (the outbox holds MaxOutbox check-ins, or the disk has less than
+// MinFree bytes free), EUNAVAILABLE (the store is closed), EINTERNAL.
 func (s *Store) Commit(d Draft) (vetnet.CheckIn, Ticket, error) {
+	if err := s.checkSpace(); err != nil {
+		return vetnet.CheckIn{}, Ticket{}, err
+	}
 	now := s.now().Round(0)
 	info, ok := d.Service.Info()
 	if !ok {
@@ -223,7 +289,7 @@ func (s *Store) Commit(d Draft) (vetnet.CheckIn, Ticket, error) {
 	}
 	c := vetnet.CheckIn{ID: id, StationID: s.station, Visitor: d.Visitor, Service: d.Service, Method: d.Method, Staff: d.Staff, At: now.UTC()}
 	var t Ticket
-	err = s.db.Update(func(tx *bbolt.Tx) error {
+	err = s.update(func(tx *bbolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
 		if n := getU64(meta, keyOutboxN); n >= uint64(s.maxOutbox) {
 			return vetnet.Errorz(vetnet.EFULL, "待上传的签到记录已满，请联系工作人员", "The station's outbox is full; please call staff.")
@@ -270,7 +336,9 @@ func (s *Store) Commit(d Draft) (vetnet.CheckIn, Ticket, error) {
 		}{
 			{tx.Bucket(bucketCheckIns), sk, sealed},
 			{ids, []byte(c.ID), sk},
-			{tx.Bucket(bucketOutbox), sk, []byte{}},
+			// The outbox entry holds the check-in's time, so that the
+			// oldest unsent age needs no decryption.
+			{tx.Bucket(bucketOutbox), sk, u64(uint64(c.At.UnixNano()))},
 			{queue, qkey, u64(issued + 1)},
 			{visitors, vkey, u64(uint64(now.UnixNano()))},
 			{meta, keySeq, u64(c.Seq)},
@@ -307,12 +375,24 @@ func pruneQueue(queue *bbolt.Bucket, today []byte) error {
 // means all).
 //
 // Errors: EUNAVAILABLE (closed), EINTERNAL.
-func (s *Store) Pending(max int) ([]vetnet.CheckIn, error) {
+func (s *Store) Pending(max int) ([]vetnet.CheckIn, error) { return s.PendingAfter(0, max) }
+
+// PendingAfter returns up to max check-ins of the outbox whose sequence
+// number is above after, oldest first (max <= 0 means all). The forwarder
+// reads past what it already has in flight, so that a deep backlog costs
+// each check-in one read, not one per batch sent before it.
+//
+// Errors: EUNAVAILABLE (closed), EINTERNAL.
+func (s *Store) PendingAfter(after uint64, max int) ([]vetnet.CheckIn, error) {
 	var out []vetnet.CheckIn
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := s.view(func(tx *bbolt.Tx) error {
 		checkins := tx.Bucket(bucketCheckIns)
 		cur := tx.Bucket(bucketOutbox).Cursor()
-		for k, _ := cur.First(); k != nil && (max <= 0 || len(out) < max); k, _ = cur.Next() {
+		k, _ := cur.First()
+		if after > 0 {
+			k, _ = cur.Seek(seqKey(after + 1))
+		}
+		for ; k != nil && (max <= 0 || len(out) < max); k, _ = cur.Next() {
 			c, err := s.load(checkins, k)
 			if err != nil {
 				return err
@@ -330,7 +410,7 @@ func (s *Store) Pending(max int) ([]vetnet.CheckIn, error) {
 // Errors: ENOTFOUND, EUNAVAILABLE (closed), EINTERNAL.
 func (s *Store) Get(id string) (vetnet.CheckIn, error) {
 	var c vetnet.CheckIn
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := s.view(func(tx *bbolt.Tx) error {
 		sk := tx.Bucket(bucketIDs).Get([]byte(id))
 		if sk == nil {
 			return vetnet.Errorz(vetnet.ENOTFOUND, "没有该签到记录", "No such check-in.")
@@ -351,9 +431,10 @@ func (s *Store) Ack(ids []string) (cleared int, err error) {
 	if len(ids) == 0 {
 		return 0, nil
 	}
-	err = s.db.Update(func(tx *bbolt.Tx) error {
+	ackedAt := u64(uint64(s.now().UnixNano()))
+	err = s.update(func(tx *bbolt.Tx) error {
 		cleared = 0
-		index, outbox := tx.Bucket(bucketIDs), tx.Bucket(bucketOutbox)
+		index, outbox, acked := tx.Bucket(bucketIDs), tx.Bucket(bucketOutbox), tx.Bucket(bucketAcked)
 		for _, id := range ids {
 			sk := index.Get([]byte(id))
 			if sk == nil || outbox.Get(sk) == nil {
@@ -362,9 +443,18 @@ func (s *Store) Ack(ids []string) (cleared int, err error) {
 			if err := outbox.Delete(sk); err != nil {
 				return internal(err)
 			}
+			// When it was acknowledged, for Purge.
+			if err := acked.Put(copyBytes(sk), ackedAt); err != nil {
+				return internal(err)
+			}
 			cleared++
 		}
-		return addU64(tx.Bucket(bucketMeta), keyOutboxN, -cleared)
+		if err := addU64(tx.Bucket(bucketMeta), keyOutboxN, -cleared); err != nil {
+			return err
+		}
+		n, err := ackRecords(tx, ids, ackedAt)
+		cleared += n
+		return err
 	})
 	if err != nil {
 		return 0, s.txErr(err)
@@ -389,17 +479,25 @@ func (s *Store) Reject(rs []wire.Rejection) (parked int, err error) {
 		return 0, nil
 	}
 	now := s.now().UTC().Round(0)
-	err = s.db.Update(func(tx *bbolt.Tx) error {
+	err = s.update(func(tx *bbolt.Tx) error {
 		parked = 0
+		parkedRecords := 0
 		index, outbox, rejected := tx.Bucket(bucketIDs), tx.Bucket(bucketOutbox), tx.Bucket(bucketRejected)
 		for _, r := range rs {
-			sk := index.Get([]byte(r.ID))
-			if sk == nil || outbox.Get(sk) == nil {
-				continue
-			}
 			v, err := json.Marshal(rejection{Code: r.Code, Reason: r.Reason, At: now})
 			if err != nil {
 				return internal(err)
+			}
+			sk := index.Get([]byte(r.ID))
+			if sk == nil || outbox.Get(sk) == nil {
+				ok, err := rejectRecord(tx, r.ID, v)
+				if err != nil {
+					return err
+				}
+				if ok {
+					parkedRecords++
+				}
+				continue
 			}
 			if err := outbox.Delete(sk); err != nil {
 				return internal(err)
@@ -413,6 +511,7 @@ func (s *Store) Reject(rs []wire.Rejection) (parked int, err error) {
 		if err := addU64(meta, keyOutboxN, -parked); err != nil {
 			return err
 		}
+		parked += parkedRecords
 		return addU64(meta, keyRejectN, parked)
 	})
 	if err != nil {
@@ -427,10 +526,13 @@ func (s *Store) Reject(rs []wire.Rejection) (parked int, err error) {
 // Errors: EUNAVAILABLE (closed), EINTERNAL.
 func (s *Store) Parked(max int) ([]Parked, error) {
 	var out []Parked
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := s.view(func(tx *bbolt.Tx) error {
 		checkins := tx.Bucket(bucketCheckIns)
 		cur := tx.Bucket(bucketRejected).Cursor()
 		for k, v := cur.First(); k != nil && (max <= 0 || len(out) < max); k, v = cur.Next() {
+			if len(k) != 8 {
+				continue // a parked rating ("r" + its number)
+			}
 			c, err := s.load(checkins, k)
 			if err != nil {
 				return err
@@ -451,17 +553,26 @@ func (s *Store) Parked(max int) ([]Parked, error) {
 // Errors: EUNAVAILABLE (closed), EINTERNAL.
 func (s *Store) OutboxStats() (Stats, error) {
 	var st Stats
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := s.view(func(tx *bbolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
-		st.Depth = int(getU64(meta, keyOutboxN))
+		st.Depth = int(getU64(meta, keyOutboxN) + getU64(meta, keyROutboxN))
 		st.LastSeq = getU64(meta, keySeq)
 		st.Rejected = int(getU64(meta, keyRejectN))
-		if k, _ := tx.Bucket(bucketOutbox).Cursor().First(); k != nil {
+		if k, v := tx.Bucket(bucketOutbox).Cursor().First(); len(v) == 8 {
+			at := time.Unix(0, int64(binary.BigEndian.Uint64(v))).UTC()
+			st.OldestAt = &at
+		} else if k != nil { // an entry written before the time was kept beside it
 			c, err := s.load(tx.Bucket(bucketCheckIns), k)
 			if err != nil {
 				return err
 			}
 			st.OldestAt = &c.At
+		}
+		if _, v := tx.Bucket(bucketROutbox).Cursor().First(); len(v) == 8 {
+			at := time.Unix(0, int64(binary.BigEndian.Uint64(v))).UTC()
+			if st.OldestAt == nil || at.Before(*st.OldestAt) {
+				st.OldestAt = &at
+			}
 		}
 		return nil
 	})
@@ -473,7 +584,7 @@ func (s *Store) OutboxStats() (Stats, error) {
 //
 // Errors: EUNAVAILABLE (closed), EINTERNAL.
 func (s *Store) LastVisit(idNumber string) (last time.Time, ok bool, err error) {
-	err = s.db.View(func(tx *bbolt.Tx) error {
+	err = s.view(func(tx *bbolt.Tx) error {
 		if v := tx.Bucket(bucketVisitors).Get(s.keys.visitor(idNumber)); len(v) == 8 {
 			last, ok = time.Unix(0, int64(binary.BigEndian.Uint64(v))).UTC(), true
 		}
@@ -491,7 +602,7 @@ func (s *Store) SaveConfig(c wire.Config) error {
 	if err != nil {
 		return internal(err)
 	}
-	return s.txErr(s.db.Update(func(tx *bbolt.Tx) error {
+	return s.txErr(s.update(func(tx *bbolt.Tx) error {
 		return putCopy(tx.Bucket(bucketMeta), keyConfig, b)
 	}))
 }
@@ -500,7 +611,7 @@ func (s *Store) SaveConfig(c wire.Config) error {
 // (or it cannot be read, which the next config from the hub repairs).
 func (s *Store) Config() (wire.Config, bool) {
 	var b []byte
-	_ = s.db.View(func(tx *bbolt.Tx) error {
+	_ = s.view(func(tx *bbolt.Tx) error {
 		b = copyBytes(tx.Bucket(bucketMeta).Get(keyConfig))
 		return nil
 	})
@@ -519,7 +630,7 @@ func (s *Store) Config() (wire.Config, bool) {
 // Errors: EUNAVAILABLE (closed), EINTERNAL (the file is inconsistent; the
 // cause lists the problems).
 func (s *Store) Check() error {
-	return s.txErr(s.db.View(checkTx))
+	return s.txErr(s.view(checkTx))
 }
 
 // CheckFile opens the bbolt file at path read-only and runs the consistency

@@ -49,6 +49,15 @@ func (c *Client) CheckIn(ctx context.Context, req CheckInRequest) (CheckInRespon
 	return r, err
 }
 
+// Feedback rates a visit. Errors: EINVALID (rating, reasons, comment),
+// ENOTFOUND (no such check-in at this station), ECONFLICT (already rated),
+// EFULL, EUNAVAILABLE (agent unreachable), EINTERNAL.
+func (c *Client) Feedback(ctx context.Context, req FeedbackRequest) (FeedbackResponse, error) {
+	var r FeedbackResponse
+	err := c.do(ctx, http.MethodPost, PathFeedback, req, &r)
+	return r, err
+}
+
 // SimTap makes the simulated reader read a card. Errors: ENOTFOUND when
 // the agent has no simulated reader.
 func (c *Client) SimTap(ctx context.Context, req SimTapRequest) error {

@@ -57,6 +57,17 @@ type Backend struct {
 	StaffLogin func(ctx context.Context, req StaffLoginRequest) (StaffSession, error)
 	// StaffLogout ends a session. Nil answers 404 ENOTFOUND.
 	StaffLogout func(session string) error
+	// Feedback commits a rating of a visit; nil answers 404 ENOTFOUND.
+	// Errors: EINVALID, ENOTFOUND, ECONFLICT, EFULL, EINTERNAL.
+	Feedback func(ctx context.Context, in FeedbackInput) (FeedbackResponse, error)
+}
+
+// FeedbackInput is a checked FeedbackRequest.
+type FeedbackInput struct {
+	CheckInID string
+	Rating    vetnet.Rating
+	Reasons   []vetnet.Reason
+	Comment   string
 }
 
 // ServerOptions configure a Server.
@@ -136,6 +147,7 @@ func NewServer(b Backend, opts ServerOptions) *Server {
 	s.mux.HandleFunc(PathStatus, s.method(http.MethodGet, s.status))
 	s.mux.HandleFunc(PathEvents, s.method(http.MethodGet, s.events))
 	s.mux.HandleFunc(PathCheckIns, s.method(http.MethodPost, s.checkIn))
+	s.mux.HandleFunc(PathFeedback, s.method(http.MethodPost, s.feedback))
 	s.mux.HandleFunc(PathSimTap, s.method(http.MethodPost, s.simTap))
 	s.mux.HandleFunc(PathStaff, s.method(http.MethodGet, s.staff))
 	s.mux.HandleFunc(PathStaffLogin, s.method(http.MethodPost, s.staffLogin))
@@ -327,6 +339,40 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		}
 		fl.Flush()
 	}
+}
+
+func (s *Server) feedback(w http.ResponseWriter, r *http.Request) {
+	if s.b.Feedback == nil {
+		s.writeError(w, vetnet.Errorz(vetnet.ENOTFOUND, "本站不收集评价", "This station does not take ratings."))
+		return
+	}
+	var req FeedbackRequest
+	if err := s.decode(w, r, &req); err != nil {
+		s.writeError(w, err)
+		return
+	}
+	in := FeedbackInput{CheckInID: req.CheckInID, Rating: vetnet.Rating(req.Rating), Comment: strings.TrimSpace(req.Comment)}
+	if vetnet.ValidateCheckInID(in.CheckInID) != nil {
+		s.writeError(w, vetnet.Errorz(vetnet.EINVALID, "签到编号无效", "The check-in ID is not valid."))
+		return
+	}
+	if !in.Rating.Valid() {
+		s.writeError(w, vetnet.Errorz(vetnet.EINVALID, "请选择1到5之间的评价", "Choose a rating from 1 to 5."))
+		return
+	}
+	if len(req.Reasons) > len(vetnet.Reasons) {
+		s.writeError(w, vetnet.Errorz(vetnet.EINVALID, "评价原因过多", "Too many reasons."))
+		return
+	}
+	for _, x := range req.Reasons {
+		in.Reasons = append(in.Reasons, vetnet.Reason(x))
+	}
+	resp, err := s.b.Feedback(r.Context(), in)
+	if err != nil {
+		s.writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, resp)
 }
 
 func (s *Server) checkIn(w http.ResponseWriter, r *http.Request) {

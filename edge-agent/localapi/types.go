@@ -28,6 +28,7 @@ const (
 	PathStaffLogin = "/v1/staff/login"
 	// PathStaffLogout ends a staff session (POST: StaffLogoutRequest → 204).
 	PathStaffLogout = "/v1/staff/logout"
+	PathFeedback    = "/v1/feedback" // POST: FeedbackRequest → FeedbackResponse
 )
 
 // Event types on the stream (the SSE "event:" field).
@@ -63,6 +64,13 @@ type Outbox struct {
 	Rejected int        `json:"rejected"`
 }
 
+// Storage is the station's disk. When Low, check-ins are refused (EFULL)
+// until space is freed; nothing stored is dropped.
+type Storage struct {
+	FreeBytes uint64 `json:"free_bytes"` // 0 when unknown
+	Low       bool   `json:"low"`
+}
+
 // Status is the state of the agent.
 type Status struct {
 	Station       StationInfo `json:"station"`
@@ -70,6 +78,7 @@ type Status struct {
 	Online        bool        `json:"online"` // connected to the broker
 	Outbox        Outbox      `json:"outbox"`
 	Readers       []Reader    `json:"readers"`
+	Storage       Storage     `json:"storage"`
 	Agent         string      `json:"agent"` // version
 	Now           time.Time   `json:"now"`   // the agent's clock
 	// SimTap says that PathSimTap works: the agent has a simulated
@@ -157,6 +166,25 @@ type StaffSession struct {
 // StaffLogoutRequest ends a staff session.
 type StaffLogoutRequest struct {
 	Session string `json:"session"`
+}
+
+// FeedbackRequest rates a visit checked in at this station (好差评): the
+// ID of its check-in (CheckInResponse.ID), a rating from 1 (very
+// dissatisfied) to 5 (very satisfied), and for a bad rating optionally the
+// reasons (waiting, attitude, unresolved, process, environment, other) and
+// a short comment. One rating per visit.
+type FeedbackRequest struct {
+	CheckInID string   `json:"checkin_id"`
+	Rating    int      `json:"rating"`
+	Reasons   []string `json:"reasons,omitempty"`
+	Comment   string   `json:"comment,omitempty"`
+}
+
+// FeedbackResponse is returned once the rating is committed at the
+// station; it reaches the hub like a check-in does.
+type FeedbackResponse struct {
+	ID string    `json:"id"`
+	At time.Time `json:"at"`
 }
 
 // SimTapRequest makes the simulated reader read a card. Empty fields are

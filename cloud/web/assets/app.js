@@ -70,9 +70,27 @@ function backlog(st) {
 
 function counts(st) {
   const seq = st.outbox && st.outbox.last_seq ? st.last_seq + "/" + st.outbox.last_seq : String(st.last_seq);
-  return el("div", { class: "meta" },
+  const kids = [
     el("div", null, "今日 ", el("b", null, String(st.checkins_today)), " ", el("small", null, "today")),
-    el("div", null, "序号 " + seq + " ", el("small", null, "seq hub/station")));
+    el("div", null, "序号 " + seq + " ", el("small", null, "seq hub/station"))];
+  const g = st.seq || {};
+  if (g.missing > 0) {
+    const ranges = (g.gaps || []).map((r) => r.first === r.last ? String(r.first) : r.first + "–" + r.last).join(", ");
+    kids.push(el("div", { class: "bad", title: "缺少序号 missing: " + ranges },
+      "⚠ 缺号 " + g.missing + " ", el("small", null, g.missing + " missing (" + ranges + ")")));
+  }
+  return el("div", { class: "meta" }, ...kids);
+}
+
+// skew describes a station clock that is off by two minutes or more.
+function skew(st) {
+  const s = st.clock_skew_s || 0;
+  if (Math.abs(s) < 120) return null;
+  const sign = s > 0 ? "+" : "−";
+  const a = Math.abs(s);
+  const [zh, en] = a >= 3600 ? [(a / 3600).toFixed(1) + " 小时", (a / 3600).toFixed(1) + " h"] : [Math.round(a / 60) + " 分钟", Math.round(a / 60) + " min"];
+  return el("div", { class: "warn", title: "站点时钟与中心相差 station clock minus hub clock" },
+    "⚠ 时钟偏差 " + sign + zh + " ", el("small", null, "clock " + sign + en));
 }
 
 function device(st) {
@@ -88,6 +106,9 @@ function device(st) {
   kids.push(st.config_current
     ? el("div", null, "✓ 配置最新 ", el("small", null, "config current"))
     : el("div", { class: "warn" }, "⚠ 配置待更新 ", el("small", null, "config pending")));
+  const sk = skew(st);
+  if (sk) kids.push(sk);
+  if (st.disk && st.disk.low) kids.push(el("div", { class: "bad" }, "⚠ 存储将满，暂停登记 ", el("small", null, "disk nearly full: check-ins paused")));
   return el("div", { class: "meta" }, ...kids);
 }
 
@@ -219,12 +240,24 @@ function connect() {
     const st = state.stations.get(p.station);
     if (!st) return;
     for (const k of ["state", "state_zh", "state_en", "state_since", "state_reason", "last_seen", "last_heartbeat",
-      "heartbeat_s", "outbox", "readers", "agent", "config_version", "config_current", "uptime_s"]) st[k] = p[k];
+      "heartbeat_s", "outbox", "readers", "agent", "config_version", "config_current", "uptime_s", "clock_skew_s", "disk"]) st[k] = p[k];
     updateStation(p.station);
   });
 }
 
-// Relative times age without events.
+// Relative times age without events; sequence gaps are not in the live
+// events, so the station list is read again now and then.
 setInterval(() => { if (state.order.length) renderTree(); }, 15000);
+setInterval(async () => {
+  try {
+    const r = await fetch("/api/v1/stations");
+    if (!r.ok) return;
+    for (const fresh of (await r.json()).stations) {
+      const st = state.stations.get(fresh.id);
+      if (st) { st.seq = fresh.seq; st.last_seq = Math.max(st.last_seq, fresh.last_seq); }
+    }
+    renderTree();
+  } catch (e) { /* the event stream shows the connection state */ }
+}, 30000);
 
 load().catch(() => setLive(false)).finally(connect);

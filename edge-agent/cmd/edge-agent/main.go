@@ -17,6 +17,8 @@ import (
 	"log"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/vetnet/vetnet"
@@ -104,6 +106,13 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.StringVar(&m.ProfilePath, "profile", "", "hardware profile (TOML, firmware-config/profiles/) to build the readers and indicators from")
 	fs.BoolVar(&c.SimReader, "sim", false, "run a simulated ID-card reader (and allow the API's sim tap)")
 	fs.DurationVar(&c.SimInterval, "sim-interval", 0, "with -sim, read a synthetic card this often (0: only on tap)")
+	fs.IntVar(&c.MaxOutbox, "max-outbox", 0, "most check-ins waiting for the hub before the kiosk refuses new ones (default 100000)")
+	fs.Func("min-free", "free disk space to keep, e.g. 64MiB or 1GiB; below it check-ins are refused (default 64MiB)", func(v string) error {
+		n, err := parseBytes(v)
+		c.MinFree = n
+		return err
+	})
+	fs.DurationVar(&c.Retention, "retention", 0, "how long acknowledged check-ins stay at the station (default 720h)")
 	fs.BoolVar(&m.ShowVersion, "version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -196,4 +205,22 @@ func (m *Main) Close() error {
 		return nil
 	}
 	return m.Agent.Close()
+}
+
+// parseBytes reads a size such as 64MiB, 1GiB, 500MB or 1048576.
+func parseBytes(v string) (uint64, error) {
+	units := []struct {
+		suffix string
+		mult   uint64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"GB", 1e9}, {"MB", 1e6}, {"KB", 1e3}, {"B", 1}, {"", 1}}
+	for _, u := range units {
+		if num, ok := strings.CutSuffix(v, u.suffix); ok {
+			n, err := strconv.ParseUint(strings.TrimSpace(num), 10, 64)
+			if err != nil || n == 0 {
+				return 0, fmt.Errorf("%q is not a size such as 64MiB", v)
+			}
+			return n * u.mult, nil
+		}
+	}
+	return 0, fmt.Errorf("%q is not a size such as 64MiB", v)
 }

@@ -192,3 +192,16 @@ func TestRunWithProfile(t *testing.T) {
 		t.Errorf("log:\n%s", out)
 	}
 }
+
+func TestParseBytes(t *testing.T) {
+	for in, want := range map[string]uint64{"64MiB": 64 << 20, "1GiB": 1 << 30, "500MB": 500e6, "1048576": 1 << 20, "2 GiB": 2 << 30} {
+		if got, err := parseBytes(in); err != nil || got != want {
+			t.Errorf("parseBytes(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "MiB", "-5MiB", "lots", "0"} {
+		if _, err := parseBytes(bad); err == nil {
+			t.Errorf("parseBytes(%q) accepted", bad)
+		}
+	}
+}
