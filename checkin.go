@@ -63,6 +63,10 @@ type CheckIn struct {
 	QueueNo    string    // the ticket given, e.g. B012; unique per station, service and day
 	At         time.Time // when, by the station's clock (recorded, never trusted alone)
 	ReceivedAt time.Time // when the hub stored it, by the hub's clock; zero at the edge
+	// Staff is the ID of the staff member who checked the visitor in on
+	// their behalf (a typed ID number, Method manual); empty when the
+	// visitor checked in alone.
+	Staff string
 }
 
 // MaxNameLen bounds a visitor name in characters (names on ID cards hold at
@@ -90,8 +94,13 @@ func (c *CheckIn) Validate(now time.Time) error {
 	if c.Visitor.DocType != "" && !c.Visitor.DocType.Valid() {
 		return Errorz(EINVALID, "未知的证件类型", "Unknown document type.")
 	}
-	if err := ValidateIDNumber(c.Visitor.IDNumber, now); err != nil {
+	if err := ValidateDocNumber(c.Visitor.DocType, c.Visitor.IDNumber, now); err != nil {
 		return err
+	}
+	if c.Staff != "" {
+		if err := ValidateStaffID(c.Staff); err != nil {
+			return err
+		}
 	}
 	if len([]rune(c.Visitor.Name)) > MaxNameLen || strings.ContainsAny(c.Visitor.Name, "\x00\n\r\t") {
 		return Errorz(EINVALID, "姓名过长或含有非法字符", "The name is too long or has control characters.")

@@ -57,7 +57,11 @@ func NormalizeIDNumber(s string) string {
 // before 1900, and the MOD 11-2 check character. The input must already be
 // normalised (see NormalizeIDNumber). Errors are EINVALID with a message
 // that never repeats the number.
-func ValidateIDNumber(id string, now time.Time) error {
+func ValidateIDNumber(id string, now time.Time) error { return validateIDNumber(id, now, false) }
+
+// validateIDNumber is ValidateIDNumber; hmt accepts the region codes of
+// residence permits (810000, 820000, 830000), which end in 0000.
+func validateIDNumber(id string, now time.Time, hmt bool) error {
 	if len(id) != IDNumberLen {
 		return Errorz(EINVALID, "身份证号码应为18位", "An ID number has 18 characters.")
 	}
@@ -70,7 +74,7 @@ func ValidateIDNumber(id string, now time.Time) error {
 	if !(last >= '0' && last <= '9') && last != 'X' {
 		return Errorz(EINVALID, "身份证号码最后一位应为数字或X", "The last character of an ID number is a digit or X.")
 	}
-	if !provinces[id[:2]] || id[2:6] == "0000" {
+	if !provinces[id[:2]] || id[2:6] == "0000" && !hmt {
 		return Errorz(EINVALID, "身份证号码的地区代码无效", "The region code of the ID number is not valid.")
 	}
 	if _, err := IDBirthDate(id, now); err != nil {
@@ -141,4 +145,58 @@ func MaskName(name string) string {
 	default:
 		return string(r[0]) + strings.Repeat("*", len(r)-1)
 	}
+}
+
+// ForeignCardNumberLen is the length of the number of a foreign permanent
+// residence card of the 2017 edition: three letters of the nationality and
+// twelve digits. (The 2023 edition has 18 characters, starting with 9, and
+// the check character of ID numbers.)
+const ForeignCardNumberLen = 15
+
+// HMTPrefixes start the ID numbers of residence permits of Hong Kong,
+// Macau and Taiwan residents.
+var HMTPrefixes = []string{"810000", "820000", "830000"}
+
+// ValidateDocNumber checks the number of a document of type doc: an ID
+// number (ValidateIDNumber) for a resident ID card; an ID number starting
+// with one of HMTPrefixes for a Hong Kong/Macau/Taiwan residence permit; for
+// a foreign permanent residence card either an 18-character number starting
+// with 9 (checked as an ID number) or a 15-character number of the 2017
+// edition (three capital letters and twelve digits; its check digit is not
+// public, so only the form is checked). An empty doc is a resident ID card.
+// The input must be normalised (NormalizeIDNumber). Errors are EINVALID and
+// never repeat the number.
+func ValidateDocNumber(doc DocType, id string, now time.Time) error {
+	switch doc {
+	case "", DocResident:
+		return ValidateIDNumber(id, now)
+	case DocHMT:
+		for _, p := range HMTPrefixes {
+			if strings.HasPrefix(id, p) {
+				return validateIDNumber(id, now, true)
+			}
+		}
+		if err := ValidateIDNumber(id, now); err != nil {
+			return err
+		}
+		return Errorz(EINVALID, "港澳台居民居住证号码应以810000、820000或830000开头", "The number of an HMT residence permit starts with 810000, 820000 or 830000.")
+	case DocForeign:
+		if len(id) == IDNumberLen {
+			if id[0] != '9' {
+				return Errorz(EINVALID, "外国人永久居留身份证号码应以9开头", "An 18-character foreign permanent residence card number starts with 9.")
+			}
+			return ValidateIDNumber(id, now)
+		}
+		if len(id) != ForeignCardNumberLen {
+			return Errorz(EINVALID, "外国人永久居留身份证号码应为15位或18位", "A foreign permanent residence card number has 15 or 18 characters.")
+		}
+		for i := 0; i < len(id); i++ {
+			c := id[i]
+			if i < 3 && (c < 'A' || c > 'Z') || i >= 3 && (c < '0' || c > '9') {
+				return Errorz(EINVALID, "外国人永久居留身份证号码格式不正确", "A 15-character foreign permanent residence card number is three letters and twelve digits.")
+			}
+		}
+		return nil
+	}
+	return Errorz(EINVALID, "未知的证件类型", "Unknown document type.")
 }

@@ -105,11 +105,30 @@ func FuzzValidateIDNumber(f *testing.F) {
 	f.Add("11010519491231002X")
 	f.Add("320411195802300011")
 	f.Add("")
+	f.Add("810000199001010019")
+	f.Add("USA310085110151")
+	f.Add("932682198501010017")
 	f.Fuzz(func(t *testing.T, id string) {
 		err := vetnet.ValidateIDNumber(id, now)
 		if err == nil {
 			if len(id) != 18 || vetnet.IDCheckChar(id[:17]) != id[17] {
 				t.Fatalf("accepted %q", id)
+			}
+		}
+		for _, doc := range []vetnet.DocType{vetnet.DocResident, vetnet.DocHMT, vetnet.DocForeign} {
+			err := vetnet.ValidateDocNumber(doc, id, now)
+			if err != nil {
+				if vetnet.ErrorCode(err) != vetnet.EINVALID || len(id) >= 6 && strings.Contains(vetnet.ErrorMessage(err, "zh"), id) {
+					t.Fatalf("ValidateDocNumber(%s, %q): %v", doc, id, err)
+				}
+				continue
+			}
+			switch {
+			case doc == vetnet.DocResident && vetnet.ValidateIDNumber(id, now) != nil,
+				doc == vetnet.DocHMT && (len(id) != 18 || vetnet.IDCheckChar(id[:17]) != id[17] || !strings.HasPrefix(id, "8") || id[2:6] != "0000"),
+				doc == vetnet.DocForeign && len(id) == 18 && (id[0] != '9' || vetnet.IDCheckChar(id[:17]) != id[17]),
+				doc == vetnet.DocForeign && len(id) != 18 && len(id) != vetnet.ForeignCardNumberLen:
+				t.Fatalf("ValidateDocNumber(%s) accepted %q", doc, id)
 			}
 		}
 		m := vetnet.MaskIDNumber(id)

@@ -76,6 +76,9 @@ type Station struct {
 	Services []Service // services offered; empty means all that fit the level
 	Address  string    // street address (not personal data)
 	Contact  string    // phone number of the station (not personal data)
+	// Staff is the station's roster: who may sign in at its kiosk (by
+	// badge or PIN) and assist check-ins. Optional; see ValidateRoster.
+	Staff []Staff
 }
 
 // ValidateStationID checks that id can be used as a station identifier:
@@ -130,7 +133,27 @@ func (s *Station) Validate() error {
 		}
 		seen[sv] = true
 	}
-	return nil
+	return ValidateRoster(s.Staff)
+}
+
+// StaffByBadge returns the staff member whose badge has uid (normalised).
+func (s *Station) StaffByBadge(uid string) (Staff, bool) {
+	for _, m := range s.Staff {
+		if m.BadgeUID != "" && m.BadgeUID == uid {
+			return m, true
+		}
+	}
+	return Staff{}, false
+}
+
+// StaffByID returns the staff member with id.
+func (s *Station) StaffByID(id string) (Staff, bool) {
+	for _, m := range s.Staff {
+		if m.ID == id {
+			return m, true
+		}
+	}
+	return Staff{}, false
 }
 
 // Offers reports whether the station offers service sv. A station with no

@@ -43,3 +43,6 @@ func Veteran(r *rand.Rand) vetnet.Visitor {
 func daysIn(t time.Time) int {
 	return time.Date(t.Year(), t.Month()+1, 0, 0, 0, 0, 0, time.UTC).Day()
 }
+
+// NewRand returns a randomly seeded source for synthetic people.
+func NewRand() *rand.Rand { return rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())) }

@@ -76,6 +76,9 @@ type CheckInV1 struct {
 	Method  string    `json:"method"`   // card, manual or qr
 	QueueNo string    `json:"queue_no"` // the ticket given; may be empty
 	Visitor VisitorV1 `json:"visitor"`
+	// Staff is the ID of the staff member who typed the visitor's ID
+	// number for them (method manual); absent otherwise.
+	Staff string `json:"staff,omitempty"`
 }
 
 // VisitorV1 is the person of a check-in on the wire.
@@ -89,7 +92,7 @@ type VisitorV1 struct {
 func CheckInToWire(c vetnet.CheckIn) CheckInV1 {
 	return CheckInV1{
 		ID: c.ID, Seq: c.Seq, At: c.At.UTC(), Service: string(c.Service), Method: string(c.Method),
-		QueueNo: c.QueueNo,
+		QueueNo: c.QueueNo, Staff: c.Staff,
 		Visitor: VisitorV1{IDNumber: c.Visitor.IDNumber, Name: c.Visitor.Name, Doc: string(c.Visitor.DocType)},
 	}
 }
@@ -98,7 +101,7 @@ func CheckInToWire(c vetnet.CheckIn) CheckInV1 {
 func (w CheckInV1) ToDomain(station string) vetnet.CheckIn {
 	return vetnet.CheckIn{
 		ID: w.ID, StationID: station, Seq: w.Seq, At: w.At, Service: vetnet.Service(w.Service),
-		Method: vetnet.Method(w.Method), QueueNo: w.QueueNo,
+		Method: vetnet.Method(w.Method), QueueNo: w.QueueNo, Staff: w.Staff,
 		Visitor: vetnet.Visitor{IDNumber: w.Visitor.IDNumber, Name: w.Visitor.Name, DocType: vetnet.DocType(w.Visitor.Doc)},
 	}
 }

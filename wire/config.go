@@ -25,6 +25,20 @@ type Config struct {
 	Parent     string    `json:"parent"`
 	Services   []string  `json:"services"` // in menu order
 	HeartbeatS int       `json:"heartbeat_s"`
+	// Staff is the station's roster: who may sign in at its kiosk and type
+	// ID numbers for visitors. Absent when the station has none. It holds
+	// PIN hashes and badge UIDs, so it goes only to the station's own
+	// config topic, which the broker's ACL keeps to that station.
+	Staff []StaffV1 `json:"staff,omitempty"`
+}
+
+// StaffV1 is a member of a station's staff on the wire.
+type StaffV1 struct {
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	Role     string `json:"role"`                // head, officer, grid
+	BadgeUID string `json:"badge_uid,omitempty"` // upper-case hex
+	PINHash  string `json:"pin_hash,omitempty"`  // vetnet.HashPIN
 }
 
 // NewConfig builds the configuration of station st. The version is a hash
@@ -36,6 +50,9 @@ func NewConfig(st vetnet.Station, heartbeatS int, issuedAt time.Time) Config {
 	}
 	for _, s := range st.OfferedServices() {
 		c.Services = append(c.Services, string(s))
+	}
+	for _, m := range st.Staff {
+		c.Staff = append(c.Staff, StaffV1{ID: m.ID, Name: m.Name, Role: string(m.Role), BadgeUID: m.BadgeUID, PINHash: m.PINHash})
 	}
 	c.Version = ConfigVersion(c)
 	return c
@@ -54,6 +71,9 @@ func (c Config) StationOf() vetnet.Station {
 	st := vetnet.Station{ID: c.Station, Name: c.Name, NameEN: c.NameEN, Level: vetnet.Level(c.Level), Parent: c.Parent}
 	for _, s := range c.Services {
 		st.Services = append(st.Services, vetnet.Service(s))
+	}
+	for _, m := range c.Staff {
+		st.Staff = append(st.Staff, vetnet.Staff{ID: m.ID, Name: m.Name, Role: vetnet.StaffRole(m.Role), BadgeUID: m.BadgeUID, PINHash: m.PINHash})
 	}
 	return st
 }

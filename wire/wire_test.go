@@ -30,7 +30,7 @@ func sampleCheckIns() []vetnet.CheckIn {
 			Service: vetnet.ServiceBenefits, Method: vetnet.MethodCard, QueueNo: "B007"},
 		{ID: "01KB1Q1F00ABCDEFGHJKMNPQRS", StationID: station, Seq: 42, At: t0.Add(20 * time.Second),
 			Visitor: vetnet.Visitor{IDNumber: "320411195801150016", DocType: vetnet.DocResident},
-			Service: vetnet.ServiceEmployment, Method: vetnet.MethodManual, QueueNo: "A003"},
+			Service: vetnet.ServiceEmployment, Method: vetnet.MethodManual, QueueNo: "A003", Staff: "xb-0107"},
 	}
 }
 
@@ -102,6 +102,17 @@ var messages = []struct {
 		file: "config.v1.json",
 		value: wire.NewConfig(vetnet.Station{ID: station, Name: "三井街道退役军人服务站", NameEN: "Sanjing Street Station",
 			Level: vetnet.LevelTown, Parent: "cz-xb", Services: []vetnet.Service{"employment", "benefits", "consultation"}}, 15, t0),
+		decode: func(b []byte) (any, error) { return wire.DecodeConfig(station, b) },
+	},
+	{
+		file: "config-staff.v1.json",
+		value: wire.NewConfig(vetnet.Station{ID: station, Name: "三井街道退役军人服务站", NameEN: "Sanjing Street Station",
+			Level: vetnet.LevelTown, Parent: "cz-xb", Services: []vetnet.Service{"employment", "benefits", "consultation"},
+			Staff: []vetnet.Staff{
+				{ID: "xb-0107", Name: "王立新", Role: vetnet.RoleHead, BadgeUID: "04A22B1A5C8011",
+					PINHash: "pbkdf2-sha256$100000$c2FsdHNhbHRzYWx0c2FsdA$bNcRF4PHJtMk4Pmt4WEeEU3bAKdXByCLxz7HzXo1sRg"},
+				{ID: "xb-0112", Name: "陈红梅", Role: vetnet.RoleOfficer, BadgeUID: "DEADBEEF"},
+			}}, 15, t0),
 		decode: func(b []byte) (any, error) { return wire.DecodeConfig(station, b) },
 	},
 }

@@ -339,8 +339,8 @@ func (s *Store) Save(ctx context.Context, b cloud.Batch) (cloud.Saved, error) {
 		saved = cloud.Saved{}
 		if len(b.CheckIns) > 0 {
 			stmt, err := tx.PrepareContext(ctx, `INSERT INTO checkins
-				(id, station_id, seq, at, received_at, service, method, queue_no, id_number, name, doc)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+				(id, station_id, seq, at, received_at, service, method, queue_no, id_number, name, doc, staff)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 				ON CONFLICT (id) DO NOTHING`)
 			if err != nil {
 				return err
@@ -348,7 +348,7 @@ func (s *Store) Save(ctx context.Context, b cloud.Batch) (cloud.Saved, error) {
 			defer stmt.Close()
 			for _, c := range b.CheckIns {
 				res, err := stmt.ExecContext(ctx, c.ID, c.StationID, int64(c.Seq), c.At.UnixNano(), c.ReceivedAt.UnixNano(),
-					string(c.Service), string(c.Method), c.QueueNo, c.Visitor.IDNumber, c.Visitor.Name, string(c.Visitor.DocType))
+					string(c.Service), string(c.Method), c.QueueNo, c.Visitor.IDNumber, c.Visitor.Name, string(c.Visitor.DocType), c.Staff)
 				if err != nil {
 					return err
 				}
@@ -545,7 +545,7 @@ func (s *Store) CheckIns(ctx context.Context, f cloud.CheckInFilter) (cloud.Page
 		}
 		args = append(args, num, num, id)
 	}
-	q := `SELECT id, station_id, seq, at, received_at, service, method, queue_no, id_number, name, doc FROM checkins`
+	q := `SELECT id, station_id, seq, at, received_at, service, method, queue_no, id_number, name, doc, staff FROM checkins`
 	if cond != "" {
 		q += " WHERE " + cond
 	}
@@ -570,7 +570,7 @@ func (s *Store) CheckIns(ctx context.Context, f cloud.CheckInFilter) (cloud.Page
 		var seq, at, recv int64
 		var service, method, doc string
 		if err := rows.Scan(&c.ID, &c.StationID, &seq, &at, &recv, &service, &method, &c.QueueNo,
-			&c.Visitor.IDNumber, &c.Visitor.Name, &doc); err != nil {
+			&c.Visitor.IDNumber, &c.Visitor.Name, &doc, &c.Staff); err != nil {
 			return cloud.Page{}, translate(err)
 		}
 		if len(p.CheckIns) == limit {

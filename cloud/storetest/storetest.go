@@ -270,7 +270,7 @@ func testSaveAndRead(t *testing.T, s cloud.Store) {
 	cs := NewCheckIns(t, r, "st-a", 1, 5, T0, time.Minute)
 	// Every field, including optional ones, must survive.
 	cs[1].Visitor.Name = ""
-	cs[1].Method = vetnet.MethodManual
+	cs[1].Method, cs[1].Staff = vetnet.MethodManual, "xb-0107"
 	cs[2].Visitor = vetnet.Visitor{IDNumber: cs[2].Visitor.IDNumber, Name: "John Smith", DocType: vetnet.DocForeign}
 	cs[3].QueueNo = ""
 	cs[4].At = T0.Add(123456789 * time.Nanosecond) // sub-second precision

@@ -119,6 +119,8 @@ type checkInView struct {
 	IDNumber      string    `json:"id_number"` // always masked
 	Name          string    `json:"name"`      // always masked
 	Doc           string    `json:"doc"`
+	Staff         string    `json:"staff"`      // ID of the staff member who typed the ID number; "" if none
+	StaffName     string    `json:"staff_name"` // their name on the station's roster; "" if unknown
 }
 
 func timePtr(t time.Time) *time.Time {
@@ -181,7 +183,16 @@ func checkInViewOf(c vetnet.CheckIn, st vetnet.Station) checkInView {
 		At: c.At.UTC(), ReceivedAt: c.ReceivedAt.UTC(),
 		Service: string(c.Service), ServiceZH: info.ZH, ServiceEN: info.EN, Method: string(c.Method), QueueNo: c.QueueNo,
 		IDNumber: vetnet.MaskIDNumber(c.Visitor.IDNumber), Name: vetnet.MaskName(c.Visitor.Name), Doc: string(c.Visitor.DocType),
+		Staff: c.Staff, StaffName: staffName(st, c.Staff),
 	}
+}
+
+func staffName(st vetnet.Station, id string) string {
+	if id == "" {
+		return ""
+	}
+	m, _ := st.StaffByID(id)
+	return m.Name
 }
 
 type feedbackResponse struct {

@@ -387,6 +387,44 @@ func TestEvents(t *testing.T) {
 	io.Copy(io.Discard, resp.Body)
 }
 
+// A check-in typed by staff shows who typed it, by ID and by the name on
+// the station's roster.
+func TestCheckInStaff(t *testing.T) {
+	st, err := sqlite.Open(filepath.Join(t.TempDir(), "hub.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	cs := storetest.NewCheckIns(t, rand.New(rand.NewPCG(3, 4)), "st-d-t1-v1", 1, 2, now.Add(-time.Hour), time.Minute)
+	cs[1].Method, cs[1].Staff = vetnet.MethodManual, "xb-0107"
+	if _, err := cloud.SaveCheckIns(context.Background(), st, cs); err != nil {
+		t.Fatal(err)
+	}
+	stations := func() []vetnet.Station {
+		ss := storetest.Stations()
+		for i := range ss {
+			if ss[i].ID == "st-d-t1-v1" {
+				ss[i].Staff = []vetnet.Staff{{ID: "xb-0107", Name: "王立新", Role: vetnet.RoleHead, BadgeUID: "DEADBEEF"}}
+			}
+		}
+		return ss
+	}
+	srv := New(Options{Store: st, Stations: stations, Presences: func() []cloud.Presence { return nil },
+		Subscribe: func() (<-chan cloud.Event, func()) { return nil, func() {} }, Location: time.UTC, Now: func() time.Time { return now }})
+	_, body := get(t, srv, "/api/v1/checkins")
+	list := body["checkins"].([]any)
+	if len(list) != 2 {
+		t.Fatalf("%d check-ins", len(list))
+	}
+	typed, alone := list[0].(map[string]any), list[1].(map[string]any)
+	if typed["staff"] != "xb-0107" || typed["staff_name"] != "王立新" || typed["method"] != "manual" {
+		t.Errorf("typed: %v", typed)
+	}
+	if alone["staff"] != "" || alone["staff_name"] != "" {
+		t.Errorf("alone: %v", alone)
+	}
+}
+
 func TestFeedbackAPI(t *testing.T) {
 	e := newEnv(t)
 	r := rand.New(rand.NewPCG(31, 32))

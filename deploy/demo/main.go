@@ -1,8 +1,15 @@
 // Command demo runs the whole system on one machine with embedded defaults:
 // the hub (embedded MQTT broker, embedded database, dashboard), two stations
-// whose simulated card readers are driven by headless autopilot kiosks, and,
-// when a display is available, a third station with the real kiosk window.
-// It prints the dashboard URL and stops everything cleanly on Ctrl-C.
+// driven by headless autopilot kiosks, and, when a display is available, a
+// third station with the real kiosk window. It prints the dashboard URL and
+// stops everything cleanly on Ctrl-C.
+//
+// Each station's agent runs with the hardware profile -profile (default
+// firmware-config/profiles/demo-emulator.toml): the agent hosts a SAM
+// card-reader emulator on a pseudo-terminal and reads it through the real
+// SAM driver and serial path, so the demo's cards go through the same code
+// as a real reader's. The kiosk's "模拟刷卡" button lays a synthetic card on
+// the emulator; -sim uses the older simulated reader instead.
 //
 // It starts the same binaries a field installation runs (bin/hub,
 // bin/edge-agent, bin/kiosk), each as its own process, so stopping and
@@ -49,6 +56,8 @@ func main() {
 	warmup := flag.Duration("warmup", 30*time.Second, "check mode: traffic before the outage and after it")
 	kill := flag.Bool("kill", false, "check mode: stop the hub with SIGKILL (a crash) instead of an interrupt")
 	every := flag.Duration("card-every", 0, "simulated readers present a card this often (default 9 s and 13 s)")
+	hwProfile := flag.String("profile", "firmware-config/profiles/demo-emulator.toml", "hardware profile of the stations' agents")
+	simReader := flag.Bool("sim", false, "use the simulated reader instead of the hardware profile (no serial path)")
 	flag.Parse()
 
 	api := func(i int) string { return fmt.Sprintf("127.0.0.1:%d", *apiPort+i) }
@@ -91,7 +100,12 @@ func main() {
 	}
 	for _, s := range stations {
 		args := []string{"-station", s.id, "-data", filepath.Join(*data, s.id), "-broker", "tcp://" + *mqttAddr,
-			"-api", s.api, "-registry", *registry, "-sim", "-heartbeat", "10s"}
+			"-api", s.api, "-registry", *registry, "-heartbeat", "10s"}
+		if *simReader {
+			args = append(args, "-sim")
+		} else {
+			args = append(args, "-profile", *hwProfile)
+		}
 		if s.interval != "" {
 			args = append(args, "-sim-interval", s.interval)
 		}
@@ -113,15 +127,21 @@ func main() {
 	fmt.Printf("\n  监控大屏 Dashboard:  http://%s/\n", *httpAddr)
 	fmt.Printf("  MQTT broker:         tcp://%s (embedded)\n", *mqttAddr)
 	for _, s := range stations {
-		mode := "autopilot kiosk (headless), simulated reader every " + s.interval
+		mode := "autopilot kiosk (headless), a card every " + s.interval
 		if s.window {
-			mode = "kiosk window; tap \"模拟刷卡\" to present a card"
+			mode = "kiosk window; tap \"模拟刷卡\" to present a card, \"工作人员\" to sign in as staff"
 		}
 		fmt.Printf("  station %-24s agent http://%s  %s\n", s.id, s.api, mode)
 	}
 	if !display {
 		fmt.Println("  No DISPLAY: running headless, without the kiosk window.")
 	}
+	if *simReader {
+		fmt.Println("  Card readers: simulated (-sim).")
+	} else {
+		fmt.Printf("  Card readers: SAM driver on an emulated module (%s).\n", *hwProfile)
+	}
+	fmt.Println("  Staff sign-in (demo registry): PIN 1357 station heads, 2468 officers, 3690 grid workers.")
 	fmt.Printf("  Data in %s/. Press Ctrl-C to stop.\n\n", *data)
 
 	if *outage > 0 {

@@ -38,6 +38,7 @@ import (
 
 	"github.com/vetnet/vetnet"
 	"github.com/vetnet/vetnet/edge-agent/bolt"
+	"github.com/vetnet/vetnet/edge-agent/indicator"
 	"github.com/vetnet/vetnet/edge-agent/localapi"
 	"github.com/vetnet/vetnet/edge-agent/mqtt"
 	"github.com/vetnet/vetnet/edge-agent/reader"
@@ -85,9 +86,21 @@ type Config struct {
 	// Default 15 s.
 	HeartbeatInterval time.Duration
 	SimReader         bool          // run a simulated reader (and allow the API's sim tap)
-	SimInterval       time.Duration // the simulated reader reads by itself this often; 0 only on tap
+	SimInterval       time.Duration // the simulated reader (or SimTap) reads by itself this often; 0 only on tap
 	// Readers are further readers (hardware drivers) to run.
 	Readers []reader.Reader
+	// SimTap lays a card on an emulated reader (the demo's SAM emulator,
+	// hw.Station.SimTap); it serves the API's sim tap when there is no
+	// simulated reader, and with SimInterval taps by itself. Optional.
+	SimTap func(v *vetnet.Visitor) error
+	// Indicator is the station's LED and buzzer; the agent runs it and
+	// shows ready, reading, offline and fault. Optional.
+	Indicator *indicator.Indicator
+	// LookupToken finds the visitor of a scanned code (a preferential-
+	// treatment card, an appointment slip). Nil: scanned codes are
+	// answered with "not recognised" on the kiosk. Errors: ENOTFOUND,
+	// EUNAVAILABLE, shown to the visitor.
+	LookupToken func(ctx context.Context, token string) (vetnet.Visitor, error)
 	// BatchMax is the most check-ins in one batch. Default 250; at most
 	// wire.MaxBatch.
 	BatchMax int
@@ -143,6 +156,8 @@ type Agent struct {
 	heartbeat     time.Duration
 	tokens        map[string]*card
 	lastStatus    []byte
+	staff         staffState
+	readingUntil  time.Time // the LED shows reading until then
 
 	wake        chan struct{} // a check-in was committed
 	statusDirty chan struct{} // something the kiosk shows changed
@@ -264,9 +279,12 @@ func (a *Agent) Start(ctx context.Context) (err error) {
 		a.readers = append(a.readers, a.sim)
 	}
 
-	backend := localapi.Backend{Status: a.Status, CheckIn: a.CheckIn, Feedback: a.Feedback}
+	backend := localapi.Backend{Status: a.Status, CheckIn: a.CheckIn, Feedback: a.Feedback,
+		Staff: a.StaffList, StaffLogin: a.StaffLogin, StaffLogout: a.StaffLogout}
 	if a.sim != nil {
 		backend.SimTap = a.sim.Tap
+	} else if cfg.SimTap != nil {
+		backend.SimTap = cfg.SimTap
 	}
 	a.api = localapi.NewServer(backend, localapi.ServerOptions{Addr: cfg.APIAddr, Now: cfg.Now, Logf: cfg.Logf})
 	if err := a.api.Open(); err != nil {
@@ -299,6 +317,13 @@ func (a *Agent) Start(ctx context.Context) (err error) {
 	a.goRun(func() { a.readEvents(ctx, events) })
 	a.goRun(func() { a.publishStatus(ctx) })
 	a.goRun(func() { a.maintain(ctx) })
+	if cfg.Indicator != nil {
+		a.goRun(func() { cfg.Indicator.Run(ctx) })
+		a.goRun(func() { a.indicate(ctx) })
+	}
+	if a.sim == nil && cfg.SimTap != nil && cfg.SimInterval > 0 {
+		a.goRun(func() { a.simTaps(ctx) })
+	}
 	if a.up != nil {
 		a.goRun(func() { a.forward(ctx) })
 		a.goRun(func() { a.heartbeats(ctx) })
@@ -418,7 +443,8 @@ func (a *Agent) Status() localapi.Status {
 		info.Services = append(info.Services, string(s))
 	}
 	s := localapi.Status{Station: info, ConfigVersion: version, Online: a.up != nil && a.up.Connected(),
-		Readers: []localapi.Reader{}, Agent: a.cfg.Version, Now: a.cfg.Now()}
+		Readers: []localapi.Reader{}, Agent: a.cfg.Version, Now: a.cfg.Now(),
+		SimTap: a.sim != nil || a.cfg.SimTap != nil, Staff: len(st.Staff) > 0}
 	if ob, err := a.store.OutboxStats(); err == nil {
 		s.Outbox = localapi.Outbox{Depth: ob.Depth, OldestAt: ob.OldestAt, LastSeq: ob.LastSeq, Rejected: ob.Rejected}
 	}
@@ -503,9 +529,24 @@ func cardError(readerName string, err error) localapi.CardErrorEvent {
 }
 
 // handleRead turns a read into a CardEvent with a token; the visitor stays
-// in memory here until the token is used or expires.
+// in memory here until the token is used or expires. A staff badge opens a
+// staff session; a scanned code is looked up.
 func (a *Agent) handleRead(ev reader.Event) {
 	defer a.statusChanged() // reader health may have changed
+	ev.Photo = nil          // no use for it yet: dropped at once
+	switch {
+	case ev.Err == nil && ev.Badge != "":
+		a.handleBadge(ev)
+		return
+	case ev.Err == nil && ev.Token != "":
+		v, err := a.lookupToken(ev.Token)
+		if err != nil {
+			ev.Err = err
+		} else {
+			ev.Visitor, ev.Method = &v, vetnet.MethodQR
+		}
+	}
+	a.signalRead(ev.Err == nil && ev.Visitor != nil)
 	if ev.Err != nil || ev.Visitor == nil {
 		err := ev.Err
 		if err == nil {
@@ -521,7 +562,7 @@ func (a *Agent) handleRead(ev reader.Event) {
 		v.DocType = vetnet.DocResident
 	}
 	now := a.cfg.Now()
-	if err := vetnet.ValidateIDNumber(v.IDNumber, now); err != nil {
+	if err := vetnet.ValidateDocNumber(v.DocType, v.IDNumber, now); err != nil {
 		a.cfg.Logf("agent: reader %s: invalid ID number %s: %v", ev.Reader, vetnet.MaskIDNumber(v.IDNumber), err)
 		a.api.Broadcast(localapi.EventCardError, cardError(ev.Reader, err))
 		return
@@ -655,6 +696,11 @@ func (a *Agent) CheckIn(ctx context.Context, in localapi.CheckInInput) (localapi
 		d.Visitor, d.Method = c.visitor, c.method
 	case in.Visitor != nil:
 		d.Visitor, d.Method = *in.Visitor, vetnet.MethodManual
+		staff, err := a.staffForManual(st, in.StaffSession)
+		if err != nil {
+			return localapi.CheckInResponse{}, err
+		}
+		d.Staff = staff
 	default:
 		return localapi.CheckInResponse{}, vetnet.Errorz(vetnet.EINVALID, "请刷身份证或输入身份证号码", "Present a card or type an ID number.")
 	}
@@ -669,8 +715,8 @@ func (a *Agent) CheckIn(ctx context.Context, in localapi.CheckInInput) (localapi
 	a.lastCommit.Store(time.Now().UnixNano())
 	signal(a.wake)
 	a.statusChanged()
-	a.cfg.Logf("agent: check-in seq=%d id=%s service=%s queue=%s method=%s visitor=%s %s",
-		c.Seq, c.ID, c.Service, c.QueueNo, c.Method, vetnet.MaskIDNumber(c.Visitor.IDNumber), vetnet.MaskName(c.Visitor.Name))
+	a.cfg.Logf("agent: check-in seq=%d id=%s service=%s queue=%s method=%s visitor=%s %s staff=%s",
+		c.Seq, c.ID, c.Service, c.QueueNo, c.Method, vetnet.MaskIDNumber(c.Visitor.IDNumber), vetnet.MaskName(c.Visitor.Name), c.Staff)
 	resp := localapi.CheckInResponse{ID: c.ID, Seq: c.Seq, QueueNo: t.QueueNo, Service: string(c.Service), At: c.At,
 		MaskedName: vetnet.MaskName(c.Visitor.Name), Waiting: t.Waiting}
 	if taken != nil {

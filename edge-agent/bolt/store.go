@@ -81,6 +81,7 @@ type Draft struct {
 	Visitor vetnet.Visitor
 	Service vetnet.Service
 	Method  vetnet.Method
+	Staff   string // the staff member who typed the ID number (vetnet.CheckIn.Staff); may be empty
 }
 
 // Ticket is what Commit tells the visitor besides the check-in.
@@ -286,7 +287,7 @@ func (s *Store) Commit(d Draft) (vetnet.CheckIn, Ticket, error) {
 	if err != nil {
 		return vetnet.CheckIn{}, Ticket{}, err
 	}
-	c := vetnet.CheckIn{ID: id, StationID: s.station, Visitor: d.Visitor, Service: d.Service, Method: d.Method, At: now.UTC()}
+	c := vetnet.CheckIn{ID: id, StationID: s.station, Visitor: d.Visitor, Service: d.Service, Method: d.Method, Staff: d.Staff, At: now.UTC()}
 	var t Ticket
 	err = s.update(func(tx *bbolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
@@ -696,16 +697,17 @@ type record struct {
 	IDNumber string    `json:"id_number"`
 	Name     string    `json:"name"`
 	Doc      string    `json:"doc"`
+	Staff    string    `json:"staff,omitempty"`
 }
 
 func toRecord(c vetnet.CheckIn) record {
 	return record{ID: c.ID, Seq: c.Seq, At: c.At, Service: string(c.Service), Method: string(c.Method), QueueNo: c.QueueNo,
-		IDNumber: c.Visitor.IDNumber, Name: c.Visitor.Name, Doc: string(c.Visitor.DocType)}
+		IDNumber: c.Visitor.IDNumber, Name: c.Visitor.Name, Doc: string(c.Visitor.DocType), Staff: c.Staff}
 }
 
 func (r record) toCheckIn(station string) vetnet.CheckIn {
 	return vetnet.CheckIn{ID: r.ID, StationID: station, Seq: r.Seq, At: r.At, Service: vetnet.Service(r.Service),
-		Method: vetnet.Method(r.Method), QueueNo: r.QueueNo,
+		Method: vetnet.Method(r.Method), QueueNo: r.QueueNo, Staff: r.Staff,
 		Visitor: vetnet.Visitor{IDNumber: r.IDNumber, Name: r.Name, DocType: vetnet.DocType(r.Doc)}}
 }
 

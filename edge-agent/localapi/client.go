@@ -64,6 +64,34 @@ func (c *Client) SimTap(ctx context.Context, req SimTapRequest) error {
 	return c.do(ctx, http.MethodPost, PathSimTap, req, nil)
 }
 
+// Staff returns the station's roster (empty without one).
+func (c *Client) Staff(ctx context.Context) (StaffList, error) {
+	var l StaffList
+	err := c.do(ctx, http.MethodGet, PathStaff, nil, &l)
+	return l, err
+}
+
+// StaffLogin signs a staff member in by PIN. Errors: EINVALID (wrong PIN
+// or unknown staff ID, one message for both), EFULL (too many wrong PINs:
+// locked for a while), ENOTFOUND (no roster), EUNAVAILABLE.
+func (c *Client) StaffLogin(ctx context.Context, req StaffLoginRequest) (StaffSession, error) {
+	var s StaffSession
+	err := c.do(ctx, http.MethodPost, PathStaffLogin, req, &s)
+	return s, err
+}
+
+// StaffLogout ends a staff session; an unknown session is not an error.
+func (c *Client) StaffLogout(ctx context.Context, session string) error {
+	return c.do(ctx, http.MethodPost, PathStaffLogout, StaffLogoutRequest{Session: session}, nil)
+}
+
+// StaffEvent decodes the data of an EventStaff.
+func (e Event) StaffEvent() (StaffSession, error) {
+	var v StaffSession
+	err := json.Unmarshal(e.Data, &v)
+	return v, err
+}
+
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
 	var body io.Reader
 	if in != nil {

@@ -31,9 +31,10 @@ const (
 // exactly one of Token and Visitor is set, and Service is offered by the
 // station.
 type CheckInInput struct {
-	Token   string          // from a CardEvent
-	Visitor *vetnet.Visitor // typed by staff: a normalised, valid ID number; Method manual
-	Service vetnet.Service
+	Token        string          // from a CardEvent
+	Visitor      *vetnet.Visitor // typed by staff: a normalised, valid ID number; Method manual
+	Service      vetnet.Service
+	StaffSession string // with Visitor: the session of the staff member typing it
 }
 
 // Backend is what the server serves: the agent in production, fakes in
@@ -49,6 +50,13 @@ type Backend struct {
 	// synthetic one; empty fields are filled). Nil when the agent has no
 	// simulated reader: the path then answers 404 ENOTFOUND.
 	SimTap func(v *vetnet.Visitor) error
+	// Staff returns the roster. Nil means none (an empty list).
+	Staff func() StaffList
+	// StaffLogin checks a PIN and opens a session. Nil answers 404
+	// ENOTFOUND. Errors: EINVALID (wrong PIN), EFULL (locked out).
+	StaffLogin func(ctx context.Context, req StaffLoginRequest) (StaffSession, error)
+	// StaffLogout ends a session. Nil answers 404 ENOTFOUND.
+	StaffLogout func(session string) error
 	// Feedback commits a rating of a visit; nil answers 404 ENOTFOUND.
 	// Errors: EINVALID, ENOTFOUND, ECONFLICT, EFULL, EINTERNAL.
 	Feedback func(ctx context.Context, in FeedbackInput) (FeedbackResponse, error)
@@ -141,6 +149,9 @@ func NewServer(b Backend, opts ServerOptions) *Server {
 	s.mux.HandleFunc(PathCheckIns, s.method(http.MethodPost, s.checkIn))
 	s.mux.HandleFunc(PathFeedback, s.method(http.MethodPost, s.feedback))
 	s.mux.HandleFunc(PathSimTap, s.method(http.MethodPost, s.simTap))
+	s.mux.HandleFunc(PathStaff, s.method(http.MethodGet, s.staff))
+	s.mux.HandleFunc(PathStaffLogin, s.method(http.MethodPost, s.staffLogin))
+	s.mux.HandleFunc(PathStaffLogout, s.method(http.MethodPost, s.staffLogout))
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, vetnet.Errorz(vetnet.ENOTFOUND, "没有这个接口", "No such path."))
 	})
@@ -395,7 +406,10 @@ func (s *Server) checkInInput(req CheckInRequest) (CheckInInput, error) {
 	if !offers(s.b.Status().Station, sv) {
 		return CheckInInput{}, vetnet.Errorz(vetnet.EINVALID, "本站不提供该服务", "This station does not offer that service.")
 	}
-	in := CheckInInput{Token: req.Token, Service: sv}
+	in := CheckInInput{Token: req.Token, Service: sv, StaffSession: strings.TrimSpace(req.StaffSession)}
+	if req.Token != "" && in.StaffSession != "" {
+		return CheckInInput{}, vetnet.Errorz(vetnet.EINVALID, "刷卡签到不需要工作人员登录", "A staff session goes with a typed ID number, not with a card.")
+	}
 	if req.Token == "" {
 		v, err := s.visitor(req.IDNumber, req.Name)
 		if err != nil {
@@ -464,6 +478,59 @@ func (s *Server) simTap(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err := s.b.SimTap(v); err != nil {
+		s.writeError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) staff(w http.ResponseWriter, r *http.Request) {
+	l := StaffList{Staff: []StaffMember{}}
+	if s.b.Staff != nil {
+		l = s.b.Staff()
+		if l.Staff == nil {
+			l.Staff = []StaffMember{}
+		}
+	}
+	writeJSON(w, http.StatusOK, l)
+}
+
+var errNoStaff = vetnet.Errorz(vetnet.ENOTFOUND, "本站未配置工作人员名单", "This station has no staff roster.")
+
+func (s *Server) staffLogin(w http.ResponseWriter, r *http.Request) {
+	if s.b.StaffLogin == nil {
+		s.writeError(w, errNoStaff)
+		return
+	}
+	var req StaffLoginRequest
+	if err := s.decode(w, r, &req); err != nil {
+		s.writeError(w, err)
+		return
+	}
+	if err := vetnet.ValidateStaffID(strings.TrimSpace(req.StaffID)); err != nil {
+		s.writeError(w, err)
+		return
+	}
+	req.StaffID = strings.TrimSpace(req.StaffID)
+	sess, err := s.b.StaffLogin(r.Context(), req)
+	if err != nil {
+		s.writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, sess)
+}
+
+func (s *Server) staffLogout(w http.ResponseWriter, r *http.Request) {
+	if s.b.StaffLogout == nil {
+		s.writeError(w, errNoStaff)
+		return
+	}
+	var req StaffLogoutRequest
+	if err := s.decode(w, r, &req); err != nil {
+		s.writeError(w, err)
+		return
+	}
+	if err := s.b.StaffLogout(strings.TrimSpace(req.Session)); err != nil {
 		s.writeError(w, err)
 		return
 	}

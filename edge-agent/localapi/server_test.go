@@ -102,6 +102,10 @@ func TestErrors(t *testing.T) {
 		{"wrong method", "GET", localapi.PathCheckIns, ``, nil, 405, vetnet.EINVALID},
 		{"unknown path", "GET", "/v1/secrets", ``, nil, 404, vetnet.ENOTFOUND},
 		{"no simulated reader", "POST", localapi.PathSimTap, `{}`, nil, 404, vetnet.ENOTFOUND},
+		{"staff session with a card", "POST", localapi.PathCheckIns, `{"token":"t","staff_session":"s","service":"benefits"}`, nil, 400, vetnet.EINVALID},
+		{"no staff roster: login", "POST", localapi.PathStaffLogin, `{"staff_id":"a1","pin":"1234"}`, nil, 404, vetnet.ENOTFOUND},
+		{"no staff roster: logout", "POST", localapi.PathStaffLogout, `{"session":"s"}`, nil, 404, vetnet.ENOTFOUND},
+		{"staff list: wrong method", "POST", localapi.PathStaff, `{}`, nil, 405, vetnet.EINVALID},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -314,5 +318,64 @@ func TestOpen(t *testing.T) {
 				t.Fatalf("status %+v, %v", st, err)
 			}
 		})
+	}
+}
+
+// The staff endpoints pass typed requests to the backend and answer in the
+// documented shapes; a malformed staff ID never reaches it.
+func TestStaffEndpoints(t *testing.T) {
+	f := newFake()
+	b := f.backend(false)
+	var logins []localapi.StaffLoginRequest
+	var logouts []string
+	b.Staff = func() localapi.StaffList {
+		return localapi.StaffList{Staff: []localapi.StaffMember{{ID: "xb-0107", Name: "王立新", Role: "head", HasPIN: true}}}
+	}
+	b.StaffLogin = func(_ context.Context, req localapi.StaffLoginRequest) (localapi.StaffSession, error) {
+		logins = append(logins, req)
+		if req.PIN != "2468" {
+			return localapi.StaffSession{}, vetnet.Errorz(vetnet.EINVALID, "工号或PIN码不正确", "Wrong.")
+		}
+		return localapi.StaffSession{Session: "s1", Staff: localapi.StaffMember{ID: req.StaffID}, Via: "pin"}, nil
+	}
+	b.StaffLogout = func(s string) error { logouts = append(logouts, s); return nil }
+	s := localapi.NewServer(b, localapi.ServerOptions{})
+	ts := httptest.NewServer(s.Handler())
+	defer ts.Close()
+	c := localapi.NewClient(strings.TrimPrefix(ts.URL, "http://"))
+	ctx := context.Background()
+	l, err := c.Staff(ctx)
+	if err != nil || len(l.Staff) != 1 || l.Staff[0].Name != "王立新" {
+		t.Fatalf("%+v %v", l, err)
+	}
+	if _, err := c.StaffLogin(ctx, localapi.StaffLoginRequest{StaffID: "xb-0107", PIN: "1111"}); vetnet.ErrorCode(err) != vetnet.EINVALID {
+		t.Fatal(err)
+	}
+	if _, err := c.StaffLogin(ctx, localapi.StaffLoginRequest{StaffID: "bad id!", PIN: "2468"}); vetnet.ErrorCode(err) != vetnet.EINVALID {
+		t.Fatal(err)
+	}
+	sess, err := c.StaffLogin(ctx, localapi.StaffLoginRequest{StaffID: " xb-0107 ", PIN: "2468"})
+	if err != nil || sess.Session != "s1" || sess.Staff.ID != "xb-0107" {
+		t.Fatalf("%+v %v", sess, err)
+	}
+	if len(logins) != 2 {
+		t.Errorf("the backend saw %d logins, want 2 (the malformed ID is refused before)", len(logins))
+	}
+	if err := c.StaffLogout(ctx, "s1"); err != nil || len(logouts) != 1 || logouts[0] != "s1" {
+		t.Fatalf("%v %v", err, logouts)
+	}
+	// A typed number goes with its staff session.
+	if _, err := c.CheckIn(ctx, localapi.CheckInRequest{IDNumber: goodID, Service: "benefits", StaffSession: "s1"}); err != nil {
+		t.Fatal(err)
+	}
+	if in := f.inputs[len(f.inputs)-1]; in.StaffSession != "s1" || in.Visitor == nil || in.Visitor.IDNumber != goodID {
+		t.Fatalf("%+v", in)
+	}
+	// Without a roster the list is empty, not an error.
+	s2 := localapi.NewServer(f.backend(false), localapi.ServerOptions{})
+	ts2 := httptest.NewServer(s2.Handler())
+	defer ts2.Close()
+	if l, err := localapi.NewClient(strings.TrimPrefix(ts2.URL, "http://")).Staff(ctx); err != nil || l.Staff == nil || len(l.Staff) != 0 {
+		t.Fatalf("%+v %v", l, err)
 	}
 }

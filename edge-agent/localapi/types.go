@@ -20,8 +20,15 @@ const (
 	PathStatus   = "/v1/status"
 	PathEvents   = "/v1/events"   // GET: text/event-stream
 	PathCheckIns = "/v1/checkins" // POST: CheckInRequest → CheckInResponse
-	PathSimTap   = "/v1/sim/tap"  // POST: SimTapRequest; only with a simulated reader
-	PathFeedback = "/v1/feedback" // POST: FeedbackRequest → FeedbackResponse
+	PathSimTap   = "/v1/sim/tap"  // POST: SimTapRequest; only with a simulated or emulated reader
+	// PathStaff lists the station's staff who can sign in (GET: StaffList).
+	PathStaff = "/v1/staff"
+	// PathStaffLogin signs a staff member in by PIN (POST:
+	// StaffLoginRequest → StaffSession).
+	PathStaffLogin = "/v1/staff/login"
+	// PathStaffLogout ends a staff session (POST: StaffLogoutRequest → 204).
+	PathStaffLogout = "/v1/staff/logout"
+	PathFeedback    = "/v1/feedback" // POST: FeedbackRequest → FeedbackResponse
 )
 
 // Event types on the stream (the SSE "event:" field).
@@ -29,6 +36,7 @@ const (
 	EventCard      = "card"       // data: CardEvent
 	EventCardError = "card_error" // data: CardErrorEvent
 	EventStatus    = "status"     // data: Status, sent on connect and on every change
+	EventStaff     = "staff"      // data: StaffSession, when a staff badge of the roster is read
 )
 
 // StationInfo is what the kiosk shows of its station.
@@ -73,6 +81,12 @@ type Status struct {
 	Storage       Storage     `json:"storage"`
 	Agent         string      `json:"agent"` // version
 	Now           time.Time   `json:"now"`   // the agent's clock
+	// SimTap says that PathSimTap works: the agent has a simulated
+	// reader or a SAM emulator (the demo's "模拟刷卡" button).
+	SimTap bool `json:"sim_tap"`
+	// Staff says that the station has a staff roster: a typed ID number
+	// then needs a staff session.
+	Staff bool `json:"staff"`
 }
 
 // CardEvent says a card was read. It holds nothing that identifies the
@@ -98,12 +112,14 @@ type CardErrorEvent struct {
 
 // CheckInRequest checks a visitor in. Either Token (from a CardEvent) or,
 // for staff-assisted check-in, IDNumber (validated as the card's is) with an
-// optional Name.
+// optional Name and the StaffSession of the staff member typing it (required
+// when the station has a staff roster; the check-in records who it was).
 type CheckInRequest struct {
-	Token    string `json:"token,omitempty"`
-	IDNumber string `json:"id_number,omitempty"`
-	Name     string `json:"name,omitempty"`
-	Service  string `json:"service"`
+	Token        string `json:"token,omitempty"`
+	IDNumber     string `json:"id_number,omitempty"`
+	Name         string `json:"name,omitempty"`
+	Service      string `json:"service"`
+	StaffSession string `json:"staff_session,omitempty"`
 }
 
 // CheckInResponse is returned once the check-in is committed at the station.
@@ -115,6 +131,41 @@ type CheckInResponse struct {
 	At         time.Time `json:"at"`
 	MaskedName string    `json:"masked_name"`
 	Waiting    int       `json:"waiting"` // check-ins for the same service today before this one
+}
+
+// StaffMember is a member of the station's staff as the kiosk shows them:
+// never their PIN hash or badge.
+type StaffMember struct {
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	Role   string `json:"role"`    // head, officer, grid
+	HasPIN bool   `json:"has_pin"` // can sign in with a PIN (else by badge only)
+}
+
+// StaffList is the station's roster.
+type StaffList struct {
+	Staff []StaffMember `json:"staff"`
+}
+
+// StaffLoginRequest signs a staff member in with their PIN.
+type StaffLoginRequest struct {
+	StaffID string `json:"staff_id"`
+	PIN     string `json:"pin"`
+}
+
+// StaffSession is a signed-in staff member. Session goes with the check-ins
+// they type (CheckInRequest.StaffSession); it expires after a few minutes
+// without use.
+type StaffSession struct {
+	Session   string      `json:"session"`
+	ExpiresAt time.Time   `json:"expires_at"`
+	Staff     StaffMember `json:"staff"`
+	Via       string      `json:"via"` // badge or pin
+}
+
+// StaffLogoutRequest ends a staff session.
+type StaffLogoutRequest struct {
+	Session string `json:"session"`
 }
 
 // FeedbackRequest rates a visit checked in at this station (好差评): the

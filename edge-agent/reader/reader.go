@@ -33,11 +33,14 @@ const (
 	KindSimulated = "simulated" // sim.Reader
 )
 
-// Event is one read. Exactly one of Visitor and Err is set.
+// Event is one read. Exactly one of Visitor, Badge, Token and Err is set.
 type Event struct {
 	Reader  string          // the reader's Name
-	Visitor *vetnet.Visitor // who was read; personal data, stays in the agent
+	Visitor *vetnet.Visitor // who was read (ID card); personal data, stays in the agent
+	Badge   string          // a staff badge's UID (vetnet.NormalizeBadgeUID form)
+	Token   string          // a scanned code (QR, barcode): an opaque token, never shown or logged whole
 	Method  vetnet.Method   // how: card, qr (never manual)
+	Photo   []byte          // the card's photo (WLT, opaque) when the profile keeps it; personal data
 	Err     error           // why a read failed; a *vetnet.Error whose messages can be shown
 	At      time.Time       // when, by the reader's clock
 }

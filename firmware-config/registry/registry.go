@@ -36,6 +36,16 @@ type entry struct {
 	Services []string `toml:"services"`
 	Address  string   `toml:"address"`
 	Contact  string   `toml:"contact"`
+	Staff    []staff  `toml:"staff"`
+}
+
+// staff is one [[station.staff]] table: a member of the station's roster.
+type staff struct {
+	ID      string `toml:"id"`
+	Name    string `toml:"name"`
+	Role    string `toml:"role"`     // head, officer, grid
+	Badge   string `toml:"badge"`    // the badge's UID in hex, separators allowed
+	PINHash string `toml:"pin_hash"` // from `go run ./firmware-config/cmd/pinhash`
 }
 
 // Load reads and validates the registry at path. Errors are EINVALID and
@@ -71,6 +81,10 @@ func Parse(name, text string) (*Registry, error) {
 		for _, s := range e.Services {
 			st.Services = append(st.Services, vetnet.Service(s))
 		}
+		for _, m := range e.Staff {
+			st.Staff = append(st.Staff, vetnet.Staff{ID: m.ID, Name: m.Name, Role: vetnet.StaffRole(m.Role),
+				BadgeUID: vetnet.NormalizeBadgeUID(m.Badge), PINHash: m.PINHash})
+		}
 		if err := st.Validate(); err != nil {
 			problems = append(problems, where+": "+vetnet.ErrorMessage(err, "en"))
 			continue
@@ -81,6 +95,20 @@ func Parse(name, text string) (*Registry, error) {
 		}
 		r.byID[st.ID] = len(r.stations)
 		r.stations = append(r.stations, st)
+	}
+	// A badge belongs to one person across the district (a staff member
+	// may serve at more than one station, with the same badge).
+	badgeOwner := map[string]string{}
+	for _, st := range r.stations {
+		for _, m := range st.Staff {
+			if m.BadgeUID == "" {
+				continue
+			}
+			if owner, ok := badgeOwner[m.BadgeUID]; ok && owner != m.ID {
+				problems = append(problems, fmt.Sprintf("%s: station %s: staff %s: badge: already the badge of %s", name, st.ID, m.ID, owner))
+			}
+			badgeOwner[m.BadgeUID] = m.ID
+		}
 	}
 	for _, st := range r.stations {
 		if st.Parent == "" {

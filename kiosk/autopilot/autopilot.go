@@ -135,6 +135,8 @@ func (p *Autopilot) Run(ctx context.Context) error {
 				continue
 			}
 			ev = session.ServiceChosen{Service: v.Services[rnd.IntN(len(v.Services))]}
+		case session.StaffSignedIn:
+			continue // a staff badge: there is no screen for staff here
 		case session.CardRead:
 			visit++
 			n := visit

@@ -22,6 +22,12 @@ func FromAPI(ev localapi.Event) (Event, error) {
 			return nil, badEvent(err)
 		}
 		return CardFailed{Error: c}, nil
+	case localapi.EventStaff:
+		st, err := ev.StaffEvent()
+		if err != nil {
+			return nil, badEvent(err)
+		}
+		return StaffSignedIn{Session: st}, nil
 	case localapi.EventStatus:
 		st, err := ev.Status()
 		if err != nil {

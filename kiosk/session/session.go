@@ -22,9 +22,13 @@ const (
 	Confirmed           // queue number, service, people waiting
 	Failed              // the check-in failed; retry or cancel
 	Notice              // a message for people (card error, time up), then idle
+	StaffLogin          // a staff member picks their name and types their PIN
+	StaffMenu           // a staff member is signed in: what to do for a visitor
+	ManualEntry         // the staff member types a visitor's ID number
 )
 
-var stateNames = [...]string{"OutOfService", "Idle", "Greeting", "ChooseService", "Submitting", "Confirmed", "Failed", "Notice"}
+var stateNames = [...]string{"OutOfService", "Idle", "Greeting", "ChooseService", "Submitting", "Confirmed", "Failed", "Notice",
+	"StaffLogin", "StaffMenu", "ManualEntry"}
 
 func (s State) String() string {
 	if s < 0 || int(s) >= len(stateNames) {
@@ -75,8 +79,9 @@ type Session struct {
 	connected bool // the agent's event stream is up
 	ever      bool // the agent has answered at least once
 
-	visit  visit   // everything about the person; wiped on return to idle
-	notice Message // what a Notice says; never personal
+	visit  visit     // everything about the person; wiped on return to idle
+	notice Message   // what a Notice says; never personal
+	staff  staffMode // the signed-in staff member; wiped on return to idle
 }
 
 // visit is everything the session holds about the person in front of the
@@ -85,6 +90,7 @@ type Session struct {
 type visit struct {
 	token   string
 	expires time.Time
+	typed   string // an ID number typed by staff (instead of token)
 	Visit
 }
 
@@ -99,6 +105,7 @@ type Visit struct {
 	Waiting   int            // people before this one for the same service today
 	Error     Message        // why the check-in failed (Failed)
 	CanRetry  bool           // whether Failed offers a retry
+	Typed     bool           // the ID number was typed by staff (Name is then the masked number)
 }
 
 // Message is a text for people in both languages.
@@ -127,12 +134,20 @@ type View struct {
 	Visit     Visit            // zero in Idle and OutOfService
 	Notice    Message          // what a Notice says
 	Deadline  time.Time        // when the screen moves on by itself; zero if never
+	HasStaff  bool             // the station has a staff roster (the idle screen offers staff sign-in)
+	Staff     StaffView        // the staff screens; zero outside staff mode
 }
 
-// Submission is a check-in the caller must post to the agent.
+// Submission is a call the caller must make to the agent: a check-in
+// (Request), or with Login set a staff sign-in, with Logout set a staff
+// sign-out (no answer expected), with Roster set a fetch of the staff
+// roster (answer StaffRoster).
 type Submission struct {
 	Attempt  uint64 // report the answer with this
 	Request  localapi.CheckInRequest
+	Login    *localapi.StaffLoginRequest
+	Logout   string
+	Roster   bool
 	Deadline time.Time // give up waiting at this time (the session will)
 }
 
@@ -175,19 +190,29 @@ type (
 	Tick struct{ Now time.Time }
 )
 
-func (AgentStatus) event()   {}
-func (AgentDown) event()     {}
-func (CardRead) event()      {}
-func (CardFailed) event()    {}
-func (Touch) event()         {}
-func (Continue) event()      {}
-func (ServiceChosen) event() {}
-func (CheckInDone) event()   {}
-func (CheckInFailed) event() {}
-func (Retry) event()         {}
-func (Cancel) event()        {}
-func (Done) event()          {}
-func (Tick) event()          {}
+func (AgentStatus) event()      {}
+func (AgentDown) event()        {}
+func (CardRead) event()         {}
+func (CardFailed) event()       {}
+func (Touch) event()            {}
+func (Continue) event()         {}
+func (ServiceChosen) event()    {}
+func (CheckInDone) event()      {}
+func (CheckInFailed) event()    {}
+func (Retry) event()            {}
+func (Cancel) event()           {}
+func (Done) event()             {}
+func (Tick) event()             {}
+func (StaffOpen) event()        {}
+func (StaffRoster) event()      {}
+func (StaffPick) event()        {}
+func (Key) event()              {}
+func (StaffSubmit) event()      {}
+func (StaffSignedIn) event()    {}
+func (StaffLoginFailed) event() {}
+func (StaffLogout) event()      {}
+func (ManualStart) event()      {}
+func (ManualConfirm) event()    {}
 
 // State returns the current state.
 func (s *Session) State() State { return s.state }
@@ -199,6 +224,9 @@ func (s *Session) Step(ev Event) *Submission {
 	if t, ok := ev.(Tick); ok {
 		now = t.Now
 	}
+	if sub, ok := s.stepStaff(ev, now); ok {
+		return sub
+	}
 	switch ev := ev.(type) {
 	case AgentStatus:
 		s.status, s.connected, s.ever = ev.Status, true, true
@@ -208,7 +236,7 @@ func (s *Session) Step(ev Event) *Submission {
 	case AgentDown:
 		s.connected = false
 		switch s.state {
-		case Idle, Notice, Greeting, ChooseService:
+		case Idle, Notice, Greeting, ChooseService, StaffLogin, StaffMenu, ManualEntry:
 			// Without the agent the token is worthless; do not let the
 			// person choose a service that cannot be booked.
 			s.toIdle(now)
@@ -222,7 +250,7 @@ func (s *Session) Step(ev Event) *Submission {
 		}
 		s.connected, s.ever = true, true // the card came down the stream
 		c := ev.Card
-		s.wipe()
+		s.wipeVisit()
 		s.visit = visit{token: c.Token, expires: c.ExpiresAt, Visit: Visit{
 			Name:      vetnet.MaskName(c.MaskedName),
 			Returning: c.Returning,
@@ -233,8 +261,8 @@ func (s *Session) Step(ev Event) *Submission {
 		s.enter(Greeting, now)
 	case CardFailed:
 		switch s.state {
-		case Idle, Notice:
-			s.wipe()
+		case Idle, Notice, StaffMenu:
+			s.wipeVisit()
 			s.notice = Message{Code: ev.Error.Code, ZH: ev.Error.MessageZH, EN: ev.Error.MessageEN}
 			if s.notice.ZH == "" && s.notice.EN == "" {
 				s.notice = Message{Code: ev.Error.Code, ZH: "读卡失败，请重新刷卡", EN: "The card could not be read. Please try again."}
@@ -251,7 +279,7 @@ func (s *Session) Step(ev Event) *Submission {
 		}
 	case ServiceChosen:
 		s.touched = now
-		if (s.state == Greeting || s.state == ChooseService) && s.offers(ev.Service) && s.visit.token != "" {
+		if (s.state == Greeting || s.state == ChooseService) && s.offers(ev.Service) && (s.visit.token != "" || s.visit.typed != "") {
 			s.visit.Service = ev.Service
 			return s.submit(now)
 		}
@@ -272,7 +300,10 @@ func (s *Session) Step(ev Event) *Submission {
 			s.visit.Name = vetnet.MaskName(r.MaskedName)
 		}
 		s.visit.QueueNo, s.visit.Waiting = r.QueueNo, r.Waiting
-		s.visit.token = "" // single use: it is spent
+		if s.visit.typed != "" {
+			s.renewStaff(now)
+		}
+		s.visit.token, s.visit.typed = "", "" // single use: it is spent
 		s.enter(Confirmed, now)
 	case CheckInFailed:
 		if s.state != Submitting || ev.Attempt != s.attempt {
@@ -286,12 +317,12 @@ func (s *Session) Step(ev Event) *Submission {
 	case Cancel:
 		switch s.state {
 		case Greeting, ChooseService, Failed, Notice, Confirmed:
-			s.toIdle(now)
+			s.endVisit(now)
 		}
 	case Done:
 		switch s.state {
 		case Confirmed, Notice:
-			s.toIdle(now)
+			s.endVisit(now)
 		}
 	case Tick:
 		s.tick(now)
@@ -303,11 +334,11 @@ func (s *Session) submit(now time.Time) *Submission {
 	s.attempt++
 	s.visit.Error, s.visit.CanRetry = Message{}, false
 	s.enter(Submitting, now)
-	return &Submission{
-		Attempt:  s.attempt,
-		Request:  localapi.CheckInRequest{Token: s.visit.token, Service: string(s.visit.Service)},
-		Deadline: now.Add(s.submitTimeout()),
+	req := localapi.CheckInRequest{Token: s.visit.token, Service: string(s.visit.Service)}
+	if s.visit.typed != "" {
+		req = localapi.CheckInRequest{IDNumber: s.visit.typed, Service: string(s.visit.Service), StaffSession: s.staff.session}
 	}
+	return &Submission{Attempt: s.attempt, Request: req, Deadline: now.Add(s.submitTimeout())}
 }
 
 func (s *Session) fail(m Message, now time.Time) {
@@ -318,22 +349,25 @@ func (s *Session) fail(m Message, now time.Time) {
 	case vetnet.EEXPIRED, vetnet.EINVALID, vetnet.ENOTFOUND, vetnet.ECONFLICT:
 		s.visit.CanRetry = false
 	default:
-		s.visit.CanRetry = s.visit.token != ""
+		s.visit.CanRetry = s.visit.token != "" || s.visit.typed != ""
 	}
 	s.enter(Failed, now)
 }
 
 func (s *Session) tick(now time.Time) {
+	if s.staffExpired(now) {
+		return
+	}
 	switch s.state {
 	case Greeting, ChooseService:
 		if !s.visit.expires.IsZero() && !now.Before(s.visit.expires) {
-			s.wipe()
+			s.wipeVisit()
 			s.notice = MsgTokenExpired
 			s.enter(Notice, now)
 			return
 		}
 		if !now.Before(s.touched.Add(s.inactive())) {
-			s.toIdle(now)
+			s.endVisit(now)
 			return
 		}
 		if s.state == Greeting && !now.Before(s.since.Add(s.greetingFor())) {
@@ -341,6 +375,10 @@ func (s *Session) tick(now time.Time) {
 			s.state = ChooseService
 		}
 	case Failed:
+		if !now.Before(s.touched.Add(s.inactive())) {
+			s.endVisit(now)
+		}
+	case StaffLogin, StaffMenu, ManualEntry:
 		if !now.Before(s.touched.Add(s.inactive())) {
 			s.toIdle(now)
 		}
@@ -350,11 +388,11 @@ func (s *Session) tick(now time.Time) {
 		}
 	case Confirmed:
 		if !now.Before(s.since.Add(s.confirmedFor())) {
-			s.toIdle(now)
+			s.endVisit(now)
 		}
 	case Notice:
 		if !now.Before(s.since.Add(s.noticeFor())) {
-			s.toIdle(now)
+			s.endVisit(now)
 		}
 	}
 }
@@ -363,8 +401,9 @@ func (s *Session) enter(st State, now time.Time) {
 	s.state, s.since, s.touched = st, now, now
 }
 
-// toIdle ends a visit: the person's data goes, and the screen is Idle, or
-// OutOfService while the agent is away.
+// toIdle ends a visit and any staff sign-in: the person's data and the
+// staff session go, and the screen is Idle, or OutOfService while the
+// agent is away.
 func (s *Session) toIdle(now time.Time) {
 	s.wipe()
 	if s.connected {
@@ -374,8 +413,25 @@ func (s *Session) toIdle(now time.Time) {
 	}
 }
 
-// wipe forgets the person and any notice.
+// endVisit ends a visit: back to the staff menu while a staff member is
+// signed in (the visitor's data goes all the same), else to idle.
+func (s *Session) endVisit(now time.Time) {
+	if s.staff.session != "" && s.connected {
+		s.wipeVisit()
+		s.enter(StaffMenu, now)
+		return
+	}
+	s.toIdle(now)
+}
+
+// wipe forgets the person, any notice and the staff member.
 func (s *Session) wipe() {
+	s.wipeVisit()
+	s.staff = staffMode{}
+}
+
+// wipeVisit forgets the person and any notice.
+func (s *Session) wipeVisit() {
 	s.visit = visit{}
 	s.notice = Message{}
 }
@@ -393,11 +449,13 @@ func (s *Session) View() View {
 		SimReader: HasSimReader(s.status),
 		Visit:     s.visit.Visit,
 		Notice:    s.notice,
+		HasStaff:  s.status.Staff,
+		Staff:     s.staffView(),
 	}
 	switch s.state {
 	case Greeting:
 		v.Deadline = minTime(s.since.Add(s.greetingFor()), s.touched.Add(s.inactive()))
-	case ChooseService, Failed:
+	case ChooseService, Failed, StaffLogin, StaffMenu, ManualEntry:
 		v.Deadline = s.touched.Add(s.inactive())
 	case Submitting:
 		v.Deadline = s.since.Add(s.submitTimeout())
@@ -440,9 +498,12 @@ func OfferedServices(st localapi.StationInfo) []vetnet.Service {
 // ReaderKindSimulated is the Kind of the agent's simulated reader.
 const ReaderKindSimulated = "simulated"
 
-// HasSimReader reports whether the agent has a simulated reader, which
-// makes the demo button appear.
+// HasSimReader reports whether the agent can simulate a card (a simulated
+// reader, or a SAM emulator), which makes the demo button appear.
 func HasSimReader(st localapi.Status) bool {
+	if st.SimTap {
+		return true
+	}
 	for _, r := range st.Readers {
 		if r.Kind == ReaderKindSimulated {
 			return true

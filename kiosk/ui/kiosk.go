@@ -192,12 +192,38 @@ func (k *Kiosk) step(ev session.Event) *session.Submission {
 	return sub
 }
 
-// submit posts a check-in; only the agent's 2xx answer (it has committed
-// the check-in to disk) becomes CheckInDone.
+// submit makes the call a Submission asks for. For a check-in, only the
+// agent's 2xx answer (it has committed the check-in to disk) becomes
+// CheckInDone.
 func (k *Kiosk) submit(sub session.Submission) {
 	ctx, cancel := context.WithDeadline(k.ctx, sub.Deadline)
 	defer cancel()
-	resp, err := k.cfg.Client.CheckIn(ctx, sub.Request)
+	c := k.cfg.Client
+	switch {
+	case sub.Roster:
+		l, err := c.Staff(ctx)
+		if err != nil {
+			k.logf("kiosk: staff roster: %s", vetnet.ErrorMessage(err, "en"))
+			return
+		}
+		k.post(session.StaffRoster{List: l})
+		return
+	case sub.Login != nil:
+		s, err := c.StaffLogin(ctx, *sub.Login)
+		if err != nil {
+			k.logf("kiosk: staff sign-in refused: %s (%s)", vetnet.ErrorMessage(err, "en"), vetnet.ErrorCode(err))
+			k.post(session.StaffLoginFailed{Attempt: sub.Attempt, Err: err})
+			return
+		}
+		k.post(session.StaffSignedIn{Attempt: sub.Attempt, Session: s})
+		return
+	case sub.Logout != "":
+		if err := c.StaffLogout(ctx, sub.Logout); err != nil {
+			k.logf("kiosk: staff sign-out: %s", vetnet.ErrorMessage(err, "en"))
+		}
+		return
+	}
+	resp, err := c.CheckIn(ctx, sub.Request)
 	if err != nil {
 		k.logf("kiosk: check-in failed: %s (%s)", vetnet.ErrorMessage(err, "en"), vetnet.ErrorCode(err))
 		k.post(session.CheckInFailed{Attempt: sub.Attempt, Err: err})
@@ -256,7 +282,7 @@ func (k *Kiosk) render() {
 	if v.State != session.Idle && v.State != session.OutOfService {
 		// Only those two screens show the status line. Elsewhere a status
 		// change must not rebuild the screen under a finger mid-press.
-		v.Connected, v.Online, v.Backlog, v.SimReader = false, false, 0, false
+		v.Connected, v.Online, v.Backlog, v.SimReader, v.HasStaff = false, false, 0, false, false
 	}
 	sig := fmt.Sprintf("%+v", v)
 	if sig == k.shown {

@@ -32,6 +32,12 @@ func (k *Kiosk) screen(v session.View) fyne.CanvasObject {
 		body = k.failed(v)
 	case session.Notice:
 		body = k.notice(v)
+	case session.StaffLogin:
+		body = k.staffLogin(v)
+	case session.StaffMenu:
+		body = k.staffMenu(v)
+	case session.ManualEntry:
+		body = k.manualEntry(v)
 	default:
 		body, footer = k.outOfService(v), k.statusLine(v)
 	}
@@ -68,10 +74,17 @@ func (k *Kiosk) header(v session.View) fyne.CanvasObject {
 	k.clock.Alignment = fyne.TextAlignTrailing
 	k.date = line(k.lang.today(now), SizeSmall, colOnNavy2, false)
 	k.date.Alignment = fyne.TextAlignTrailing
-	clock := stackV(k.clock, vgap(2), k.date)
+	var right fyne.CanvasObject = rightAligned(stackV(k.clock, vgap(2), k.date))
+	if v.HasStaff && v.State == session.Idle {
+		// Staff sign-in sits in the header, away from the visitor's eye
+		// line but always in the same place.
+		b := k.button("staff", widget.MediumImportance, func() session.Event { return session.StaffOpen{} })
+		sp, ss := k.lang.tr("staffButton")
+		right = container.New(&rowLayout{}, bigButton(b, sp+"  "+ss, "", SizeStatus, 120, 48), fixed(size(SizeGap), 1), right)
+	}
 
 	m := size(SizeMargin)
-	row := container.NewBorder(nil, nil, leftAligned(name), rightAligned(clock))
+	row := container.NewBorder(nil, nil, leftAligned(name), right)
 	bar := container.NewStack(canvas.NewRectangle(colNavy),
 		container.New(layout.NewCustomPaddedLayout(14, 14, m, m), row))
 	rule := canvas.NewRectangle(colRed)
@@ -135,7 +148,7 @@ func (k *Kiosk) statusLine(v session.View) fyne.CanvasObject {
 	d := size(SizeStatus) * 0.7
 	left := container.NewHBox(container.NewCenter(container.NewGridWrap(fyne.NewSize(d, d), dot)), txt)
 
-	var right fyne.CanvasObject
+	var rights []fyne.CanvasObject
 	if v.SimReader && v.State == session.Idle {
 		b := widget.NewButton("", func() {
 			k.mu.Lock()
@@ -145,7 +158,14 @@ func (k *Kiosk) statusLine(v session.View) fyne.CanvasObject {
 		b.Importance = widget.MediumImportance
 		k.buttons["simtap"] = b
 		p, s := k.lang.tr("simTap")
-		right = bigButton(b, p+"  "+s, "", SizeStatus, 300, 56)
+		if len(rights) > 0 {
+			rights = append(rights, fixed(12, 1))
+		}
+		rights = append(rights, bigButton(b, p+"  "+s, "", SizeStatus, 300, 56))
+	}
+	var right fyne.CanvasObject
+	if len(rights) > 0 {
+		right = container.New(&rowLayout{}, rights...)
 	}
 	m := size(SizeMargin)
 	sep := canvas.NewRectangle(colLine)

@@ -26,9 +26,20 @@ func TourStatus() localapi.Status {
 		},
 		Online:  true,
 		Outbox:  localapi.Outbox{Depth: 3},
-		Readers: []localapi.Reader{{Name: "sim0", Kind: "simulated", State: "ok"}},
+		Readers: []localapi.Reader{{Name: "idcard0", Kind: "idcard", State: "ok"}},
 		Agent:   "tour",
+		SimTap:  true,
+		Staff:   true,
 	}
+}
+
+// TourRoster is the tour's staff roster.
+func TourRoster() localapi.StaffList {
+	return localapi.StaffList{Staff: []localapi.StaffMember{
+		{ID: "xb-0111", Name: "李卫东", Role: "head", HasPIN: true},
+		{ID: "xb-0118", Name: "孙秀英", Role: "grid", HasPIN: true},
+		{ID: "xb-0119", Name: "王志强", Role: "officer", HasPIN: true},
+	}}
 }
 
 // Tour walks through every screen with canned, synthetic data, in order:
@@ -72,6 +83,24 @@ func Tour() []TourStep {
 		{"outofservice", session.OutOfService, func(k *Kiosk) {
 			k.Step(session.Done{})
 			k.Step(session.AgentDown{})
+		}},
+		{"staff-login", session.StaffLogin, func(k *Kiosk) {
+			k.Step(session.AgentStatus{Status: TourStatus()})
+			k.Step(session.StaffOpen{})
+			k.Step(session.StaffRoster{List: TourRoster()})
+			k.Step(session.StaffPick{ID: "xb-0111"})
+			k.Step(session.Key{K: "1"})
+			k.Step(session.Key{K: "3"})
+		}},
+		{"staff-menu", session.StaffMenu, func(k *Kiosk) {
+			k.Step(session.StaffSignedIn{Session: localapi.StaffSession{Session: "tour-staff", ExpiresAt: time.Now().Add(time.Hour),
+				Staff: TourRoster().Staff[0], Via: "pin"}})
+		}},
+		{"staff-manual", session.ManualEntry, func(k *Kiosk) {
+			k.Step(session.ManualStart{})
+			for _, c := range "3204111958031" {
+				k.Step(session.Key{K: string(c)})
+			}
 		}},
 	}
 }

@@ -23,8 +23,10 @@ import (
 
 	"github.com/vetnet/vetnet"
 	"github.com/vetnet/vetnet/edge-agent/agent"
+	"github.com/vetnet/vetnet/edge-agent/hw"
 	"github.com/vetnet/vetnet/edge-agent/localapi"
 	"github.com/vetnet/vetnet/edge-agent/mqtt"
+	"github.com/vetnet/vetnet/firmware-config/profile"
 	"github.com/vetnet/vetnet/firmware-config/registry"
 )
 
@@ -72,6 +74,8 @@ func main() {
 type Main struct {
 	Config      agent.Config
 	Registry    string // path of a station registry (TOML) with this station
+	ProfilePath string // path of the station's hardware profile (TOML); empty: no hardware
+	Profile     *profile.Profile
 	ShowVersion bool
 
 	Stdout, Stderr io.Writer
@@ -79,6 +83,7 @@ type Main struct {
 	Logf           func(format string, a ...any)
 
 	Agent *agent.Agent
+	HW    *hw.Station // the drivers built from Profile
 }
 
 // NewMain returns a Main writing to the process's stdout and stderr.
@@ -99,6 +104,7 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.StringVar(&c.APIAddr, "api", localapi.DefaultAddr, "local API address for the kiosk (loopback only)")
 	fs.StringVar(&m.Registry, "registry", "", "station registry (TOML) to take this station's name and services from until the hub sends its configuration")
 	fs.DurationVar(&c.HeartbeatInterval, "heartbeat", agent.DefaultHeartbeatInterval, "heartbeat interval until the hub's configuration sets one")
+	fs.StringVar(&m.ProfilePath, "profile", "", "hardware profile (TOML, firmware-config/profiles/) to build the readers and indicators from")
 	fs.BoolVar(&c.SimReader, "sim", false, "run a simulated ID-card reader (and allow the API's sim tap)")
 	fs.DurationVar(&c.SimInterval, "sim-interval", 0, "with -sim, read a synthetic card this often (0: only on tap)")
 	fs.DurationVar(&c.AckTimeout, "ack-timeout", agent.DefaultAckTimeout, "first wait for the hub's ack of a batch before it is sent again")
@@ -140,6 +146,16 @@ func (m *Main) ParseFlags(args []string) error {
 		}
 		c.Station = &st
 	}
+	if m.ProfilePath != "" {
+		p, err := profile.Load(m.ProfilePath)
+		if err != nil {
+			return fmt.Errorf("-profile: %s", vetnet.ErrorMessage(err, "en"))
+		}
+		if c.SimReader && p.IDCard != nil {
+			return fmt.Errorf("-sim: the profile %s already has an ID-card reader", p.Name)
+		}
+		m.Profile = p
+	}
 	return nil
 }
 
@@ -150,19 +166,45 @@ func (m *Main) Run(ctx context.Context) error {
 		m.Logf = logger.Printf
 	}
 	m.Config.Logf = m.Logf
+	if m.Profile != nil {
+		st, err := hw.Build(m.Profile, hw.Options{SimInterval: m.Config.SimInterval, Logf: m.Logf})
+		if err != nil {
+			return err
+		}
+		m.HW = st
+		m.Config.Readers = append(m.Config.Readers, st.Readers...)
+		m.Config.SimTap, m.Config.Indicator = st.SimTap, st.Indicator
+		if st.Emulator != nil {
+			m.Logf("hardware: profile %s: SAM emulator on %s", m.Profile.Name, st.Emulator.Path())
+		} else {
+			m.Logf("hardware: profile %s: %d readers", m.Profile.Name, len(st.Readers))
+		}
+	}
 	a, err := agent.New(m.Config)
 	if err != nil {
+		m.closeHW()
 		return err
 	}
 	if err := a.Start(ctx); err != nil {
+		m.closeHW()
 		return err
 	}
 	m.Agent = a
 	return nil
 }
 
-// Close stops the agent.
+func (m *Main) closeHW() {
+	if m.HW != nil {
+		if err := m.HW.Close(); err != nil {
+			m.Logf("close hardware: %v", err)
+		}
+		m.HW = nil
+	}
+}
+
+// Close stops the agent and releases the hardware.
 func (m *Main) Close() error {
+	defer m.closeHW()
 	if m.Agent == nil {
 		return nil
 	}

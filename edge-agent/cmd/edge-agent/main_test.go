@@ -53,6 +53,9 @@ func TestParseFlags(t *testing.T) {
 		{"version", []string{"-version"}, true},
 		{"timeouts", []string{"-station", "cz-xb", "-ack-timeout", "2s", "-max-backoff", "5s", "-reconnect", "1s"}, true},
 		{"bad timeout", []string{"-station", "cz-xb", "-ack-timeout", "soon"}, false},
+		{"profile", []string{"-station", "cz-xb", "-profile", "../../../firmware-config/profiles/demo-emulator.toml"}, true},
+		{"missing profile", []string{"-station", "cz-xb", "-profile", "nope.toml"}, false},
+		{"profile and -sim", []string{"-station", "cz-xb", "-sim", "-profile", "../../../firmware-config/profiles/demo-emulator.toml"}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -147,6 +150,58 @@ func TestRun(t *testing.T) {
 	}
 	if strings.Contains(logs, v.IDNumber) || strings.Contains(logs, v.Name) {
 		t.Fatalf("logs leak personal data: %s", logs)
+	}
+}
+
+// TestRunWithProfile runs the program on the demo's hardware profile: the
+// SAM driver reads the agent's emulator, and the API's demo tap lays a card
+// on it.
+func TestRunWithProfile(t *testing.T) {
+	m := NewMain()
+	out := &syncBuffer{}
+	m.Stderr = out
+	if err := m.ParseFlags([]string{"-station", "cz-xb-sanjing-xinqiao", "-registry", demo, "-broker", "",
+		"-data", t.TempDir(), "-api", "127.0.0.1:0", "-profile", "../../../firmware-config/profiles/demo-emulator.toml"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	c := localapi.NewClient(m.Agent.APIAddr())
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	events, err := c.Events(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		st, err := c.Status(ctx)
+		if err == nil && len(st.Readers) == 1 && st.Readers[0].State == "ok" && st.SimTap {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("status %+v %v\n%s", st, err, out)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := c.SimTap(ctx, localapi.SimTapRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	for ev := range events {
+		if ev.Type == localapi.EventCard {
+			card, _ := ev.Card()
+			if card.Reader != "idcard0" {
+				t.Fatalf("card %+v", card)
+			}
+			break
+		}
+	}
+	if ctx.Err() != nil {
+		t.Fatal("no card event")
+	}
+	if !strings.Contains(out.String(), "SAM emulator on") {
+		t.Errorf("log:\n%s", out)
 	}
 }
 

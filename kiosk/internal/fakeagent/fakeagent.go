@@ -44,6 +44,10 @@ type Agent struct {
 	subs     map[chan event]struct{}
 	down     bool
 	seq      uint64
+	staff    []localapi.StaffMember
+	pins     map[string]string // staff ID → PIN
+	sessions map[string]string // session → staff ID
+	typedBy  []string          // staff ID of each check-in ("" for a card)
 }
 
 type token struct {
@@ -61,11 +65,13 @@ type event struct {
 // answer). Readers with Kind "simulated" make /v1/sim/tap work.
 func New(st localapi.Status) *Agent {
 	a := &Agent{
-		status: st,
-		rnd:    rand.New(rand.NewPCG(1, 2)),
-		tokens: map[string]token{},
-		visits: map[string]time.Time{},
-		subs:   map[chan event]struct{}{},
+		status:   st,
+		rnd:      rand.New(rand.NewPCG(1, 2)),
+		tokens:   map[string]token{},
+		visits:   map[string]time.Time{},
+		subs:     map[chan event]struct{}{},
+		pins:     map[string]string{},
+		sessions: map[string]string{},
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+localapi.PathHealth, a.health)
@@ -73,6 +79,9 @@ func New(st localapi.Status) *Agent {
 	mux.HandleFunc("GET "+localapi.PathEvents, a.events)
 	mux.HandleFunc("POST "+localapi.PathCheckIns, a.postCheckIn)
 	mux.HandleFunc("POST "+localapi.PathSimTap, a.postSimTap)
+	mux.HandleFunc("GET "+localapi.PathStaff, a.getStaff)
+	mux.HandleFunc("POST "+localapi.PathStaffLogin, a.postStaffLogin)
+	mux.HandleFunc("POST "+localapi.PathStaffLogout, a.postStaffLogout)
 	a.srv = httptest.NewServer(mux)
 	return a
 }
@@ -129,6 +138,80 @@ func (a *Agent) Tap(v vetnet.Visitor) localapi.CardEvent {
 	a.broadcast(event{localapi.EventCard, ce})
 	a.mu.Unlock()
 	return ce
+}
+
+// SetStaff gives the station a roster; pins maps staff IDs to their PINs
+// (members without one sign in by badge only).
+func (a *Agent) SetStaff(members []localapi.StaffMember, pins map[string]string) {
+	a.mu.Lock()
+	a.staff, a.pins = members, pins
+	a.status.Staff = len(members) > 0
+	a.broadcast(event{localapi.EventStatus, a.statusLocked()})
+	a.mu.Unlock()
+}
+
+// Badge makes the badge reader read the badge of the staff member id and
+// sends the staff event.
+func (a *Agent) Badge(id string) localapi.StaffSession {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	s := a.openSession(id, "badge")
+	a.broadcast(event{localapi.EventStaff, s})
+	return s
+}
+
+func (a *Agent) openSession(id, via string) localapi.StaffSession {
+	var m localapi.StaffMember
+	for _, x := range a.staff {
+		if x.ID == id {
+			m = x
+		}
+	}
+	tok := fmt.Sprintf("staff-%016x", a.rnd.Uint64())
+	a.sessions[tok] = id
+	return localapi.StaffSession{Session: tok, ExpiresAt: a.now().Add(5 * time.Minute), Staff: m, Via: via}
+}
+
+// TypedBy returns, for each committed check-in, the staff ID that typed it
+// ("" for a card).
+func (a *Agent) TypedBy() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]string(nil), a.typedBy...)
+}
+
+func (a *Agent) getStaff(w http.ResponseWriter, r *http.Request) {
+	a.mu.Lock()
+	l := localapi.StaffList{Staff: append([]localapi.StaffMember{}, a.staff...)}
+	a.mu.Unlock()
+	writeJSON(w, http.StatusOK, l)
+}
+
+func (a *Agent) postStaffLogin(w http.ResponseWriter, r *http.Request) {
+	var req localapi.StaffLoginRequest
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&req); err != nil {
+		writeError(w, vetnet.Errorz(vetnet.EINVALID, "请求格式错误", "Malformed request."))
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if pin, ok := a.pins[req.StaffID]; !ok || pin != req.PIN {
+		writeError(w, vetnet.Errorz(vetnet.EINVALID, "工号或PIN码不正确", "The staff ID or the PIN is wrong."))
+		return
+	}
+	writeJSON(w, http.StatusOK, a.openSession(req.StaffID, "pin"))
+}
+
+func (a *Agent) postStaffLogout(w http.ResponseWriter, r *http.Request) {
+	var req localapi.StaffLogoutRequest
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&req); err != nil {
+		writeError(w, vetnet.Errorz(vetnet.EINVALID, "请求格式错误", "Malformed request."))
+		return
+	}
+	a.mu.Lock()
+	delete(a.sessions, req.Session)
+	a.mu.Unlock()
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // CardError sends a card error event.
@@ -347,6 +430,7 @@ func (a *Agent) checkIn(_ context.Context, req localapi.CheckInRequest) (localap
 	}
 	now := a.now()
 	var v vetnet.Visitor
+	staff := ""
 	switch {
 	case req.Token != "":
 		t, ok := a.tokens[req.Token]
@@ -362,6 +446,12 @@ func (a *Agent) checkIn(_ context.Context, req localapi.CheckInRequest) (localap
 			return localapi.CheckInResponse{}, vetnet.Errorz(vetnet.EINVALID, "身份证号码无效", "The ID number is not valid.")
 		}
 		v = vetnet.Visitor{IDNumber: id, Name: req.Name, DocType: vetnet.DocResident}
+		if len(a.staff) > 0 {
+			var ok bool
+			if staff, ok = a.sessions[req.StaffSession]; !ok {
+				return localapi.CheckInResponse{}, vetnet.Errorz(vetnet.EEXPIRED, "工作人员登录已过期，请重新登录", "The staff sign-in has expired; please sign in again.")
+			}
+		}
 	default:
 		return localapi.CheckInResponse{}, vetnet.Errorz(vetnet.EINVALID, "缺少刷卡信息或身份证号码", "A token or an ID number is needed.")
 	}
@@ -387,6 +477,7 @@ func (a *Agent) checkIn(_ context.Context, req localapi.CheckInRequest) (localap
 		Waiting:    waiting,
 	}
 	a.checkIns = append(a.checkIns, resp)
+	a.typedBy = append(a.typedBy, staff)
 	a.visits[v.IDNumber] = now
 	a.status.Outbox.Depth++
 	a.status.Outbox.LastSeq = a.seq
