@@ -118,24 +118,29 @@ type Message struct {
 // Messages the session makes itself; the others come from the agent.
 var (
 	MsgTokenExpired = Message{Code: vetnet.EEXPIRED, ZH: "操作超时，请重新刷卡", EN: "Time is up. Please tap your card again."}
-	MsgNoAnswer     = Message{Code: vetnet.EUNAVAILABLE, ZH: "站点服务没有应答，请重试或联系工作人员", EN: "The station did not answer. Please try again or ask staff."}
+	MsgStorageFull  = Message{Code: vetnet.EFULL, ZH: "本机存储空间将满，暂停登记。请联系工作人员，已保存的记录不会丢失。",
+		EN: "This station's storage is nearly full, so check-ins are paused. Please ask staff; nothing saved is lost."}
+	MsgNoAnswer = Message{Code: vetnet.EUNAVAILABLE, ZH: "站点服务没有应答，请重试或联系工作人员", EN: "The station did not answer. Please try again or ask staff."}
 )
 
 // View is everything a screen shows. It holds no token.
 type View struct {
-	State     State
-	Station   localapi.StationInfo
-	Services  []vetnet.Service // offered and known, in menu order
-	Connected bool             // the agent's event stream is up
-	Ever      bool             // the agent has answered at least once since start
-	Online    bool             // the station is connected to the hub
-	Backlog   int              // check-ins not yet acknowledged by the hub
-	SimReader bool             // the agent has a simulated reader (demo)
-	Visit     Visit            // zero in Idle and OutOfService
-	Notice    Message          // what a Notice says
-	Deadline  time.Time        // when the screen moves on by itself; zero if never
-	HasStaff  bool             // the station has a staff roster (the idle screen offers staff sign-in)
-	Staff     StaffView        // the staff screens; zero outside staff mode
+	State      State
+	Station    localapi.StationInfo
+	Services   []vetnet.Service  // offered and known, in menu order
+	Connected  bool              // the agent's event stream is up
+	Ever       bool              // the agent has answered at least once since start
+	Online     bool              // the station is connected to the hub
+	Backlog    int               // check-ins not yet acknowledged by the hub
+	Oldest     *time.Time        // when the oldest of them was made (station clock); nil if none
+	Readers    []localapi.Reader // reader health, for the staff screen
+	StorageLow bool              // the station's disk is nearly full: it takes no check-in
+	SimReader  bool              // the agent has a simulated reader (demo)
+	Visit      Visit             // zero in Idle and OutOfService
+	Notice     Message           // what a Notice says
+	Deadline   time.Time         // when the screen moves on by itself; zero if never
+	HasStaff   bool              // the station has a staff roster (the idle screen offers staff sign-in)
+	Staff      StaffView         // the staff screens; zero outside staff mode
 }
 
 // Submission is a call the caller must make to the agent: a check-in
@@ -249,6 +254,14 @@ func (s *Session) Step(ev Event) *Submission {
 			return nil // a commit is under way; the card can be tapped again
 		}
 		s.connected, s.ever = true, true // the card came down the stream
+		if s.status.Storage.Low {
+			// The station cannot keep a check-in now: say so before the
+			// visitor chooses anything.
+			s.wipeVisit()
+			s.notice = MsgStorageFull
+			s.enter(Notice, now)
+			return nil
+		}
 		c := ev.Card
 		s.wipeVisit()
 		s.visit = visit{token: c.Token, expires: c.ExpiresAt, Visit: Visit{
@@ -439,18 +452,21 @@ func (s *Session) wipeVisit() {
 // View returns what the current screen shows.
 func (s *Session) View() View {
 	v := View{
-		State:     s.state,
-		Station:   s.status.Station,
-		Services:  OfferedServices(s.status.Station),
-		Connected: s.connected,
-		Ever:      s.ever,
-		Online:    s.status.Online,
-		Backlog:   s.status.Outbox.Depth,
-		SimReader: HasSimReader(s.status),
-		Visit:     s.visit.Visit,
-		Notice:    s.notice,
-		HasStaff:  s.status.Staff,
-		Staff:     s.staffView(),
+		State:      s.state,
+		Station:    s.status.Station,
+		Services:   OfferedServices(s.status.Station),
+		Connected:  s.connected,
+		Ever:       s.ever,
+		Online:     s.status.Online,
+		Backlog:    s.status.Outbox.Depth,
+		Oldest:     s.status.Outbox.OldestAt,
+		Readers:    s.status.Readers,
+		StorageLow: s.status.Storage.Low,
+		SimReader:  HasSimReader(s.status),
+		Visit:      s.visit.Visit,
+		Notice:     s.notice,
+		HasStaff:   s.status.Staff,
+		Staff:      s.staffView(),
 	}
 	switch s.state {
 	case Greeting:

@@ -535,3 +535,29 @@ func TestStateString(t *testing.T) {
 		t.Error("unknown state named")
 	}
 }
+
+// TestStorageLow: a station whose disk is nearly full takes no visit: a
+// card read says so plainly, and the staff view shows the sync state.
+func TestStorageLow(t *testing.T) {
+	f := reach(t, Idle)
+	st := testStatus()
+	oldest := t0.Add(-12 * time.Minute)
+	st.Storage.Low, st.Outbox.OldestAt = true, &oldest
+	f.step(AgentStatus{st})
+	if v := f.s.View(); !v.StorageLow || v.Backlog != 3 || v.Oldest == nil || !v.Oldest.Equal(oldest) || len(v.Readers) != 1 {
+		t.Fatalf("view %+v", v)
+	}
+	f.step(CardRead{testCard("张*国")})
+	v := f.s.View()
+	if f.s.State() != Notice || v.Notice != MsgStorageFull || v.Visit.Name != "" {
+		t.Fatalf("card read on a full disk: state %v, view %+v", f.s.State(), v)
+	}
+	st.Storage.Low = false
+	f.step(AgentStatus{st})
+	f.now = f.now.Add(time.Minute)
+	f.step(Tick{f.now})
+	f.step(CardRead{testCard("李*")})
+	if f.s.State() != Greeting {
+		t.Fatalf("after space came back: %v", f.s.State())
+	}
+}

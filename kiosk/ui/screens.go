@@ -176,6 +176,20 @@ func (k *Kiosk) statusLine(v session.View) fyne.CanvasObject {
 
 // idle is the attract screen.
 func (k *Kiosk) idle(v session.View) fyne.CanvasObject {
+	if v.StorageLow {
+		p, s := k.lang.tr("storageFull")
+		hp, hs := k.lang.tr("storageFullHint")
+		return container.NewCenter(stackV(
+			line("⚠", SizeHero, colRed, true),
+			line(p, SizeTitle, colRed, true),
+			vgap(8),
+			line(s, SizeBody, colMuted, false),
+			vgap(size(SizeGap)),
+			line(hp, SizeBody, colInk, false),
+			vgap(4),
+			line(hs, SizeSmall, colMuted, false),
+		))
+	}
 	p, s := k.lang.tr("tapCard")
 	hp, hs := k.lang.tr("tapHint")
 	return container.NewCenter(stackV(

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -58,7 +59,24 @@ func TestStaffTypesAnIDNumber(t *testing.T) {
 	}
 	h.tap("signin")
 	h.wait(session.StaffMenu)
-	h.has("工作人员：李卫东（站长）", "代为登记（输入身份证号码）")
+	h.has("工作人员：李卫东（站长）", "代为登记（输入身份证号码）", "本站同步状态", "已联网：登记实时上传", "没有待上传的记录", "sim0 正常")
+
+	// The sync state follows the station: offline with a backlog.
+	oldest := time.Now().Add(-25*time.Minute - 30*time.Second)
+	h.agent.SetStatus(func(st *localapi.Status) {
+		st.Online, st.Outbox.Depth, st.Outbox.OldestAt = false, 4, &oldest
+		st.Readers[0].State = "fault"
+	})
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(h.texts(), "待上传 4 条"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("backlog not shown:\n%s", h.texts())
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	h.has("暂时离线：登记照常，联网后自动上传", "最早一条：25分钟前", "Oldest: 25 min ago", "sim0 故障")
+	h.agent.SetStatus(func(st *localapi.Status) {
+		st.Online, st.Outbox.Depth, st.Outbox.OldestAt, st.Readers[0].State = true, 0, nil, "ok"
+	})
 
 	h.tap("manual")
 	h.wait(session.ManualEntry)

@@ -1,7 +1,10 @@
 package ui
 
 import (
+	"fmt"
+	"image/color"
 	"strings"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -163,16 +166,90 @@ func (k *Kiosk) staffMenu(v session.View) fyne.CanvasObject {
 	}
 	manual := k.action("manual", "manualButton", widget.HighImportance, func() session.Event { return session.ManualStart{} })
 	out := k.action("signout", "signOut", widget.MediumImportance, func() session.Event { return session.StaffLogout{} })
+	left := stackV(
+		container.New(&maxWidth{w: 420}, manual),
+		vgap(size(SizeGap)),
+		k.actions(out),
+	)
 	return container.NewCenter(stackV(
 		iconTitle(tp, theme.AccountIcon()),
 		line(ts, SizeSmall, colMuted, false),
 		vgap(size(SizeGap)),
 		k.hint("staffMenuHint"),
-		vgap(size(SizeGap)*1.5),
-		container.New(&maxWidth{w: 640}, manual),
 		vgap(size(SizeGap)),
-		k.actions(out),
+		container.New(&rowLayout{}, left, fixed(size(SizeGap), 1), container.New(&maxWidth{w: 380}, k.syncPanel(v))),
 	))
+}
+
+// syncPanel tells staff, calmly, how the station stands with the hub: on
+// or off line, what waits to upload and since when, the readers, the disk.
+// Words carry every state; colour only repeats them.
+func (k *Kiosk) syncPanel(v session.View) fyne.CanvasObject {
+	rows := []fyne.CanvasObject{k.pair("syncTitle", SizeBody, colNavy, true)}
+	if v.Online {
+		rows = append(rows, k.pair("syncOnline", SizeSmall, colOK, false))
+	} else {
+		rows = append(rows, k.pair("syncOffline", SizeSmall, colWarn, false))
+	}
+	if v.Backlog > 0 {
+		rows = append(rows, k.pair("syncBacklog", SizeSmall, colInk, false, v.Backlog))
+		if v.Oldest != nil {
+			age := k.now().Sub(*v.Oldest)
+			zh, en := ageText(age)
+			p, _ := k.lang.tr("syncOldest", zh)
+			_, s := k.lang.tr("syncOldest", en)
+			if k.lang.en {
+				p, s = s, p
+			}
+			rows = append(rows, stackV(line(p, SizeSmall, colInk, false), line(s, SizeStatus, colMuted, false)))
+		}
+	} else {
+		rows = append(rows, k.pair("syncNone", SizeSmall, colInk, false))
+	}
+	if len(v.Readers) > 0 {
+		var zh, en []string
+		for _, r := range v.Readers {
+			key := map[string]string{"ok": "readerOK", "fault": "readerFault"}[r.State]
+			if key == "" {
+				key = "readerAbsent"
+			}
+			a, b := texts[key][0], texts[key][1]
+			zh, en = append(zh, r.Name+" "+a), append(en, r.Name+" "+b)
+		}
+		p, _ := k.lang.tr("syncReaders", strings.Join(zh, "，"))
+		_, s := k.lang.tr("syncReaders", strings.Join(en, ", "))
+		if k.lang.en {
+			p, s = s, p
+		}
+		rows = append(rows, stackV(line(p, SizeSmall, colInk, false), line(s, SizeStatus, colMuted, false)))
+	}
+	if v.StorageLow {
+		rows = append(rows, k.pair("syncStorageLow", SizeSmall, colRed, true))
+	}
+	return panel(stackV(rows...))
+}
+
+// pair is a line of text in the primary language over its translation.
+func (k *Kiosk) pair(key string, sz fyne.ThemeSizeName, c color.Color, bold bool, args ...any) fyne.CanvasObject {
+	p, s := k.lang.tr(key, args...)
+	return stackV(line(p, sz, c, bold), line(s, SizeStatus, colMuted, false))
+}
+
+// ageText says how long ago, in words, in both languages.
+func ageText(d time.Duration) (zh, en string) {
+	switch {
+	case d < time.Minute:
+		return "不到1分钟", "under a minute"
+	case d < time.Hour:
+		m := int(d / time.Minute)
+		return fmt.Sprintf("%d分钟", m), fmt.Sprintf("%d min", m)
+	case d < 48*time.Hour:
+		h := int(d / time.Hour)
+		return fmt.Sprintf("%d小时", h), fmt.Sprintf("%d h", h)
+	default:
+		days := int(d / (24 * time.Hour))
+		return fmt.Sprintf("%d天", days), fmt.Sprintf("%d days", days)
+	}
 }
 
 func iconTitle(text string, res fyne.Resource) fyne.CanvasObject {
