@@ -120,6 +120,9 @@ type CheckInRequest struct {
 	Name         string `json:"name,omitempty"`
 	Service      string `json:"service"`
 	StaffSession string `json:"staff_session,omitempty"`
+	// Detail is the service's sub-choice (vetnet.ServiceInfo.Options),
+	// e.g. "application" for benefits; empty when the service has none.
+	Detail string `json:"detail,omitempty"`
 }
 
 // CheckInResponse is returned once the check-in is committed at the station.
@@ -131,6 +134,14 @@ type CheckInResponse struct {
 	At         time.Time `json:"at"`
 	MaskedName string    `json:"masked_name"`
 	Waiting    int       `json:"waiting"` // check-ins for the same service today before this one
+	// Ahead is how many of this service's tickets are still waiting to be
+	// called ahead of this one (Waiting counts every ticket of the day).
+	Ahead int `json:"ahead"`
+	// ExpectedWaitS is the expected wait in seconds, from today's pace of
+	// the service (0 when nobody is ahead or the pace is not known yet).
+	ExpectedWaitS int    `json:"expected_wait_s"`
+	Detail        string `json:"detail,omitempty"`
+	Printed       bool   `json:"printed"` // a ticket came out of the printer
 }
 
 // StaffMember is a member of the station's staff as the kiosk shows them:
