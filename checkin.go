@@ -59,6 +59,7 @@ type CheckIn struct {
 	Seq        uint64    // the station's own sequence number, from 1, without gaps
 	Visitor    Visitor   // who came
 	Service    Service   // what for
+	Detail     string    // the service's sub-choice (ServiceInfo.Options), or empty
 	Method     Method    // how the visitor was identified
 	QueueNo    string    // the ticket given, e.g. B012; unique per station, service and day
 	At         time.Time // when, by the station's clock (recorded, never trusted alone)
@@ -87,6 +88,9 @@ func (c *CheckIn) Validate(now time.Time) error {
 	}
 	if !c.Service.Valid() {
 		return Errorz(EINVALID, "未知的服务项目", "Unknown service.")
+	}
+	if !c.Service.ValidDetail(c.Detail) {
+		return Errorz(EINVALID, "未知的服务细项", "Unknown choice within the service.")
 	}
 	if !c.Method.Valid() {
 		return Errorz(EINVALID, "未知的身份识别方式", "Unknown identification method.")
