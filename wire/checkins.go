@@ -24,15 +24,81 @@ type CheckInBatch struct {
 // Record kinds.
 const (
 	RecordFeedback = "feedback" // a visitor's rating of a visit
+	RecordVisit    = "visit"    // a step of a visit's queue ticket: called, recalled, served, no_show, transferred
+	RecordDuty     = "duty"     // a staff member signed on or off duty
 )
 
 // RecordV1 is a record other than a check-in. Kind says which of the
 // kind-specific fields is set; exactly that one is.
 type RecordV1 struct {
 	ID       string      `json:"id"`   // ULID made at the station; unique among all its records and check-ins
-	Kind     string      `json:"kind"` // feedback
+	Kind     string      `json:"kind"` // feedback, visit or duty
 	At       time.Time   `json:"at"`   // station clock
 	Feedback *FeedbackV1 `json:"feedback,omitempty"`
+	Visit    *VisitV1    `json:"visit,omitempty"`
+	Duty     *DutyV1     `json:"duty,omitempty"`
+}
+
+// VisitV1 is a step of a visit after its check-in: its queue ticket
+// called, called again, served, not answered or moved to another service.
+type VisitV1 struct {
+	CheckInID string `json:"checkin_id"`
+	Action    string `json:"action"`            // called, recalled, served, no_show, transferred
+	Service   string `json:"service"`           // the ticket's service
+	QueueNo   string `json:"queue_no"`          // the ticket's number
+	Staff     string `json:"staff,omitempty"`   // who acted; absent at a station without a roster
+	Counter   string `json:"counter,omitempty"` // the counter that called, e.g. "2号窗口"
+	// ToService and ToQueueNo are the new service and number of a
+	// transfer; absent for other actions.
+	ToService string `json:"to_service,omitempty"`
+	ToQueueNo string `json:"to_queue_no,omitempty"`
+}
+
+// DutyV1 is a staff member signing on or off duty.
+type DutyV1 struct {
+	Staff string `json:"staff"`
+	State string `json:"state"` // on or off
+}
+
+// Duty states.
+const (
+	DutyOn  = "on"
+	DutyOff = "off"
+)
+
+// VisitToWire converts a domain visit event.
+func VisitToWire(e vetnet.VisitEvent) RecordV1 {
+	return RecordV1{ID: e.ID, Kind: RecordVisit, At: e.At.UTC(), Visit: &VisitV1{CheckInID: e.CheckInID, Action: string(e.Action),
+		Service: string(e.Service), QueueNo: e.QueueNo, Staff: e.Staff, Counter: e.Counter,
+		ToService: string(e.ToService), ToQueueNo: e.ToQueueNo}}
+}
+
+// VisitOf converts a visit record of station; ok is false for other kinds.
+func (r RecordV1) VisitOf(station string) (vetnet.VisitEvent, bool) {
+	if r.Kind != RecordVisit || r.Visit == nil {
+		return vetnet.VisitEvent{}, false
+	}
+	v := r.Visit
+	return vetnet.VisitEvent{ID: r.ID, StationID: station, CheckInID: v.CheckInID, Action: vetnet.VisitAction(v.Action),
+		Service: vetnet.Service(v.Service), QueueNo: v.QueueNo, Staff: v.Staff, Counter: v.Counter,
+		ToService: vetnet.Service(v.ToService), ToQueueNo: v.ToQueueNo, At: r.At}, true
+}
+
+// DutyToWire converts a domain duty event.
+func DutyToWire(d vetnet.DutyEvent) RecordV1 {
+	state := DutyOff
+	if d.On {
+		state = DutyOn
+	}
+	return RecordV1{ID: d.ID, Kind: RecordDuty, At: d.At.UTC(), Duty: &DutyV1{Staff: d.Staff, State: state}}
+}
+
+// DutyOf converts a duty record of station; ok is false for other kinds.
+func (r RecordV1) DutyOf(station string) (vetnet.DutyEvent, bool) {
+	if r.Kind != RecordDuty || r.Duty == nil {
+		return vetnet.DutyEvent{}, false
+	}
+	return vetnet.DutyEvent{ID: r.ID, StationID: station, Staff: r.Duty.Staff, On: r.Duty.State == DutyOn, At: r.At}, true
 }
 
 // FeedbackV1 is a rating (好差评) of one visit.
@@ -79,6 +145,9 @@ type CheckInV1 struct {
 	// Staff is the ID of the staff member who typed the visitor's ID
 	// number for them (method manual); absent otherwise.
 	Staff string `json:"staff,omitempty"`
+	// Detail is the service's sub-choice (vetnet.ServiceInfo.Options),
+	// e.g. application; absent when the visitor chose none.
+	Detail string `json:"detail,omitempty"`
 }
 
 // VisitorV1 is the person of a check-in on the wire.
@@ -92,7 +161,7 @@ type VisitorV1 struct {
 func CheckInToWire(c vetnet.CheckIn) CheckInV1 {
 	return CheckInV1{
 		ID: c.ID, Seq: c.Seq, At: c.At.UTC(), Service: string(c.Service), Method: string(c.Method),
-		QueueNo: c.QueueNo, Staff: c.Staff,
+		QueueNo: c.QueueNo, Staff: c.Staff, Detail: c.Detail,
 		Visitor: VisitorV1{IDNumber: c.Visitor.IDNumber, Name: c.Visitor.Name, Doc: string(c.Visitor.DocType)},
 	}
 }
@@ -101,7 +170,7 @@ func CheckInToWire(c vetnet.CheckIn) CheckInV1 {
 func (w CheckInV1) ToDomain(station string) vetnet.CheckIn {
 	return vetnet.CheckIn{
 		ID: w.ID, StationID: station, Seq: w.Seq, At: w.At, Service: vetnet.Service(w.Service),
-		Method: vetnet.Method(w.Method), QueueNo: w.QueueNo, Staff: w.Staff,
+		Method: vetnet.Method(w.Method), QueueNo: w.QueueNo, Staff: w.Staff, Detail: w.Detail,
 		Visitor: vetnet.Visitor{IDNumber: w.Visitor.IDNumber, Name: w.Visitor.Name, DocType: vetnet.DocType(w.Visitor.Doc)},
 	}
 }
@@ -175,13 +244,21 @@ func DecodeCheckInBatch(topicStation string, data []byte) (CheckInBatch, error) 
 		if r.At.IsZero() {
 			return CheckInBatch{}, fieldErr("records[%d].at: missing", i)
 		}
-		switch r.Kind {
-		case RecordFeedback:
-			if r.Feedback == nil {
-				return CheckInBatch{}, fieldErr("records[%d].feedback: missing for kind feedback", i)
-			}
-		default:
+		// Exactly the field of the record's kind is set.
+		set := map[string]bool{RecordFeedback: r.Feedback != nil, RecordVisit: r.Visit != nil, RecordDuty: r.Duty != nil}
+		if _, known := set[r.Kind]; !known {
 			return CheckInBatch{}, fieldErr("records[%d].kind: unknown kind %q", i, r.Kind)
+		}
+		for kind, has := range set {
+			if kind == r.Kind && !has {
+				return CheckInBatch{}, fieldErr("records[%d].%s: missing for kind %s", i, kind, kind)
+			}
+			if kind != r.Kind && has {
+				return CheckInBatch{}, fieldErr("records[%d].%s: set on a record of kind %s", i, kind, r.Kind)
+			}
+		}
+		if r.Duty != nil && r.Duty.State != DutyOn && r.Duty.State != DutyOff {
+			return CheckInBatch{}, fieldErr("records[%d].duty.state: %q is not on or off", i, r.Duty.State)
 		}
 	}
 	return b, nil

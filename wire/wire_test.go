@@ -27,7 +27,7 @@ func sampleCheckIns() []vetnet.CheckIn {
 	return []vetnet.CheckIn{
 		{ID: "01KB1Q0V00ABCDEFGHJKMNPQRS", StationID: station, Seq: 41, At: t0,
 			Visitor: vetnet.Visitor{IDNumber: "11010519491231002X", Name: "张建国", DocType: vetnet.DocResident},
-			Service: vetnet.ServiceBenefits, Method: vetnet.MethodCard, QueueNo: "B007"},
+			Service: vetnet.ServiceBenefits, Detail: "application", Method: vetnet.MethodCard, QueueNo: "B007"},
 		{ID: "01KB1Q1F00ABCDEFGHJKMNPQRS", StationID: station, Seq: 42, At: t0.Add(20 * time.Second),
 			Visitor: vetnet.Visitor{IDNumber: "320411195801150016", DocType: vetnet.DocResident},
 			Service: vetnet.ServiceEmployment, Method: vetnet.MethodManual, QueueNo: "A003", Staff: "xb-0107"},
@@ -56,6 +56,40 @@ var messages = []struct {
 				wire.FeedbackToWire(vetnet.Feedback{ID: "01KB1Q2100ABCDEFGHJKMNPQRS", StationID: station, CheckInID: "01KB1Q1F00ABCDEFGHJKMNPQRS",
 					Service: vetnet.ServiceEmployment, Rating: vetnet.RatingDissatisfied, At: t0.Add(100 * time.Second),
 					Reasons: []vetnet.Reason{vetnet.ReasonWaiting, vetnet.ReasonProcess}, Comment: "排队太久"}),
+			}
+			return b
+		}(),
+		decode: func(b []byte) (any, error) { return wire.DecodeCheckInBatch(station, b) },
+	},
+	{
+		file: "records-visit.v1.json",
+		value: func() wire.CheckInBatch {
+			b := wire.NewCheckInBatch(station, "r5-8", t0.Add(3*time.Minute), nil)
+			ev := func(id string, sec int, a vetnet.VisitAction) vetnet.VisitEvent {
+				return vetnet.VisitEvent{ID: id, StationID: station, CheckInID: "01KB1Q0V00ABCDEFGHJKMNPQRS", Action: a,
+					Service: vetnet.ServiceBenefits, QueueNo: "B007", Staff: "xb-0107", Counter: "2号窗口", At: t0.Add(time.Duration(sec) * time.Second)}
+			}
+			tr := ev("01KB1Q2500ABCDEFGHJKMNPQRS", 150, vetnet.VisitTransferred)
+			tr.ToService, tr.ToQueueNo = vetnet.ServiceLegalAid, "L002"
+			noShow := ev("01KB1Q2600ABCDEFGHJKMNPQRS", 170, vetnet.VisitNoShow)
+			noShow.CheckInID, noShow.Service, noShow.QueueNo, noShow.Staff, noShow.Counter = "01KB1Q1F00ABCDEFGHJKMNPQRS", vetnet.ServiceEmployment, "A003", "", ""
+			b.Records = []wire.RecordV1{
+				wire.VisitToWire(ev("01KB1Q2200ABCDEFGHJKMNPQRS", 120, vetnet.VisitCalled)),
+				wire.VisitToWire(ev("01KB1Q2300ABCDEFGHJKMNPQRS", 130, vetnet.VisitRecalled)),
+				wire.VisitToWire(tr),
+				wire.VisitToWire(noShow),
+			}
+			return b
+		}(),
+		decode: func(b []byte) (any, error) { return wire.DecodeCheckInBatch(station, b) },
+	},
+	{
+		file: "records-duty.v1.json",
+		value: func() wire.CheckInBatch {
+			b := wire.NewCheckInBatch(station, "r9-10", t0.Add(4*time.Minute), nil)
+			b.Records = []wire.RecordV1{
+				wire.DutyToWire(vetnet.DutyEvent{ID: "01KB1Q2700ABCDEFGHJKMNPQRS", StationID: station, Staff: "xb-0107", On: true, At: t0.Add(-time.Hour)}),
+				wire.DutyToWire(vetnet.DutyEvent{ID: "01KB1Q2800ABCDEFGHJKMNPQRS", StationID: station, Staff: "xb-0112", On: false, At: t0.Add(200 * time.Second)}),
 			}
 			return b
 		}(),
@@ -247,6 +281,27 @@ func TestDecodeRejects(t *testing.T) {
 			m["records"] = []any{map[string]any{"id": first(m)["id"], "kind": "feedback", "at": "2026-11-26T09:30:00Z",
 				"feedback": map[string]any{"checkin_id": first(m)["id"], "service": "benefits", "rating": 5}}}
 		}), batch, wire.ReasonField},
+		{"visit record without visit", mutate(t, "records-visit.v1.json", func(m map[string]any) {
+			delete(m["records"].([]any)[0].(map[string]any), "visit")
+		}), batch, wire.ReasonField},
+		{"visit record with a rating too", mutate(t, "records-visit.v1.json", func(m map[string]any) {
+			m["records"].([]any)[0].(map[string]any)["feedback"] = map[string]any{"checkin_id": "01KB1Q0V00ABCDEFGHJKMNPQRS", "service": "benefits", "rating": 5}
+		}), batch, wire.ReasonField},
+		{"visit unknown field", mutate(t, "records-visit.v1.json", func(m map[string]any) {
+			m["records"].([]any)[0].(map[string]any)["visit"].(map[string]any)["window"] = 2
+		}), batch, wire.ReasonUnknown},
+		{"visit wrong type", mutate(t, "records-visit.v1.json", func(m map[string]any) {
+			m["records"].([]any)[0].(map[string]any)["visit"].(map[string]any)["queue_no"] = 7
+		}), batch, wire.ReasonJSON},
+		{"duty bad state", mutate(t, "records-duty.v1.json", func(m map[string]any) {
+			m["records"].([]any)[0].(map[string]any)["duty"].(map[string]any)["state"] = "lunch"
+		}), batch, wire.ReasonField},
+		{"duty record without duty", mutate(t, "records-duty.v1.json", func(m map[string]any) {
+			delete(m["records"].([]any)[1].(map[string]any), "duty")
+		}), batch, wire.ReasonField},
+		{"duty record with a visit", mutate(t, "records-duty.v1.json", func(m map[string]any) {
+			m["records"].([]any)[1].(map[string]any)["visit"] = map[string]any{"checkin_id": "01KB1Q0V00ABCDEFGHJKMNPQRS"}
+		}), batch, wire.ReasonField},
 		{"no checkins field", mutate(t, "records.v1.json", func(m map[string]any) { delete(m, "checkins") }), batch, wire.ReasonField},
 		{"status bad state", mutate(t, "status-online.v1.json", func(m map[string]any) { m["state"] = "sleepy" }),
 			func(b []byte) error { _, err := wire.DecodeStatus(station, b); return err }, wire.ReasonField},
@@ -281,6 +336,27 @@ func TestDecodeRejects(t *testing.T) {
 				t.Fatal("error text quotes an ID number")
 			}
 		})
+	}
+}
+
+func TestRecordRoundTrip(t *testing.T) {
+	v := vetnet.VisitEvent{ID: "01KB1Q2500ABCDEFGHJKMNPQRS", StationID: station, CheckInID: "01KB1Q0V00ABCDEFGHJKMNPQRS",
+		Action: vetnet.VisitTransferred, Service: vetnet.ServiceBenefits, QueueNo: "B007", Staff: "xb-0107", Counter: "2号窗口",
+		ToService: vetnet.ServiceLegalAid, ToQueueNo: "L002", At: t0}
+	if got, ok := wire.VisitToWire(v).VisitOf(station); !ok || !reflect.DeepEqual(got, v) {
+		t.Fatalf("visit round trip\n%#v\n%#v", got, v)
+	}
+	for _, on := range []bool{true, false} {
+		d := vetnet.DutyEvent{ID: "01KB1Q2700ABCDEFGHJKMNPQRS", StationID: station, Staff: "xb-0107", On: on, At: t0}
+		if got, ok := wire.DutyToWire(d).DutyOf(station); !ok || !reflect.DeepEqual(got, d) {
+			t.Fatalf("duty round trip\n%#v\n%#v", got, d)
+		}
+	}
+	if _, ok := wire.DutyToWire(vetnet.DutyEvent{}).VisitOf(station); ok {
+		t.Fatal("a duty record read as a visit")
+	}
+	if _, ok := wire.VisitToWire(v).FeedbackOf(station); ok {
+		t.Fatal("a visit record read as a rating")
 	}
 }
 
