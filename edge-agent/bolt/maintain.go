@@ -87,8 +87,9 @@ func (s *Store) Storage() Storage {
 	return st
 }
 
-// Purge removes the check-ins and ratings acknowledged more than
-// Retention ago: their records and indexes. Records not yet acknowledged
+// Purge removes the check-ins and records acknowledged more than
+// Retention ago (their records and indexes), and the queues of earlier
+// days. Records not yet acknowledged
 // and parked ones stay. It works in transactions of at most 1,000 removals
 // so that a kiosk's Commit never waits long behind it.
 //
@@ -108,14 +109,27 @@ func (s *Store) Purge() (removed int, err error) {
 	if err != nil {
 		return removed, err
 	}
+	// The queues of earlier days: no longer shown, their steps already
+	// in the records outbox.
+	today := []byte(s.Day() + "/")
+	if err := s.update(func(tx *bbolt.Tx) error {
+		if err := pruneTickets(tx, today); err != nil {
+			return err
+		}
+		return pruneQueue(tx.Bucket(bucketQueue), today)
+	}); err != nil {
+		return removed, s.txErr(err)
+	}
 	n, err = s.purge(bucketRAcked, cutoff, func(tx *bbolt.Tx, rk []byte) error {
 		records := tx.Bucket(bucketRecords)
 		if r, err := loadRecord(records, rk); err == nil {
-			if err := tx.Bucket(bucketRIDs).Delete([]byte(r.Feedback.ID)); err != nil {
+			if err := tx.Bucket(bucketRIDs).Delete([]byte(r.ID())); err != nil {
 				return internal(err)
 			}
-			if err := tx.Bucket(bucketRated).Delete([]byte(r.Feedback.CheckInID)); err != nil {
-				return internal(err)
+			if r.Kind == KindFeedback {
+				if err := tx.Bucket(bucketRated).Delete([]byte(r.Feedback.CheckInID)); err != nil {
+					return internal(err)
+				}
 			}
 		}
 		return records.Delete(rk)

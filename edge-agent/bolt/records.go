@@ -5,13 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	bbolt "go.etcd.io/bbolt"
 
 	"github.com/vetnet/vetnet"
 )
 
-// Records other than check-ins (ratings now) travel the same way: durable
+// Records other than check-ins (ratings, visit events, duty events)
+// travel the same way: durable
 // here first, in their own outbox, cleared only by the hub's ack. They have
 // their own numbering (rseq), which only orders them at the station: the
 // hub keeps them by ID and orders them by time.
@@ -35,15 +37,73 @@ type FeedbackDraft struct {
 	Comment   string
 }
 
-// Record is a record of the outbox other than a check-in.
+// Record kinds, as in wire.RecordV1.
+const (
+	KindFeedback = "feedback"
+	KindVisit    = "visit"
+	KindDuty     = "duty"
+)
+
+// Record is a record of the outbox other than a check-in. Kind says which
+// of Feedback, Visit and Duty it holds.
 type Record struct {
-	Seq      uint64          // the record number at this station
-	Feedback vetnet.Feedback // the rating (the one kind so far)
+	Seq      uint64 // the record number at this station
+	Kind     string // KindFeedback, KindVisit or KindDuty
+	Feedback vetnet.Feedback
+	Visit    vetnet.VisitEvent
+	Duty     vetnet.DutyEvent
+}
+
+// ID returns the ID of the record of its kind.
+func (r Record) ID() string {
+	switch r.Kind {
+	case KindVisit:
+		return r.Visit.ID
+	case KindDuty:
+		return r.Duty.ID
+	}
+	return r.Feedback.ID
 }
 
 type recordJSON struct {
-	Kind     string          `json:"kind"`
-	Feedback vetnet.Feedback `json:"feedback"`
+	Kind     string             `json:"kind"`
+	Feedback *vetnet.Feedback   `json:"feedback,omitempty"`
+	Visit    *vetnet.VisitEvent `json:"visit,omitempty"`
+	Duty     *vetnet.DutyEvent  `json:"duty,omitempty"`
+}
+
+// errOutboxFull refuses a record when the outbox holds MaxOutbox entries.
+var errOutboxFull = vetnet.Errorz(vetnet.EFULL, "待上传的记录已满，请联系工作人员", "The station's outbox is full; please call staff.")
+
+// outboxFull reports whether the outbox (check-ins and records) is full.
+func (s *Store) outboxFull(meta *bbolt.Bucket) bool {
+	return getU64(meta, keyOutboxN)+getU64(meta, keyROutboxN) >= uint64(s.maxOutbox)
+}
+
+// putRecord writes a record into the records outbox inside tx; id is its
+// ID, at its time.
+func putRecord(tx *bbolt.Tx, rj recordJSON, id string, at time.Time) error {
+	b, err := json.Marshal(rj)
+	if err != nil {
+		return internal(err)
+	}
+	meta := tx.Bucket(bucketMeta)
+	rseq := getU64(meta, keyRSeq) + 1
+	rk := seqKey(rseq)
+	for _, put := range []struct {
+		b    *bbolt.Bucket
+		k, v []byte
+	}{
+		{tx.Bucket(bucketRecords), rk, b},
+		{tx.Bucket(bucketRIDs), []byte(id), rk},
+		{tx.Bucket(bucketROutbox), rk, u64(uint64(at.UnixNano()))},
+		{meta, keyRSeq, u64(rseq)},
+	} {
+		if err := put.b.Put(put.k, put.v); err != nil {
+			return internal(err)
+		}
+	}
+	return addU64(meta, keyROutboxN, 1)
 }
 
 var errRated = vetnet.Errorz(vetnet.ECONFLICT, "这次服务已经评价过了，谢谢", "This visit was already rated. Thank you.")
@@ -63,8 +123,8 @@ func (s *Store) CommitFeedback(d FeedbackDraft) (vetnet.Feedback, error) {
 	var f vetnet.Feedback
 	err := s.update(func(tx *bbolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
-		if getU64(meta, keyOutboxN)+getU64(meta, keyROutboxN) >= uint64(s.maxOutbox) {
-			return vetnet.Errorz(vetnet.EFULL, "待上传的记录已满，请联系工作人员", "The station's outbox is full; please call staff.")
+		if s.outboxFull(meta) {
+			return errOutboxFull
 		}
 		sk := tx.Bucket(bucketIDs).Get([]byte(d.CheckInID))
 		if sk == nil {
@@ -87,27 +147,10 @@ func (s *Store) CommitFeedback(d FeedbackDraft) (vetnet.Feedback, error) {
 		if err := f.Validate(); err != nil {
 			return err
 		}
-		b, err := json.Marshal(recordJSON{Kind: "feedback", Feedback: f})
-		if err != nil {
+		if err := rated.Put([]byte(c.ID), []byte(f.ID)); err != nil {
 			return internal(err)
 		}
-		rseq := getU64(meta, keyRSeq) + 1
-		rk := seqKey(rseq)
-		for _, put := range []struct {
-			b    *bbolt.Bucket
-			k, v []byte
-		}{
-			{tx.Bucket(bucketRecords), rk, b},
-			{tx.Bucket(bucketRIDs), []byte(f.ID), rk},
-			{tx.Bucket(bucketROutbox), rk, u64(uint64(now.UnixNano()))},
-			{rated, []byte(c.ID), []byte(f.ID)},
-			{meta, keyRSeq, u64(rseq)},
-		} {
-			if err := put.b.Put(put.k, put.v); err != nil {
-				return internal(err)
-			}
-		}
-		return addU64(meta, keyROutboxN, 1)
+		return putRecord(tx, recordJSON{Kind: KindFeedback, Feedback: &f}, f.ID, now)
 	})
 	if err != nil {
 		return vetnet.Feedback{}, s.txErr(err)
@@ -146,10 +189,18 @@ func loadRecord(records *bbolt.Bucket, rk []byte) (Record, error) {
 	if err := json.Unmarshal(v, &rj); err != nil {
 		return Record{}, internal(err)
 	}
-	if rj.Kind != "feedback" {
+	r := Record{Seq: binary.BigEndian.Uint64(rk), Kind: rj.Kind}
+	switch {
+	case rj.Kind == KindFeedback && rj.Feedback != nil:
+		r.Feedback = *rj.Feedback
+	case rj.Kind == KindVisit && rj.Visit != nil:
+		r.Visit = *rj.Visit
+	case rj.Kind == KindDuty && rj.Duty != nil:
+		r.Duty = *rj.Duty
+	default:
 		return Record{}, internal(errors.New("record of unknown kind " + rj.Kind))
 	}
-	return Record{Seq: binary.BigEndian.Uint64(rk), Feedback: rj.Feedback}, nil
+	return r, nil
 }
 
 // ackRecords clears acknowledged records; called inside Ack's transaction

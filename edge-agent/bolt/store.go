@@ -82,12 +82,14 @@ type Draft struct {
 	Service vetnet.Service
 	Method  vetnet.Method
 	Staff   string // the staff member who typed the ID number (vetnet.CheckIn.Staff); may be empty
+	Detail  string // the service's sub-choice (vetnet.CheckIn.Detail); may be empty
 }
 
 // Ticket is what Commit tells the visitor besides the check-in.
 type Ticket struct {
 	QueueNo   string     // e.g. B007: the service's letter and the day's count
 	Waiting   int        // check-ins for the same service today before this one
+	Ahead     int        // tickets of the same service still waiting to be called ahead of this one
 	LastVisit *time.Time // the visitor's previous check-in at this station; nil if none
 }
 
@@ -137,8 +139,8 @@ var (
 	bucketQueue    = []byte("queue")
 	bucketVisitors = []byte("visitors")
 
-	allBuckets = append([][]byte{bucketMeta, bucketCheckIns, bucketIDs, bucketOutbox, bucketAcked, bucketRejected, bucketQueue, bucketVisitors},
-		recordBuckets...)
+	allBuckets = append(append([][]byte{bucketMeta, bucketCheckIns, bucketIDs, bucketOutbox, bucketAcked, bucketRejected, bucketQueue, bucketVisitors},
+		recordBuckets...), queueBuckets...)
 
 	keyStation  = []byte("station")
 	keySeq      = []byte("seq")
@@ -287,7 +289,8 @@ func (s *Store) Commit(d Draft) (vetnet.CheckIn, Ticket, error) {
 	if err != nil {
 		return vetnet.CheckIn{}, Ticket{}, err
 	}
-	c := vetnet.CheckIn{ID: id, StationID: s.station, Visitor: d.Visitor, Service: d.Service, Method: d.Method, Staff: d.Staff, At: now.UTC()}
+	c := vetnet.CheckIn{ID: id, StationID: s.station, Visitor: d.Visitor, Service: d.Service, Method: d.Method, Staff: d.Staff,
+		Detail: d.Detail, At: now.UTC()}
 	var t Ticket
 	err = s.update(func(tx *bbolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
@@ -296,19 +299,15 @@ func (s *Store) Commit(d Draft) (vetnet.CheckIn, Ticket, error) {
 		}
 		c.Seq = getU64(meta, keySeq) + 1
 
-		// Queue number: per service and local day. Old days' counters are
-		// dropped when a day's first ticket is issued.
-		day := now.In(s.loc).Format("2006-01-02")
-		qkey := []byte(day + "/" + string(d.Service))
-		queue := tx.Bucket(bucketQueue)
-		var issued uint64
-		if v := queue.Get(qkey); v != nil {
-			issued = binary.BigEndian.Uint64(v)
-		} else if err := pruneQueue(queue, []byte(day+"/")); err != nil {
+		// Queue number: per service and local day. Old days' counters and
+		// tickets are dropped when a day's first ticket is issued.
+		day := s.day(now)
+		queueNo, issued, err := issueNumber(tx, day, info)
+		if err != nil {
 			return err
 		}
 		t.Waiting = int(issued)
-		t.QueueNo = fmt.Sprintf("%c%03d", info.QueuePrefix, issued+1)
+		t.QueueNo = queueNo
 		c.QueueNo = t.QueueNo
 		if err := c.Validate(now); err != nil {
 			return err
@@ -339,7 +338,6 @@ func (s *Store) Commit(d Draft) (vetnet.CheckIn, Ticket, error) {
 			// The outbox entry holds the check-in's time, so that the
 			// oldest unsent age needs no decryption.
 			{tx.Bucket(bucketOutbox), sk, u64(uint64(c.At.UnixNano()))},
-			{queue, qkey, u64(issued + 1)},
 			{visitors, vkey, u64(uint64(now.UnixNano()))},
 			{meta, keySeq, u64(c.Seq)},
 		} {
@@ -347,7 +345,15 @@ func (s *Store) Commit(d Draft) (vetnet.CheckIn, Ticket, error) {
 				return internal(err)
 			}
 		}
-		return addU64(meta, keyOutboxN, 1)
+		if err := addU64(meta, keyOutboxN, 1); err != nil {
+			return err
+		}
+		// Its ticket joins the end of the service's queue.
+		qt := QueueTicket{CheckInID: c.ID, Seq: c.Seq, QueueNo: c.QueueNo, Service: c.Service, Detail: c.Detail,
+			State: TicketWaiting, At: c.At, CheckedInAt: c.At}
+		ahead, err := putNewTicket(tx, day, &qt)
+		t.Ahead = ahead
+		return err
 	})
 	if err != nil {
 		return vetnet.CheckIn{}, Ticket{}, s.txErr(err)
@@ -698,16 +704,17 @@ type record struct {
 	Name     string    `json:"name"`
 	Doc      string    `json:"doc"`
 	Staff    string    `json:"staff,omitempty"`
+	Detail   string    `json:"detail,omitempty"`
 }
 
 func toRecord(c vetnet.CheckIn) record {
 	return record{ID: c.ID, Seq: c.Seq, At: c.At, Service: string(c.Service), Method: string(c.Method), QueueNo: c.QueueNo,
-		IDNumber: c.Visitor.IDNumber, Name: c.Visitor.Name, Doc: string(c.Visitor.DocType), Staff: c.Staff}
+		IDNumber: c.Visitor.IDNumber, Name: c.Visitor.Name, Doc: string(c.Visitor.DocType), Staff: c.Staff, Detail: c.Detail}
 }
 
 func (r record) toCheckIn(station string) vetnet.CheckIn {
 	return vetnet.CheckIn{ID: r.ID, StationID: station, Seq: r.Seq, At: r.At, Service: vetnet.Service(r.Service),
-		Method: vetnet.Method(r.Method), QueueNo: r.QueueNo, Staff: r.Staff,
+		Method: vetnet.Method(r.Method), QueueNo: r.QueueNo, Staff: r.Staff, Detail: r.Detail,
 		Visitor: vetnet.Visitor{IDNumber: r.IDNumber, Name: r.Name, DocType: vetnet.DocType(r.Doc)}}
 }
 
