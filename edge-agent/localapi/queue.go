@@ -2,6 +2,7 @@ package localapi
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"time"
@@ -207,4 +208,11 @@ func (c *Client) SetDuty(ctx context.Context, req DutyRequest) (DutyStatus, erro
 // no printer), EUNAVAILABLE (printer fault).
 func (c *Client) Print(ctx context.Context, req PrintRequest) error {
 	return c.do(ctx, http.MethodPost, PathPrint, req, nil)
+}
+
+// QueueStatus decodes the data of an EventQueue.
+func (e Event) QueueStatus() (QueueStatus, error) {
+	var v QueueStatus
+	err := json.Unmarshal(e.Data, &v)
+	return v, err
 }

@@ -35,6 +35,7 @@ type CheckInInput struct {
 	Visitor      *vetnet.Visitor // typed by staff: a normalised, valid ID number; Method manual
 	Service      vetnet.Service
 	StaffSession string // with Visitor: the session of the staff member typing it
+	Detail       string // the service's sub-choice, checked against the service's options; may be empty
 }
 
 // Backend is what the server serves: the agent in production, fakes in
@@ -60,6 +61,36 @@ type Backend struct {
 	// Feedback commits a rating of a visit; nil answers 404 ENOTFOUND.
 	// Errors: EINVALID, ENOTFOUND, ECONFLICT, EFULL, EINTERNAL.
 	Feedback func(ctx context.Context, in FeedbackInput) (FeedbackResponse, error)
+
+	// The hall (queue.go). Each nil function answers 404 ENOTFOUND. The
+	// server checks the form of each request (known and offered service,
+	// check-in ID, counter, search text, strict JSON) and passes it
+	// trimmed; the backend checks the staff session (EEXPIRED).
+
+	// Queue returns the queue of the day.
+	Queue func() (QueueStatus, error)
+	// Call calls the next waiting ticket. Errors: ENOTFOUND (nobody
+	// waits), EEXPIRED, EFULL.
+	Call func(ctx context.Context, req CallRequest) (Ticket, error)
+	// Served, NoShow and Recall mark a called ticket. Errors: ENOTFOUND,
+	// ECONFLICT (not called), EEXPIRED, EFULL.
+	Served func(ctx context.Context, req TicketAction) (Ticket, error)
+	NoShow func(ctx context.Context, req TicketAction) (Ticket, error)
+	Recall func(ctx context.Context, req TicketAction) (Ticket, error)
+	// Transfer moves a ticket to another service. Errors: ENOTFOUND,
+	// ECONFLICT (done), EINVALID (same service), EEXPIRED, EFULL.
+	Transfer func(ctx context.Context, req TransferRequest) (Ticket, error)
+	// Visitors lists today's visitors matching q. Errors: EEXPIRED.
+	Visitors func(ctx context.Context, staffSession, q string) (VisitorList, error)
+	// Duty returns who is on duty.
+	Duty func() (DutyStatus, error)
+	// SetDuty signs the session's member on or off duty. Errors:
+	// EEXPIRED, ENOTFOUND (no roster), EFULL.
+	SetDuty func(ctx context.Context, req DutyRequest) (DutyStatus, error)
+	// Print prints a visit's ticket again. Errors: ENOTFOUND (no such
+	// ticket today, or no printer), EUNAVAILABLE (printer fault),
+	// EEXPIRED (a session given and ended).
+	Print func(ctx context.Context, req PrintRequest) error
 }
 
 // FeedbackInput is a checked FeedbackRequest.
@@ -152,6 +183,7 @@ func NewServer(b Backend, opts ServerOptions) *Server {
 	s.mux.HandleFunc(PathStaff, s.method(http.MethodGet, s.staff))
 	s.mux.HandleFunc(PathStaffLogin, s.method(http.MethodPost, s.staffLogin))
 	s.mux.HandleFunc(PathStaffLogout, s.method(http.MethodPost, s.staffLogout))
+	s.hallRoutes()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, vetnet.Errorz(vetnet.ENOTFOUND, "没有这个接口", "No such path."))
 	})
@@ -406,7 +438,11 @@ func (s *Server) checkInInput(req CheckInRequest) (CheckInInput, error) {
 	if !offers(s.b.Status().Station, sv) {
 		return CheckInInput{}, vetnet.Errorz(vetnet.EINVALID, "本站不提供该服务", "This station does not offer that service.")
 	}
-	in := CheckInInput{Token: req.Token, Service: sv, StaffSession: strings.TrimSpace(req.StaffSession)}
+	req.Detail = strings.TrimSpace(req.Detail)
+	if !sv.ValidDetail(req.Detail) {
+		return CheckInInput{}, vetnet.Errorz(vetnet.EINVALID, "该服务没有这个细项", "That choice is not offered within the service.")
+	}
+	in := CheckInInput{Token: req.Token, Service: sv, StaffSession: strings.TrimSpace(req.StaffSession), Detail: req.Detail}
 	if req.Token != "" && in.StaffSession != "" {
 		return CheckInInput{}, vetnet.Errorz(vetnet.EINVALID, "刷卡签到不需要工作人员登录", "A staff session goes with a typed ID number, not with a card.")
 	}
