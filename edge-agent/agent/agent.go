@@ -135,9 +135,19 @@ type Config struct {
 	// CompactMin is the least disk a compaction must give back to be
 	// worth it (and at least half the file). Default 8 MiB.
 	CompactMin int64
-	Version    string                        // agent software version, in heartbeats and status
-	Logf       func(format string, a ...any) // default log.Printf; never given personal data unmasked
-	Now        func() time.Time              // default time.Now; check-in times, token expiry
+	// Printer prints queue tickets at check-in (CheckInResponse.Printed)
+	// and on request; its health is reported as a device of kind
+	// "printer". Optional: without one, nothing is printed.
+	Printer Printer
+	// PrintTimeout bounds the wait for a ticket. Default
+	// DefaultPrintTimeout (8 s).
+	PrintTimeout time.Duration
+	// Location is the time zone whose calendar day numbers the queues and
+	// bounds "today's" visitors. Default time.Local.
+	Location *time.Location
+	Version  string                        // agent software version, in heartbeats and status
+	Logf     func(format string, a ...any) // default log.Printf; never given personal data unmasked
+	Now      func() time.Time              // default time.Now; check-in times, token expiry
 }
 
 // Agent is a running station daemon.
@@ -158,9 +168,11 @@ type Agent struct {
 	lastStatus    []byte
 	staff         staffState
 	readingUntil  time.Time // the LED shows reading until then
+	pace          paceOf    // today's pace of each service, for expected waits
 
 	wake        chan struct{} // a check-in was committed
 	statusDirty chan struct{} // something the kiosk shows changed
+	queueDirty  chan struct{} // the queue changed
 	hbNow       chan struct{} // send a heartbeat now (interval changed, config applied)
 
 	hbSeq      atomic.Uint64
@@ -229,6 +241,9 @@ func New(cfg Config) (*Agent, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.PrintTimeout <= 0 {
+		cfg.PrintTimeout = DefaultPrintTimeout
+	}
 	if cfg.Station != nil {
 		st := *cfg.Station
 		if st.ID != cfg.StationID {
@@ -244,6 +259,7 @@ func New(cfg Config) (*Agent, error) {
 		heartbeat:   cfg.HeartbeatInterval,
 		wake:        make(chan struct{}, 1),
 		statusDirty: make(chan struct{}, 1),
+		queueDirty:  make(chan struct{}, 1),
 		hbNow:       make(chan struct{}, 1),
 	}
 	return a, nil
@@ -266,7 +282,7 @@ func (a *Agent) Start(ctx context.Context) (err error) {
 		return vetnet.Wrap(vetnet.EINTERNAL, err, "无法创建数据目录", "Cannot create the data directory.")
 	}
 	a.store, err = bolt.Open(filepath.Join(cfg.DataDir, DBFile), bolt.Options{StationID: cfg.StationID, Now: cfg.Now,
-		MaxOutbox: cfg.MaxOutbox, MinFree: cfg.MinFree, FreeSpace: cfg.FreeSpace, Retention: cfg.Retention})
+		MaxOutbox: cfg.MaxOutbox, MinFree: cfg.MinFree, FreeSpace: cfg.FreeSpace, Retention: cfg.Retention, Location: cfg.Location})
 	if err != nil {
 		return err
 	}
@@ -280,7 +296,9 @@ func (a *Agent) Start(ctx context.Context) (err error) {
 	}
 
 	backend := localapi.Backend{Status: a.Status, CheckIn: a.CheckIn, Feedback: a.Feedback,
-		Staff: a.StaffList, StaffLogin: a.StaffLogin, StaffLogout: a.StaffLogout}
+		Staff: a.StaffList, StaffLogin: a.StaffLogin, StaffLogout: a.StaffLogout,
+		Queue: a.Queue, Call: a.Call, Served: a.Served, NoShow: a.NoShow, Recall: a.Recall, Transfer: a.Transfer,
+		Visitors: a.Visitors, Duty: a.Duty, SetDuty: a.SetDuty, Print: a.Print}
 	if a.sim != nil {
 		backend.SimTap = a.sim.Tap
 	} else if cfg.SimTap != nil {
@@ -316,6 +334,10 @@ func (a *Agent) Start(ctx context.Context) (err error) {
 	}
 	a.goRun(func() { a.readEvents(ctx, events) })
 	a.goRun(func() { a.publishStatus(ctx) })
+	a.goRun(func() { a.publishQueue(ctx) })
+	if cfg.Printer != nil {
+		a.goRun(func() { a.checkPrinter(ctx) })
+	}
 	a.goRun(func() { a.maintain(ctx) })
 	if cfg.Indicator != nil {
 		a.goRun(func() { cfg.Indicator.Run(ctx) })
@@ -451,8 +473,7 @@ func (a *Agent) Status() localapi.Status {
 	disk := a.store.Storage()
 	// In whole MiB, so that every check-in does not change the status.
 	s.Storage = localapi.Storage{FreeBytes: disk.FreeBytes &^ (1<<20 - 1), Low: disk.Low}
-	for _, r := range a.readers {
-		h := r.Health()
+	for _, h := range a.healths() {
 		s.Readers = append(s.Readers, localapi.Reader{Name: h.Name, Kind: h.Kind, State: h.State, Detail: h.Detail})
 	}
 	return s
@@ -681,7 +702,7 @@ func (a *Agent) CheckIn(ctx context.Context, in localapi.CheckInInput) (localapi
 	if !st.Offers(in.Service) {
 		return localapi.CheckInResponse{}, vetnet.Errorz(vetnet.EINVALID, "本站不提供该服务", "This station does not offer that service.")
 	}
-	d := bolt.Draft{Service: in.Service}
+	d := bolt.Draft{Service: in.Service, Detail: in.Detail}
 	var taken *card
 	switch {
 	case in.Token != "":
@@ -717,8 +738,16 @@ func (a *Agent) CheckIn(ctx context.Context, in localapi.CheckInInput) (localapi
 	a.statusChanged()
 	a.cfg.Logf("agent: check-in seq=%d id=%s service=%s queue=%s method=%s visitor=%s %s staff=%s",
 		c.Seq, c.ID, c.Service, c.QueueNo, c.Method, vetnet.MaskIDNumber(c.Visitor.IDNumber), vetnet.MaskName(c.Visitor.Name), c.Staff)
+	a.queueChanged()
 	resp := localapi.CheckInResponse{ID: c.ID, Seq: c.Seq, QueueNo: t.QueueNo, Service: string(c.Service), At: c.At,
-		MaskedName: vetnet.MaskName(c.Visitor.Name), Waiting: t.Waiting}
+		MaskedName: vetnet.MaskName(c.Visitor.Name), Waiting: t.Waiting, Ahead: t.Ahead,
+		ExpectedWaitS: a.expectedWait(c.Service, t.Ahead), Detail: c.Detail}
+	// The check-in is committed: a printer that fails now costs only the
+	// paper ticket, and the kiosk shows the number on screen.
+	if a.cfg.Printer != nil {
+		qt := bolt.QueueTicket{CheckInID: c.ID, Seq: c.Seq, QueueNo: c.QueueNo, Service: c.Service, Detail: c.Detail, At: c.At}
+		resp.Printed = a.print(ctx, qt, t.Ahead) == nil
+	}
 	if taken != nil {
 		a.releaseToken(taken, in.Service, &resp)
 	}

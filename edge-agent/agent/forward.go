@@ -15,7 +15,7 @@ import (
 type flight struct {
 	label    string
 	seqs     []uint64        // check-ins
-	rseqs    []uint64        // other records (ratings)
+	rseqs    []uint64        // other records (ratings, visit and duty events)
 	ids      map[string]bool // not yet answered
 	deadline time.Time
 }
@@ -225,7 +225,7 @@ func (f *forwarder) fillRecords(now time.Time) {
 		label := fmt.Sprintf("r%d-%d", todo[0].Seq, todo[n-1].Seq)
 		b := wire.NewCheckInBatch(a.cfg.StationID, label, a.cfg.Now(), nil)
 		for _, r := range todo[:n] {
-			b.Records = append(b.Records, wire.FeedbackToWire(r.Feedback))
+			b.Records = append(b.Records, recordToWire(r))
 		}
 		payload, err := b.Encode()
 		if err != nil {
@@ -241,13 +241,24 @@ func (f *forwarder) fillRecords(now time.Time) {
 		fl := &flight{label: label, ids: map[string]bool{}, deadline: time.Now().Add(a.backoff(f.failures))}
 		for _, r := range todo[:n] {
 			fl.rseqs = append(fl.rseqs, r.Seq)
-			fl.ids[r.Feedback.ID] = true
+			fl.ids[r.ID()] = true
 			f.rInFlight[r.Seq] = true
 		}
 		f.flights = append(f.flights, fl)
 		f.rsent = max(f.rsent, todo[n-1].Seq)
 		todo = todo[n:]
 	}
+}
+
+// recordToWire converts a record of the records outbox by its kind.
+func recordToWire(r bolt.Record) wire.RecordV1 {
+	switch r.Kind {
+	case bolt.KindVisit:
+		return wire.VisitToWire(r.Visit)
+	case bolt.KindDuty:
+		return wire.DutyToWire(r.Duty)
+	}
+	return wire.FeedbackToWire(r.Feedback)
 }
 
 // hold stops publishing for a growing while after an error.
@@ -348,8 +359,7 @@ func (a *Agent) sendHeartbeat() error {
 		Readers: []wire.ReaderV1{}, Agent: a.cfg.Version, ConfigVersion: a.ConfigVersion()}
 	st := a.store.Storage()
 	hb.Storage = wire.StorageV1{FreeBytes: st.FreeBytes, FileBytes: st.FileBytes, Low: st.Low}
-	for _, r := range a.readers {
-		h := r.Health()
+	for _, h := range a.healths() {
 		hb.Readers = append(hb.Readers, wire.ReaderV1{Name: h.Name, Kind: h.Kind, State: h.State, Detail: truncate(h.Detail, 256)})
 	}
 	b, err := hb.Encode()
