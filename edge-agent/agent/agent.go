@@ -288,6 +288,9 @@ func (a *Agent) Start(ctx context.Context) (err error) {
 	}
 	a.started = time.Now()
 	a.initStation()
+	if _, err := a.Queue(); err != nil { // today's pace so far
+		cfg.Logf("agent: queue: %v", err)
+	}
 
 	a.readers = append(a.readers, cfg.Readers...)
 	if cfg.SimReader {

@@ -287,6 +287,9 @@ func (a *Agent) stepped(what string, t bolt.QueueTicket, err error) (localapi.Ti
 		return localapi.Ticket{}, err
 	}
 	signal(a.wake)
+	if _, err := a.Queue(); err != nil { // today's pace, for the next check-in's expected wait
+		a.cfg.Logf("agent: queue: %v", err)
+	}
 	a.queueChanged()
 	a.statusChanged()
 	a.cfg.Logf("agent: queue %s: %s %s (%s) staff=%s counter=%q calls=%d", what, t.QueueNo, t.State, t.Service, t.Staff, t.Counter, t.Calls)
