@@ -51,7 +51,9 @@ func (h *hall) backend() localapi.Backend {
 	b.Served = func(ctx context.Context, r localapi.TicketAction) (localapi.Ticket, error) { return ticket, h.note(r) }
 	b.NoShow = func(ctx context.Context, r localapi.TicketAction) (localapi.Ticket, error) { return ticket, h.note(r) }
 	b.Recall = func(ctx context.Context, r localapi.TicketAction) (localapi.Ticket, error) { return ticket, h.note(r) }
-	b.Transfer = func(ctx context.Context, r localapi.TransferRequest) (localapi.Ticket, error) { return ticket, h.note(r) }
+	b.Transfer = func(ctx context.Context, r localapi.TransferRequest) (localapi.Ticket, error) {
+		return ticket, h.note(r)
+	}
 	b.Visitors = func(ctx context.Context, session, q string) (localapi.VisitorList, error) {
 		return localapi.VisitorList{}, h.note([2]string{session, q})
 	}
