@@ -1,7 +1,8 @@
 // Package hw builds a station's device drivers from its hardware profile
 // (firmware-config/profile): the ID-card reader (the SAM driver on a serial
 // port, on the agent's own SAM emulator, or the simulated reader), the
-// MFRC522 badge reader, the QR scanner and the GPIO indicators.
+// MFRC522 badge reader, the QR scanner, the GPIO indicators and the ESC/POS
+// receipt printer (on serial, USB, or an emulator on a pty).
 //
 // With the sam-emulator driver the agent hosts a samtest.Emulator on a
 // pseudo-terminal and reads it through the real SAM driver and serial
@@ -19,6 +20,8 @@ import (
 	"github.com/vetnet/vetnet"
 	"github.com/vetnet/vetnet/edge-agent/indicator"
 	"github.com/vetnet/vetnet/edge-agent/periph"
+	"github.com/vetnet/vetnet/edge-agent/printer/escpos"
+	"github.com/vetnet/vetnet/edge-agent/printer/escpos/escpostest"
 	"github.com/vetnet/vetnet/edge-agent/reader"
 	"github.com/vetnet/vetnet/edge-agent/reader/mfrc522"
 	"github.com/vetnet/vetnet/edge-agent/reader/sam"
@@ -55,6 +58,11 @@ type Station struct {
 	SimTap func(v *vetnet.Visitor) error
 	// Emulator is the SAM emulator of the sam-emulator driver, else nil.
 	Emulator *samtest.Emulator
+	// Printer is the receipt printer; nil without [printer].
+	Printer *escpos.Printer
+	// PrinterEmulator is the emulated printer of the emulator driver, else
+	// nil.
+	PrinterEmulator *escpostest.Printer
 
 	closers []func() error
 }
@@ -102,6 +110,11 @@ func Build(p *profile.Profile, o Options) (_ *Station, err error) {
 			return nil, err
 		}
 		st.Readers = append(st.Readers, r)
+	}
+	if pr := p.Printer; pr != nil {
+		if err := st.printer(pr, o); err != nil {
+			return nil, err
+		}
 	}
 	if in := p.Indicators; in != nil {
 		io := indicator.Options{ActiveLow: in.ActiveLow, Logf: o.Logf}
@@ -151,6 +164,27 @@ func (st *Station) idcard(c *profile.IDCard, o Options) error {
 		return err
 	}
 	st.Readers = append(st.Readers, r)
+	return nil
+}
+
+func (st *Station) printer(pr *profile.Printer, o Options) error {
+	po := escpos.Options{Name: pr.Name, Driver: pr.Driver, Path: pr.Device, Baud: pr.Baud, NoStatus: !pr.Status,
+		Layout: escpos.Layout{NoCut: !pr.Cut}, Logf: o.Logf}
+	if pr.Driver == profile.PrinterEmulator {
+		emu, err := escpostest.Start()
+		if err != nil {
+			return vetnet.Wrap(vetnet.EUNAVAILABLE, err, "无法启动打印机模拟程序", "Cannot start the printer emulator.")
+		}
+		st.PrinterEmulator = emu
+		st.closers = append(st.closers, emu.Close)
+		po.Driver, po.Path = escpos.DriverSerial, emu.Path()
+	}
+	p, err := escpos.New(po)
+	if err != nil {
+		return err
+	}
+	st.Printer = p
+	st.closers = append(st.closers, p.Close)
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package hw_test
 
 import (
+	"context"
 	"testing"
 
 	"github.com/vetnet/vetnet"
@@ -23,8 +24,11 @@ func TestDemoProfile(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	if len(st.Readers) != 1 || st.Emulator == nil || st.SimTap == nil || st.Indicator != nil {
+	if len(st.Readers) != 1 || st.Emulator == nil || st.SimTap == nil || st.Indicator != nil || st.Printer == nil || st.PrinterEmulator == nil {
 		t.Fatalf("%+v", st)
+	}
+	if err := st.Printer.Check(context.Background()); err != nil {
+		t.Fatalf("the emulated printer: %v", err)
 	}
 	if h := st.Readers[0].Health(); h.Kind != reader.KindIDCard || h.Name != "idcard0" {
 		t.Errorf("health %+v", h)
@@ -49,6 +53,16 @@ func TestDeskProfile(t *testing.T) {
 	}
 	if len(kinds) != 2 || kinds[0] != reader.KindIDCard || kinds[1] != reader.KindQR || st.SimTap != nil {
 		t.Fatalf("readers %v", kinds)
+	}
+	// The USB printer is not plugged in here: absent once checked.
+	if st.Printer == nil || st.PrinterEmulator != nil {
+		t.Fatalf("printer %+v", st)
+	}
+	if err := st.Printer.Check(context.Background()); vetnet.ErrorCode(err) != vetnet.EUNAVAILABLE {
+		t.Fatalf("check of a missing printer: %v", err)
+	}
+	if h := st.Printer.Health(); h.Kind != "printer" || h.State != reader.StateAbsent || h.Name != "printer0" {
+		t.Fatalf("printer health %+v", h)
 	}
 }
 

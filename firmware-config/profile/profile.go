@@ -35,6 +35,13 @@ const (
 	ScannerSerial   = "serial"  // USB CDC or RS-232 scanner: a tty
 )
 
+// Drivers of the receipt printer.
+const (
+	PrinterSerial   = "serial"   // ESC/POS over RS-232 or USB-serial: a tty
+	PrinterUSB      = "usb"      // ESC/POS over the USB printer class: /dev/usb/lpN
+	PrinterEmulator = "emulator" // an emulated printer on a pty, run by the agent (demo, tests)
+)
+
 // SAMBauds are the speeds a SAM module can be set to (as sam.Bauds).
 var SAMBauds = []int{9600, 19200, 38400, 57600, 115200}
 
@@ -46,6 +53,21 @@ type Profile struct {
 	Badge       *Badge
 	Scanner     *Scanner
 	Indicators  *Indicators
+	Printer     *Printer
+}
+
+// Printer is the ESC/POS receipt printer of queue tickets.
+type Printer struct {
+	Name   string // its name in heartbeats; default printer0
+	Driver string // PrinterSerial, PrinterUSB or PrinterEmulator
+	Device string // serial: the tty; usb: /dev/usb/lpN; emulator: none
+	Baud   int    // serial: line speed; default 9600
+	// Status says the printer answers real-time status requests (DLE
+	// EOT): paper out and cover open are then found before a ticket is
+	// printed. Default true; set false for printers that do not answer
+	// (many USB models), whose health then follows only the device.
+	Status bool
+	Cut    bool // cut the paper after each ticket; default true
 }
 
 // IDCard is the resident ID card reader.
@@ -89,6 +111,16 @@ type file struct {
 	Badge       *badgeT     `toml:"badge"`
 	Scanner     *scannerT   `toml:"scanner"`
 	Indicators  *indicatorT `toml:"indicators"`
+	Printer     *printerT   `toml:"printer"`
+}
+
+type printerT struct {
+	Name   string `toml:"name"`
+	Driver string `toml:"driver"`
+	Device string `toml:"device"`
+	Baud   int    `toml:"baud"`
+	Status *bool  `toml:"status"`
+	Cut    *bool  `toml:"cut"`
 }
 
 type idcardT struct {
@@ -170,8 +202,15 @@ func Parse(name, text string) (*Profile, error) {
 	if f.Indicators != nil {
 		p.Indicators = c.indicators(f.Indicators)
 	}
+	if f.Printer != nil {
+		p.Printer = c.printer(f.Printer)
+	}
 	names := map[string]string{}
-	for _, rn := range [][2]string{{"idcard", nameOf(p.IDCard)}, {"badge", nameOfB(p.Badge)}, {"scanner", nameOfS(p.Scanner)}} {
+	printerName := ""
+	if p.Printer != nil {
+		printerName = p.Printer.Name
+	}
+	for _, rn := range [][2]string{{"idcard", nameOf(p.IDCard)}, {"badge", nameOfB(p.Badge)}, {"scanner", nameOfS(p.Scanner)}, {"printer", printerName}} {
 		if rn[1] == "" {
 			continue
 		}
@@ -321,6 +360,35 @@ func (c *checker) scanner(t *scannerT) *Scanner {
 		}
 	default:
 		c.bad("scanner.driver", fmt.Sprintf("%q is not evdev or serial", t.Driver))
+	}
+	return d
+}
+
+func (c *checker) printer(t *printerT) *Printer {
+	d := &Printer{Name: c.readerName("printer.name", t.Name, "printer0"), Driver: t.Driver, Device: t.Device, Baud: t.Baud,
+		Status: t.Status == nil || *t.Status, Cut: t.Cut == nil || *t.Cut}
+	switch t.Driver {
+	case PrinterSerial:
+		c.device("printer.device", t.Device, true)
+		if d.Baud == 0 {
+			d.Baud = 9600
+		}
+		if d.Baud < 1200 || d.Baud > 921600 {
+			c.bad("printer.baud", fmt.Sprintf("%d is not within 1200 to 921600", d.Baud))
+		}
+	case PrinterUSB:
+		c.device("printer.device", t.Device, true)
+		if t.Baud != 0 {
+			c.bad("printer.baud", "a USB printer has no line speed")
+		}
+	case PrinterEmulator:
+		if t.Device != "" || t.Baud != 0 {
+			c.bad("printer.device", "the emulated printer has no device")
+		}
+	case "":
+		c.bad("printer.driver", "required: serial, usb or emulator")
+	default:
+		c.bad("printer.driver", fmt.Sprintf("%q is not serial, usb or emulator", t.Driver))
 	}
 	return d
 }

@@ -35,6 +35,16 @@ func TestShippedProfiles(t *testing.T) {
 	if demo.IDCard.Driver != profile.IDCardEmulator || demo.IDCard.Poll != 200*time.Millisecond || demo.Badge != nil {
 		t.Errorf("demo: %+v", demo.IDCard)
 	}
+	if pr := demo.Printer; pr == nil || pr.Driver != profile.PrinterEmulator || pr.Name != "printer0" || !pr.Status || !pr.Cut {
+		t.Errorf("demo printer: %+v", demo.Printer)
+	}
+	if pr := rpi.Printer; pr == nil || pr.Driver != profile.PrinterSerial || pr.Baud != 9600 || pr.Device != "/dev/ttyAMA0" {
+		t.Errorf("rpi printer: %+v", rpi.Printer)
+	}
+	desk, _ := profile.Load("../profiles/desk-usb.toml")
+	if pr := desk.Printer; pr == nil || pr.Driver != profile.PrinterUSB || pr.Status || !pr.Cut {
+		t.Errorf("desk printer: %+v", desk.Printer)
+	}
 }
 
 func TestErrorsNameTheField(t *testing.T) {
@@ -58,6 +68,15 @@ func TestErrorsNameTheField(t *testing.T) {
 		{"bad name", "name=\"X Y\"", "name: 1–32"},
 		{"duplicate reader names", "name=\"x\"\n[idcard]\ndriver=\"sim\"\nname=\"r\"\n[scanner]\nname=\"r\"\ndriver=\"serial\"\ndevice=\"/dev/ttyACM0\"", "scanner.name: \"r\" is also"},
 		{"toml syntax", "name=", "bad.toml:1:"},
+		{"printer driver", "name=\"x\"\n[printer]\ndriver=\"bluetooth\"", "printer.driver: \"bluetooth\" is not"},
+		{"printer without driver", "name=\"x\"\n[printer]\ndevice=\"/dev/usb/lp0\"", "printer.driver: required"},
+		{"printer device", "name=\"x\"\n[printer]\ndriver=\"usb\"", "printer.device: required"},
+		{"printer relative device", "name=\"x\"\n[printer]\ndriver=\"serial\"\ndevice=\"ttyUSB1\"", "printer.device: \"ttyUSB1\" is not an absolute"},
+		{"printer baud", "name=\"x\"\n[printer]\ndriver=\"serial\"\ndevice=\"/dev/ttyUSB1\"\nbaud=50", "printer.baud: 50 is not within"},
+		{"usb printer baud", "name=\"x\"\n[printer]\ndriver=\"usb\"\ndevice=\"/dev/usb/lp0\"\nbaud=9600", "printer.baud: a USB printer"},
+		{"emulated printer device", "name=\"x\"\n[printer]\ndriver=\"emulator\"\ndevice=\"/dev/x\"", "printer.device: the emulated"},
+		{"printer unknown field", "name=\"x\"\n[printer]\ndriver=\"emulator\"\npaper=\"58mm\"", "printer.paper: unknown field"},
+		{"printer named as a reader", "name=\"x\"\n[idcard]\ndriver=\"sim\"\nname=\"r\"\n[printer]\ndriver=\"emulator\"\nname=\"r\"", "printer.name: \"r\" is also"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -174,6 +174,9 @@ func (m *Main) Run(ctx context.Context) error {
 		m.HW = st
 		m.Config.Readers = append(m.Config.Readers, st.Readers...)
 		m.Config.SimTap, m.Config.Indicator = st.SimTap, st.Indicator
+		if st.Printer != nil { // never a typed nil in the interface
+			m.Config.Printer = st.Printer
+		}
 		if st.Emulator != nil {
 			m.Logf("hardware: profile %s: SAM emulator on %s", m.Profile.Name, st.Emulator.Path())
 		} else {

@@ -177,7 +177,8 @@ func TestRunWithProfile(t *testing.T) {
 	}
 	for deadline := time.Now().Add(20 * time.Second); ; {
 		st, err := c.Status(ctx)
-		if err == nil && len(st.Readers) == 1 && st.Readers[0].State == "ok" && st.SimTap {
+		if err == nil && len(st.Readers) == 2 && st.Readers[0].State == "ok" && st.SimTap &&
+			st.Readers[1].Kind == "printer" && st.Readers[1].State == "ok" {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -194,11 +195,22 @@ func TestRunWithProfile(t *testing.T) {
 			if card.Reader != "idcard0" {
 				t.Fatalf("card %+v", card)
 			}
+			// The ticket prints on the profile's emulated printer.
+			resp, err := c.CheckIn(ctx, localapi.CheckInRequest{Token: card.Token, Service: "benefits", Detail: "enquiry"})
+			if err != nil || !resp.Printed || resp.Detail != "enquiry" {
+				t.Fatalf("check-in %+v %v", resp, err)
+			}
 			break
 		}
 	}
 	if ctx.Err() != nil {
 		t.Fatal("no card event")
+	}
+	for m.HW.PrinterEmulator.Cuts() != 1 {
+		if ctx.Err() != nil {
+			t.Fatal("no ticket printed")
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	if !strings.Contains(out.String(), "SAM emulator on") {
 		t.Errorf("log:\n%s", out)
