@@ -36,7 +36,8 @@ type Store interface {
 	// Errors: EUNAVAILABLE, EINTERNAL.
 	Stations(ctx context.Context) ([]vetnet.Station, error)
 
-	// Save stores a station batch, check-ins and feedback, in ONE
+	// Save stores a station batch, check-ins, feedback, visit and duty
+	// events, in ONE
 	// transaction, all or nothing, and commits it durably before
 	// returning. It is idempotent by ID: a record whose ID is already stored
 	// is skipped and its stored row left as it is. It returns the IDs it
@@ -51,6 +52,14 @@ type Store interface {
 	// newest first. Errors: EINVALID (a malformed cursor), EUNAVAILABLE,
 	// EINTERNAL.
 	Feedback(ctx context.Context, f CheckInFilter) (FeedbackPage, error)
+	// VisitEvents returns one page of visit events (queue tickets called,
+	// served, ...) matching the filter as Feedback does, newest first.
+	// Errors: EINVALID (a malformed cursor), EUNAVAILABLE, EINTERNAL.
+	VisitEvents(ctx context.Context, f CheckInFilter) (VisitPage, error)
+	// DutyEvents returns one page of duty events (staff on or off duty)
+	// matching the filter as Feedback does, newest first.
+	// Errors: EINVALID (a malformed cursor), EUNAVAILABLE, EINTERNAL.
+	DutyEvents(ctx context.Context, f CheckInFilter) (DutyPage, error)
 
 	// CheckIns returns one page of check-ins matching the filter, newest
 	// first by the station's clock (At, then ID, descending), or, with
@@ -102,12 +111,16 @@ type Store interface {
 type Batch struct {
 	CheckIns []vetnet.CheckIn
 	Feedback []vetnet.Feedback
+	Visits   []vetnet.VisitEvent
+	Duty     []vetnet.DutyEvent
 }
 
 // Saved names the records a Save newly stored.
 type Saved struct {
 	CheckIns []string
 	Feedback []string
+	Visits   []string
+	Duty     []string
 }
 
 // SaveCheckIns stores check-ins alone: Save with a batch of check-ins.

@@ -459,3 +459,57 @@ func TestIngestFeedback(t *testing.T) {
 		}
 	}
 }
+
+// TestIngestVisitsAndDuty: visit and duty events travel as records, are
+// acked by ID, stored once and counted; an invalid one refuses its batch by
+// name.
+func TestIngestVisitsAndDuty(t *testing.T) {
+	h := newTestHub(t, "", nil)
+	topic := wire.Topic(station, wire.KindCheckIns)
+	cs := checkIns(t, 21, station, 1, 2)
+	vs := storetest.NewVisits(t, rand.New(rand.NewPCG(5, 6)), cs, "xb-0107")
+	ds := storetest.NewDuty(t, rand.New(rand.NewPCG(7, 8)), station, "xb-0107", 2, t0)
+	batch := func(label string, cs []vetnet.CheckIn, vs []vetnet.VisitEvent, ds []vetnet.DutyEvent) []byte {
+		b := wire.NewCheckInBatch(station, label, t0, cs)
+		for _, v := range vs {
+			b.Records = append(b.Records, wire.VisitToWire(v))
+		}
+		for _, d := range ds {
+			b.Records = append(b.Records, wire.DutyToWire(d))
+		}
+		data, err := b.Encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return data
+	}
+	ack := h.HandleMessage(topic, batch("a", cs, vs[:2], ds[:1]))
+	if ack == nil || len(ack.IDs) != 5 || ack.IDs[2] != vs[0].ID || ack.IDs[4] != ds[0].ID || ack.Error != nil {
+		t.Fatalf("ack %+v", ack)
+	}
+	ack = h.HandleMessage(topic, batch("b", nil, vs, ds))
+	if ack == nil || len(ack.IDs) != len(vs)+len(ds) || h.c.visits.Value("stored") != uint64(len(vs)) ||
+		h.c.visits.Value("duplicate") != 2 || h.c.duty.Value("stored") != 2 || h.c.duty.Value("duplicate") != 1 {
+		t.Fatalf("resend: ack %+v, visits %d/%d, duty %d/%d", ack, h.c.visits.Value("stored"), h.c.visits.Value("duplicate"),
+			h.c.duty.Value("stored"), h.c.duty.Value("duplicate"))
+	}
+	// A transfer without its target passes the decoder but not the domain.
+	bad := storetest.NewVisits(t, rand.New(rand.NewPCG(9, 10)), cs[:1], "")
+	bad[0].Action = vetnet.VisitTransferred
+	more := checkIns(t, 22, station, 3, 1)
+	ack = h.HandleMessage(topic, batch("c", more, bad, nil))
+	if ack == nil || len(ack.IDs) != 0 || len(ack.Rejected) != 1 || ack.Rejected[0].ID != bad[0].ID || ack.Rejected[0].Code != vetnet.EINVALID {
+		t.Fatalf("a batch with a bad visit event: %+v", ack)
+	}
+	if n := count(t, h.Hub); n != 2 {
+		t.Fatalf("%d check-ins stored, want 2", n)
+	}
+	vp, err := h.Store().VisitEvents(context.Background(), cloud.CheckInFilter{Station: station})
+	if err != nil || len(vp.Visits) != len(vs) {
+		t.Fatalf("stored visit events %d, %v", len(vp.Visits), err)
+	}
+	dp, err := h.Store().DutyEvents(context.Background(), cloud.CheckInFilter{Station: station})
+	if err != nil || len(dp.Duty) != 2 || dp.Duty[0].StationID != station {
+		t.Fatalf("stored duty %+v, %v", dp, err)
+	}
+}

@@ -34,6 +34,8 @@ type counters struct {
 	eventsDropped   *metrics.Counter
 	gapsOpened      *metrics.Counter
 	feedback        *metrics.Counter // result: stored, duplicate
+	visits          *metrics.Counter // result: stored, duplicate
+	duty            *metrics.Counter // result: stored, duplicate
 }
 
 func newCounters(r *metrics.Registry) counters {
@@ -50,6 +52,8 @@ func newCounters(r *metrics.Registry) counters {
 		configs:         r.Counter("vetnet_hub_configs_published_total", "Station configurations published (retained)."),
 		eventsDropped:   r.Counter("vetnet_hub_events_dropped_total", "Live events a slow subscriber missed."),
 		feedback:        r.Counter("vetnet_hub_feedback_total", "Ratings received in batches, by result: stored (new), duplicate (already stored).", "result"),
+		visits:          r.Counter("vetnet_hub_visit_events_total", "Visit events (queue tickets called, recalled, served, no-show, transferred) received in batches, by result: stored (new), duplicate (already stored).", "result"),
+		duty:            r.Counter("vetnet_hub_duty_events_total", "Duty events (staff on or off duty) received in batches, by result: stored (new), duplicate (already stored).", "result"),
 		gapsOpened:      r.Counter("vetnet_hub_seq_gaps_opened_total", "Batches after which a station had more sequence numbers missing below its highest than before."),
 	}
 }
@@ -165,16 +169,34 @@ func (h *Hub) checkIns(station string, payload []byte) *wire.Ack {
 		cs[i] = c
 	}
 	fs := make([]vetnet.Feedback, 0, len(b.Records))
+	var vs []vetnet.VisitEvent
+	var ds []vetnet.DutyEvent
+	reject := func(id string, err error) {
+		ack.Rejected = append(ack.Rejected, wire.Rejection{ID: id, Code: vetnet.ErrorCode(err), Reason: vetnet.ErrorMessage(err, "en")})
+	}
+	// The decoder accepts only kinds this hub knows, each with its field.
 	for _, r := range b.Records {
-		f, ok := r.FeedbackOf(station)
-		if !ok { // the decoder accepts only kinds this hub knows
-			continue
+		if f, ok := r.FeedbackOf(station); ok {
+			if err := f.Validate(); err != nil {
+				reject(f.ID, err)
+			}
+			f.At, f.ReceivedAt = f.At.UTC(), now.UTC()
+			fs = append(fs, f)
 		}
-		if err := f.Validate(); err != nil {
-			ack.Rejected = append(ack.Rejected, wire.Rejection{ID: f.ID, Code: vetnet.ErrorCode(err), Reason: vetnet.ErrorMessage(err, "en")})
+		if v, ok := r.VisitOf(station); ok {
+			if err := v.Validate(); err != nil {
+				reject(v.ID, err)
+			}
+			v.At, v.ReceivedAt = v.At.UTC(), now.UTC()
+			vs = append(vs, v)
 		}
-		f.At, f.ReceivedAt = f.At.UTC(), now.UTC()
-		fs = append(fs, f)
+		if d, ok := r.DutyOf(station); ok {
+			if err := d.Validate(); err != nil {
+				reject(d.ID, err)
+			}
+			d.At, d.ReceivedAt = d.At.UTC(), now.UTC()
+			ds = append(ds, d)
+		}
 	}
 	if len(ack.Rejected) > 0 {
 		// A batch is never half-applied: none of it is stored, and the
@@ -186,7 +208,7 @@ func (h *Hub) checkIns(station string, payload []byte) *wire.Ack {
 	}
 	ctx, cancel := context.WithTimeout(h.ctx, storeTimeout)
 	defer cancel()
-	saved, err := h.store.Save(ctx, cloud.Batch{CheckIns: cs, Feedback: fs})
+	saved, err := h.store.Save(ctx, cloud.Batch{CheckIns: cs, Feedback: fs, Visits: vs, Duty: ds})
 	inserted := saved.CheckIns
 	if err != nil {
 		// No ack: the station keeps the batch and sends it again.
@@ -216,8 +238,18 @@ func (h *Hub) checkIns(station string, payload []byte) *wire.Ack {
 	for _, f := range fs {
 		ack.IDs = append(ack.IDs, f.ID)
 	}
+	for _, v := range vs {
+		ack.IDs = append(ack.IDs, v.ID)
+	}
+	for _, d := range ds {
+		ack.IDs = append(ack.IDs, d.ID)
+	}
 	h.c.feedback.Add(uint64(len(saved.Feedback)), "stored")
 	h.c.feedback.Add(uint64(len(fs)-len(saved.Feedback)), "duplicate")
+	h.c.visits.Add(uint64(len(saved.Visits)), "stored")
+	h.c.visits.Add(uint64(len(vs)-len(saved.Visits)), "duplicate")
+	h.c.duty.Add(uint64(len(saved.Duty)), "stored")
+	h.c.duty.Add(uint64(len(ds)-len(saved.Duty)), "duplicate")
 	// Committed: now, and only now, the ack.
 	h.sendAck(ack, "ok")
 	if len(inserted) > 0 {

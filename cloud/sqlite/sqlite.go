@@ -331,7 +331,10 @@ func (s *Store) Save(ctx context.Context, b cloud.Batch) (cloud.Saved, error) {
 			return cloud.Saved{}, vetnet.Errorz(vetnet.EINVALID, "评价时间缺失或超出范围", "A rating's time is missing or out of range.")
 		}
 	}
-	if len(b.CheckIns) == 0 && len(b.Feedback) == 0 {
+	if err := checkEvents(b); err != nil {
+		return cloud.Saved{}, err
+	}
+	if len(b.CheckIns) == 0 && len(b.Feedback) == 0 && len(b.Visits) == 0 && len(b.Duty) == 0 {
 		return cloud.Saved{}, nil
 	}
 	var saved cloud.Saved
@@ -339,8 +342,8 @@ func (s *Store) Save(ctx context.Context, b cloud.Batch) (cloud.Saved, error) {
 		saved = cloud.Saved{}
 		if len(b.CheckIns) > 0 {
 			stmt, err := tx.PrepareContext(ctx, `INSERT INTO checkins
-				(id, station_id, seq, at, received_at, service, method, queue_no, id_number, name, doc, staff)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+				(id, station_id, seq, at, received_at, service, method, queue_no, id_number, name, doc, staff, detail)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 				ON CONFLICT (id) DO NOTHING`)
 			if err != nil {
 				return err
@@ -348,7 +351,7 @@ func (s *Store) Save(ctx context.Context, b cloud.Batch) (cloud.Saved, error) {
 			defer stmt.Close()
 			for _, c := range b.CheckIns {
 				res, err := stmt.ExecContext(ctx, c.ID, c.StationID, int64(c.Seq), c.At.UnixNano(), c.ReceivedAt.UnixNano(),
-					string(c.Service), string(c.Method), c.QueueNo, c.Visitor.IDNumber, c.Visitor.Name, string(c.Visitor.DocType), c.Staff)
+					string(c.Service), string(c.Method), c.QueueNo, c.Visitor.IDNumber, c.Visitor.Name, string(c.Visitor.DocType), c.Staff, c.Detail)
 				if err != nil {
 					return err
 				}
@@ -385,7 +388,7 @@ func (s *Store) Save(ctx context.Context, b cloud.Batch) (cloud.Saved, error) {
 				}
 			}
 		}
-		return nil
+		return saveEvents(ctx, tx, b, &saved)
 	})
 	if err != nil {
 		return cloud.Saved{}, translate(err)
@@ -545,7 +548,7 @@ func (s *Store) CheckIns(ctx context.Context, f cloud.CheckInFilter) (cloud.Page
 		}
 		args = append(args, num, num, id)
 	}
-	q := `SELECT id, station_id, seq, at, received_at, service, method, queue_no, id_number, name, doc, staff FROM checkins`
+	q := `SELECT id, station_id, seq, at, received_at, service, method, queue_no, id_number, name, doc, staff, detail FROM checkins`
 	if cond != "" {
 		q += " WHERE " + cond
 	}
@@ -570,7 +573,7 @@ func (s *Store) CheckIns(ctx context.Context, f cloud.CheckInFilter) (cloud.Page
 		var seq, at, recv int64
 		var service, method, doc string
 		if err := rows.Scan(&c.ID, &c.StationID, &seq, &at, &recv, &service, &method, &c.QueueNo,
-			&c.Visitor.IDNumber, &c.Visitor.Name, &doc, &c.Staff); err != nil {
+			&c.Visitor.IDNumber, &c.Visitor.Name, &doc, &c.Staff, &c.Detail); err != nil {
 			return cloud.Page{}, translate(err)
 		}
 		if len(p.CheckIns) == limit {

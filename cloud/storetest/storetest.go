@@ -44,6 +44,9 @@ func NewCheckIns(tb testing.TB, r *rand.Rand, station string, firstSeq uint64, n
 			Service: sv, Method: vetnet.MethodCard, QueueNo: fmt.Sprintf("%c%03d", info.QueuePrefix, i+1),
 			At: at, ReceivedAt: start.Add(time.Hour),
 		}
+		if len(info.Options) > 0 && i%2 == 0 { // every other one with a sub-choice, when its service has them
+			out[i].Detail = info.Options[i%len(info.Options)].Key
+		}
 	}
 	return out
 }
@@ -113,6 +116,7 @@ func Run(t *testing.T, open func(t *testing.T) cloud.Store) {
 		{"Presence", testPresence},
 		{"SeqOrder", testSeqOrder},
 		{"Feedback", testFeedback},
+		{"VisitsAndDuty", testVisitsAndDuty},
 		{"SeqRuns", testSeqRuns},
 		{"Closed", testClosed},
 	}
@@ -758,5 +762,154 @@ func testClosed(t *testing.T, s cloud.Store) {
 	var e *vetnet.Error
 	if errors.As(err, &e) && e.Message == "" {
 		t.Fatal("error without a message for people")
+	}
+}
+
+// NewVisits makes the steps of each check-in's ticket: called a minute
+// after it, then served two minutes later (every third one transferred
+// instead), by staff member staff at counter "1号窗口".
+func NewVisits(tb testing.TB, r *rand.Rand, cs []vetnet.CheckIn, staff string) []vetnet.VisitEvent {
+	tb.Helper()
+	var out []vetnet.VisitEvent
+	for i, c := range cs {
+		for j, a := range []vetnet.VisitAction{vetnet.VisitCalled, vetnet.VisitServed} {
+			at := c.At.Add(time.Duration(1+2*j) * time.Minute)
+			id, err := vetnet.NewCheckInID(at, randReader{r})
+			if err != nil {
+				tb.Fatal(err)
+			}
+			e := vetnet.VisitEvent{ID: id, StationID: c.StationID, CheckInID: c.ID, Action: a, Service: c.Service,
+				QueueNo: c.QueueNo, Staff: staff, Counter: "1号窗口", At: at, ReceivedAt: c.ReceivedAt}
+			if a == vetnet.VisitServed && i%3 == 0 {
+				e.Action, e.ToService, e.ToQueueNo = vetnet.VisitTransferred, vetnet.ServiceLegalAid, fmt.Sprintf("L%03d", i+1)
+				if c.Service == vetnet.ServiceLegalAid {
+					e.ToService, e.ToQueueNo = vetnet.ServiceBenefits, fmt.Sprintf("B%03d", i+1)
+				}
+			}
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// NewDuty makes n duty events of station, alternately on and off, an hour
+// apart from start.
+func NewDuty(tb testing.TB, r *rand.Rand, station, staff string, n int, start time.Time) []vetnet.DutyEvent {
+	tb.Helper()
+	out := make([]vetnet.DutyEvent, n)
+	for i := range out {
+		at := start.Add(time.Duration(i) * time.Hour)
+		id, err := vetnet.NewCheckInID(at, randReader{r})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		out[i] = vetnet.DutyEvent{ID: id, StationID: station, Staff: staff, On: i%2 == 0, At: at, ReceivedAt: at.Add(time.Minute)}
+	}
+	return out
+}
+
+func testVisitsAndDuty(t *testing.T, s cloud.Store) {
+	r := rand.New(rand.NewPCG(31, 32))
+	cs := NewCheckIns(t, r, "st-a", 1, 12, T0, time.Minute)
+	vs := NewVisits(t, r, cs, "xb-0107")
+	ds := NewDuty(t, r, "st-a", "xb-0107", 5, T0.Add(-time.Hour))
+	saved, err := s.Save(ctx(t), cloud.Batch{CheckIns: cs[:6], Visits: vs[:10], Duty: ds[:2]})
+	if err != nil || len(saved.CheckIns) != 6 || len(saved.Visits) != 10 || len(saved.Duty) != 2 {
+		t.Fatalf("save: %+v, %v", saved, err)
+	}
+	// A resent batch with more: only the new ones are stored.
+	saved, err = s.Save(ctx(t), cloud.Batch{CheckIns: cs, Visits: vs, Duty: ds})
+	if err != nil || len(saved.CheckIns) != 6 || len(saved.Visits) != len(vs)-10 || len(saved.Duty) != 3 ||
+		saved.Visits[0] != vs[10].ID || saved.Duty[0] != ds[2].ID {
+		t.Fatalf("resend: %+v, %v", saved, err)
+	}
+	// All or nothing: a bad duty event stores none of its batch.
+	more := NewCheckIns(t, r, "st-a", 13, 1, T0.Add(2*time.Hour), time.Minute)
+	moreVisits := NewVisits(t, r, more, "")
+	bad := NewDuty(t, r, "st-a", "xb-0107", 1, T0.Add(3*time.Hour))
+	bad[0].ReceivedAt = time.Time{}
+	if _, err := s.Save(ctx(t), cloud.Batch{CheckIns: more, Visits: moreVisits, Duty: bad}); vetnet.ErrorCode(err) != vetnet.EINVALID {
+		t.Fatalf("a batch with a bad duty event: %v", err)
+	}
+	badVisit := NewVisits(t, r, more, "")[:1]
+	badVisit[0].CheckInID = ""
+	if _, err := s.Save(ctx(t), cloud.Batch{CheckIns: more, Visits: badVisit}); vetnet.ErrorCode(err) != vetnet.EINVALID {
+		t.Fatalf("a batch with a bad visit event: %v", err)
+	}
+	if p, _ := s.VisitEvents(ctx(t), cloud.CheckInFilter{Limit: cloud.MaxLimit}); len(p.Visits) != len(vs) {
+		t.Fatalf("a refused batch stored visit events: %d", len(p.Visits))
+	}
+	if n, _ := s.CountCheckIns(ctx(t), cloud.CheckInFilter{}); n != len(cs) {
+		t.Fatalf("a refused batch stored check-ins: %d", n)
+	}
+
+	// Read back in pages, newest first, every field as sent.
+	var got []vetnet.VisitEvent
+	f := cloud.CheckInFilter{Station: "st-a", Limit: 5}
+	for {
+		p, err := s.VisitEvents(ctx(t), f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, p.Visits...)
+		if p.Next == "" {
+			break
+		}
+		f.Cursor = p.Next
+	}
+	if len(got) != len(vs) {
+		t.Fatalf("read %d visit events, want %d", len(got), len(vs))
+	}
+	byID := map[string]vetnet.VisitEvent{}
+	for _, e := range vs {
+		byID[e.ID] = e
+	}
+	for i, e := range got {
+		want := byID[e.ID]
+		if i > 0 && got[i-1].At.Before(e.At) {
+			t.Fatal("visit events not newest first")
+		}
+		if !e.At.Equal(want.At) || !e.ReceivedAt.Equal(want.ReceivedAt) {
+			t.Fatalf("visit event %s times %v %v, want %v %v", e.ID, e.At, e.ReceivedAt, want.At, want.ReceivedAt)
+		}
+		e.At, e.ReceivedAt, want.At, want.ReceivedAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+		if e != want {
+			t.Fatalf("visit event read back as %+v, want %+v", e, want)
+		}
+	}
+	dp, err := s.DutyEvents(ctx(t), cloud.CheckInFilter{Station: "st-a", Limit: 2})
+	if err != nil || len(dp.Duty) != 2 || dp.Next == "" || dp.Duty[0].ID != ds[4].ID || !dp.Duty[0].On || dp.Duty[1].On ||
+		dp.Duty[0].Staff != "xb-0107" || !dp.Duty[0].At.Equal(ds[4].At) || !dp.Duty[0].ReceivedAt.Equal(ds[4].ReceivedAt) {
+		t.Fatalf("duty page %+v %v", dp, err)
+	}
+	dp, err = s.DutyEvents(ctx(t), cloud.CheckInFilter{Station: "st-a", Limit: 2, Cursor: dp.Next})
+	if err != nil || len(dp.Duty) != 2 || dp.Duty[0].ID != ds[2].ID {
+		t.Fatalf("second duty page %+v %v", dp, err)
+	}
+	if dp, _ := s.DutyEvents(ctx(t), cloud.CheckInFilter{From: T0}); len(dp.Duty) != 4 {
+		t.Fatalf("duty from T0: %d", len(dp.Duty))
+	}
+	if p, _ := s.VisitEvents(ctx(t), cloud.CheckInFilter{Station: "st-b"}); len(p.Visits) != 0 {
+		t.Fatal("station filter")
+	}
+	if _, err := s.VisitEvents(ctx(t), cloud.CheckInFilter{Cursor: "%%%"}); vetnet.ErrorCode(err) != vetnet.EINVALID {
+		t.Fatalf("bad cursor: %v", err)
+	}
+	// A check-in's sub-choice is kept.
+	page, err := s.CheckIns(ctx(t), cloud.CheckInFilter{Station: "st-a", Order: cloud.OrderSeq, Limit: cloud.MaxLimit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	details := 0
+	for i, c := range page.CheckIns {
+		if c.Detail != cs[i].Detail {
+			t.Fatalf("check-in %d detail %q, want %q", i, c.Detail, cs[i].Detail)
+		}
+		if c.Detail != "" {
+			details++
+		}
+	}
+	if details == 0 {
+		t.Fatal("no check-in with a detail to compare")
 	}
 }
