@@ -121,6 +121,9 @@ type checkInView struct {
 	Doc           string    `json:"doc"`
 	Staff         string    `json:"staff"`      // ID of the staff member who typed the ID number; "" if none
 	StaffName     string    `json:"staff_name"` // their name on the station's roster; "" if unknown
+	Detail        string    `json:"detail"`      // the service's sub-choice, e.g. application; "" if none
+	DetailZH      string    `json:"detail_zh"`
+	DetailEN      string    `json:"detail_en"`
 }
 
 func timePtr(t time.Time) *time.Time {
@@ -183,7 +186,8 @@ func checkInViewOf(c vetnet.CheckIn, st vetnet.Station) checkInView {
 		At: c.At.UTC(), ReceivedAt: c.ReceivedAt.UTC(),
 		Service: string(c.Service), ServiceZH: info.ZH, ServiceEN: info.EN, Method: string(c.Method), QueueNo: c.QueueNo,
 		IDNumber: vetnet.MaskIDNumber(c.Visitor.IDNumber), Name: vetnet.MaskName(c.Visitor.Name), Doc: string(c.Visitor.DocType),
-		Staff: c.Staff, StaffName: staffName(st, c.Staff),
+		Staff: c.Staff, StaffName: staffName(st, c.Staff), Detail: c.Detail,
+		DetailZH: optionLabel(info, c.Detail, "zh"), DetailEN: optionLabel(info, c.Detail, "en"),
 	}
 }
 

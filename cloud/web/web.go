@@ -135,6 +135,7 @@ func New(o Options) *Server {
 	s.handle("GET /api/v1/checkins", "/api/v1/checkins", s.checkIns)
 	s.handle("GET /api/v1/feedback", "/api/v1/feedback", s.feedback)
 	s.handle("GET /api/v1/events", "/api/v1/events", s.events)
+	s.hallRoutes()
 	s.handle("/", "other", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, vetnet.Errorz(vetnet.ENOTFOUND, "没有这个地址", "No such page."), "")
 	})
