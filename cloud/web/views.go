@@ -121,7 +121,7 @@ type checkInView struct {
 	Doc           string    `json:"doc"`
 	Staff         string    `json:"staff"`      // ID of the staff member who typed the ID number; "" if none
 	StaffName     string    `json:"staff_name"` // their name on the station's roster; "" if unknown
-	Detail        string    `json:"detail"`      // the service's sub-choice, e.g. application; "" if none
+	Detail        string    `json:"detail"`     // the service's sub-choice, e.g. application; "" if none
 	DetailZH      string    `json:"detail_zh"`
 	DetailEN      string    `json:"detail_en"`
 }
