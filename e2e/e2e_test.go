@@ -87,6 +87,7 @@ type kiosk struct {
 	c      *localapi.Client
 	events <-chan localapi.Event
 	svc    string
+	detail string // the service's sub-choice of the next check-ins; "" for none
 }
 
 func newKiosk(t *testing.T, c *localapi.Client, svc vetnet.Service) *kiosk {
@@ -127,7 +128,7 @@ func (k *kiosk) tap(req localapi.SimTapRequest) localapi.CheckInResponse {
 			if err != nil {
 				k.t.Fatal(err)
 			}
-			resp, err := k.c.CheckIn(ctx, localapi.CheckInRequest{Token: card.Token, Service: k.svc})
+			resp, err := k.c.CheckIn(ctx, localapi.CheckInRequest{Token: card.Token, Service: k.svc, Detail: k.detail})
 			if err != nil {
 				k.t.Fatalf("check-in: %v", err)
 			}
