@@ -75,6 +75,9 @@ func (a *Agent) publishQueue(ctx context.Context) {
 			return
 		case <-a.queueDirty:
 		}
+		if a.api.Stats().Streams == 0 {
+			continue // nobody listens; the pace is kept by the steps themselves
+		}
 		q, err := a.Queue()
 		if err != nil {
 			a.cfg.Logf("agent: queue: %v", err)

@@ -1,6 +1,7 @@
 // Package bolt is the station's durable store: every check-in made at the
 // station, its outbox of check-ins the hub has not acknowledged yet, the
-// queue counters of the day, returning visitors and the last configuration
+// records outbox (ratings, visit and duty events), the queue of the day
+// (queue.go), staff on duty, returning visitors and the last configuration
 // the hub sent. It is one bbolt file in the agent's data directory.
 //
 // # The model
@@ -52,8 +53,13 @@
 //	outbox    seq → the check-in's time (Unix nanoseconds), for the oldest unsent age
 //	acked     seq → when the hub acknowledged it (Unix nanoseconds), for Purge
 //	rejected  seq → rejection (JSON)
-//	queue     "YYYY-MM-DD/service" → count issued that day
+//	queue     "YYYY-MM-DD/service" → count issued that day; "…#waiting" → tickets waiting
 //	visitors  HMAC(ID number) → last visit (Unix nanoseconds)
+//	records, rids, routbox, racked, rated   the records outbox (ratings, visit and duty events)
+//	tickets   "YYYY-MM-DD/" + ticket number → queue ticket (JSON, no personal data)
+//	ticketcur check-in ID → key of its current ticket
+//	waiting   "YYYY-MM-DD/service/" + ticket number → ticket key, the waiting in order
+//	duty      staff ID → on duty since
 //
 // Big-endian sequence keys make bbolt's byte order the sequence order, so
 // the outbox is read oldest first by a cursor.
