@@ -1,0 +1,762 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"maps"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vetnet/vetnet"
+	"github.com/vetnet/vetnet/cloud"
+)
+
+// The aggregates: Save adds every newly stored check-in and rating to
+// them in its own transaction, so statistics are exact and never scan the
+// check-ins. See migrations/0005_dashboard.sql for the tables.
+
+// tree is the stations' parents: station ID → parent ID ("" for a root).
+type tree map[string]string
+
+// treeBox holds the current tree; readers take a snapshot.
+type treeBox struct {
+	mu sync.Mutex
+	t  tree
+}
+
+func (b *treeBox) get() tree {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.t
+}
+
+func (b *treeBox) set(t tree) {
+	b.mu.Lock()
+	b.t = t
+	b.mu.Unlock()
+}
+
+// with returns the tree with the stations added or replaced.
+func (b *treeBox) with(stations []vetnet.Station) tree {
+	t := tree{}
+	maps.Copy(t, b.get())
+	for _, st := range stations {
+		t[st.ID] = st.Parent
+	}
+	return t
+}
+
+func (t tree) equal(o tree) bool { return maps.Equal(t, o) }
+
+// ancestors returns the stations above id, nearest first. A cycle (which
+// Validate does not rule out across stations) stops the walk.
+func (t tree) ancestors(id string) []string {
+	var out []string
+	seen := map[string]bool{id: true}
+	for p := t[id]; p != "" && !seen[p]; p = t[p] {
+		seen[p] = true
+		out = append(out, p)
+	}
+	return out
+}
+
+// subtree returns root and every station below it.
+func (t tree) subtree(root string) []string {
+	kids := map[string][]string{}
+	for id, p := range t {
+		kids[p] = append(kids[p], id)
+	}
+	out := []string{root}
+	seen := map[string]bool{root: true}
+	for i := 0; i < len(out); i++ {
+		for _, k := range kids[out[i]] {
+			if !seen[k] {
+				seen[k] = true
+				out = append(out, k)
+			}
+		}
+	}
+	return out
+}
+
+func (s *Store) loadTree(ctx context.Context) error {
+	rows, err := s.w.QueryContext(ctx, `SELECT id, parent FROM stations`)
+	if err != nil {
+		return translate(err)
+	}
+	defer rows.Close()
+	t := tree{}
+	for rows.Next() {
+		var id, p string
+		if err := rows.Scan(&id, &p); err != nil {
+			return translate(err)
+		}
+		t[id] = p
+	}
+	if err := rows.Err(); err != nil {
+		return translate(err)
+	}
+	s.tree.set(t)
+	return nil
+}
+
+// dayOf returns the day number of t in loc: whole days since 1970-01-01
+// there.
+func dayOf(t time.Time, loc *time.Location) int64 {
+	lt := t.In(loc)
+	_, off := lt.Zone()
+	sec := t.Unix() + int64(off)
+	d := sec / 86400
+	if sec < 0 && sec%86400 != 0 {
+		d--
+	}
+	return d
+}
+
+// dayStart returns the midnight of day number d in loc.
+func dayStart(d int64, loc *time.Location) time.Time {
+	return time.Date(1970, 1, 1+int(d), 0, 0, 0, 0, loc)
+}
+
+// isMidnight reports whether t is a midnight in loc.
+func isMidnight(t time.Time, loc *time.Location) bool {
+	lt := t.In(loc)
+	return lt.Hour() == 0 && lt.Minute() == 0 && lt.Second() == 0 && lt.Nanosecond() == 0
+}
+
+type ckKey struct {
+	scope   string
+	day     int64
+	hour    int
+	service string
+}
+
+type sdKey struct {
+	day     int64
+	station string
+	service string
+}
+
+type rtKey struct {
+	day     int64
+	station string
+	service string
+	rating  int
+}
+
+type total struct {
+	n      int64
+	seq    int64
+	lastAt int64
+}
+
+// aggregates collects the increments of one transaction.
+type aggregates struct {
+	loc     *time.Location
+	tree    tree
+	ck      map[ckKey]int64
+	sd      map[sdKey]int64
+	rt      map[rtKey]int64
+	totals  map[string]total
+	ancestr map[string][]string
+}
+
+func newAggregates(loc *time.Location, t tree) *aggregates {
+	return &aggregates{loc: loc, tree: t, ck: map[ckKey]int64{}, sd: map[sdKey]int64{}, rt: map[rtKey]int64{},
+		totals: map[string]total{}, ancestr: map[string][]string{}}
+}
+
+func (a *aggregates) addCheckIn(station string, at time.Time, sv vetnet.Service, seq uint64) {
+	day := dayOf(at, a.loc)
+	hour := at.In(a.loc).Hour()
+	a.ck[ckKey{"S:" + station, day, hour, string(sv)}]++
+	anc, ok := a.ancestr[station]
+	if !ok {
+		anc = a.tree.ancestors(station)
+		a.ancestr[station] = anc
+	}
+	for _, p := range anc {
+		a.ck[ckKey{"T:" + p, day, hour, string(sv)}]++
+	}
+	a.sd[sdKey{day, station, string(sv)}]++
+	t := a.totals[station]
+	t.n++
+	t.seq = max(t.seq, int64(seq))
+	t.lastAt = max(t.lastAt, at.UnixNano())
+	a.totals[station] = t
+}
+
+func (a *aggregates) addRating(station string, at time.Time, sv vetnet.Service, r vetnet.Rating) {
+	a.rt[rtKey{dayOf(at, a.loc), station, string(sv), int(r)}]++
+}
+
+// write adds the collected increments to the tables.
+func (a *aggregates) write(ctx context.Context, tx *sql.Tx) error {
+	if len(a.ck) > 0 {
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO agg_checkins (scope, day, hour, service, n) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (scope, day, hour, service) DO UPDATE SET n = n + excluded.n`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for k, n := range a.ck {
+			if _, err := stmt.ExecContext(ctx, k.scope, k.day, k.hour, k.service, n); err != nil {
+				return err
+			}
+		}
+	}
+	if len(a.sd) > 0 {
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO agg_station_day (day, station_id, service, n) VALUES (?, ?, ?, ?)
+			ON CONFLICT (day, station_id, service) DO UPDATE SET n = n + excluded.n`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for k, n := range a.sd {
+			if _, err := stmt.ExecContext(ctx, k.day, k.station, k.service, n); err != nil {
+				return err
+			}
+		}
+	}
+	if len(a.totals) > 0 {
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO station_totals (station_id, checkins, last_seq, last_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (station_id) DO UPDATE SET checkins = checkins + excluded.checkins,
+				last_seq = MAX(last_seq, excluded.last_seq), last_at = MAX(last_at, excluded.last_at)`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for st, t := range a.totals {
+			if _, err := stmt.ExecContext(ctx, st, t.n, t.seq, t.lastAt); err != nil {
+				return err
+			}
+		}
+	}
+	if len(a.rt) > 0 {
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO agg_ratings (day, station_id, service, rating, n) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (day, station_id, service, rating) DO UPDATE SET n = n + excluded.n`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for k, n := range a.rt {
+			if _, err := stmt.ExecContext(ctx, k.day, k.station, k.service, k.rating, n); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// rebuildTreeAggregates recomputes the subtree rows (T:) from the
+// stations' own rows (S:) after the tree changed.
+func rebuildTreeAggregates(ctx context.Context, tx *sql.Tx, t tree) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM agg_checkins WHERE scope >= 'T:' AND scope < 'T;'`); err != nil {
+		return err
+	}
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO agg_checkins (scope, day, hour, service, n)
+		SELECT ?, day, hour, service, n FROM agg_checkins WHERE scope = ?
+		ON CONFLICT (scope, day, hour, service) DO UPDATE SET n = n + excluded.n`)
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	ids := make([]string, 0, len(t))
+	for id := range t {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		for _, p := range t.ancestors(id) {
+			if _, err := stmt.ExecContext(ctx, "T:"+p, "S:"+id); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// checkAggregates rebuilds every aggregate from the stored rows when they
+// were built in another zone or never built (a database from before
+// migration 0005).
+func (s *Store) checkAggregates(ctx context.Context) error {
+	var zone string
+	err := s.w.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'agg_zone'`).Scan(&zone)
+	if err != nil && err != sql.ErrNoRows {
+		return translate(err)
+	}
+	if err == nil && zone == s.loc.String() {
+		return nil
+	}
+	return translate(s.RebuildAggregates(ctx))
+}
+
+// RebuildAggregates recomputes every aggregate from the stored check-ins
+// and ratings, one station at a time, in one transaction. Open calls it
+// when the zone changed; it is also the repair for aggregates suspected
+// wrong. It reads every row: minutes for millions.
+func (s *Store) RebuildAggregates(ctx context.Context) error {
+	if err := s.check(); err != nil {
+		return err
+	}
+	s.treeMu.Lock()
+	defer s.treeMu.Unlock()
+	t := s.tree.get()
+	return translate(s.inTx(ctx, func(tx *sql.Tx) error {
+		for _, q := range []string{`DELETE FROM agg_checkins`, `DELETE FROM agg_station_day`, `DELETE FROM agg_ratings`, `DELETE FROM station_totals`} {
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				return err
+			}
+		}
+		var stations []string
+		rows, err := tx.QueryContext(ctx, `SELECT DISTINCT station_id FROM checkins UNION SELECT DISTINCT station_id FROM feedback`)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			stations = append(stations, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, st := range stations {
+			agg := newAggregates(s.loc, t)
+			rows, err := tx.QueryContext(ctx, `SELECT at, service, seq FROM checkins WHERE station_id = ?`, st)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				var at, seq int64
+				var sv string
+				if err := rows.Scan(&at, &sv, &seq); err != nil {
+					rows.Close()
+					return err
+				}
+				agg.addCheckIn(st, fromNanos(at), vetnet.Service(sv), uint64(seq))
+			}
+			rows.Close()
+			rows, err = tx.QueryContext(ctx, `SELECT at, service, rating FROM feedback WHERE station_id = ?`, st)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				var at int64
+				var sv string
+				var r int
+				if err := rows.Scan(&at, &sv, &r); err != nil {
+					rows.Close()
+					return err
+				}
+				agg.addRating(st, fromNanos(at), vetnet.Service(sv), vetnet.Rating(r))
+			}
+			rows.Close()
+			if err := agg.write(ctx, tx); err != nil {
+				return err
+			}
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('agg_zone', ?)
+			ON CONFLICT (key) DO UPDATE SET value = excluded.value`, s.loc.String())
+		return err
+	}))
+}
+
+func jsonList(ids []string) string {
+	if ids == nil {
+		ids = []string{}
+	}
+	b, _ := json.Marshal(ids)
+	return string(b)
+}
+
+// dayRange returns the day-number condition of a query on column col.
+func (s *Store) dayRange(col string, from, to time.Time) (string, []any) {
+	var conds []string
+	var args []any
+	if !from.IsZero() {
+		conds = append(conds, col+" >= ?")
+		args = append(args, dayOf(clampTime(from), s.loc))
+	}
+	if !to.IsZero() {
+		d := dayOf(clampTime(to), s.loc)
+		if !isMidnight(to, s.loc) {
+			d++ // a time inside a day counts that day
+		}
+		conds = append(conds, col+" < ?")
+		args = append(args, d)
+	}
+	return strings.Join(conds, " AND "), args
+}
+
+func clampTime(t time.Time) time.Time {
+	switch {
+	case t.Year() < 1680:
+		return time.Date(1680, 1, 1, 0, 0, 0, 0, time.UTC)
+	case t.Year() > 2260:
+		return time.Date(2260, 1, 1, 0, 0, 0, 0, time.UTC)
+	}
+	return t
+}
+
+// selection returns the stations a query counts: every station of the
+// roots' subtrees; nil (no filter) when roots is nil.
+func (s *Store) selection(roots []string) []string {
+	if roots == nil {
+		return nil
+	}
+	t := s.tree.get()
+	seen := map[string]bool{}
+	out := []string{}
+	for _, r := range roots {
+		for _, id := range t.subtree(r) {
+			if !seen[id] {
+				seen[id] = true
+				out = append(out, id)
+			}
+		}
+	}
+	return out
+}
+
+// scopes returns the agg_checkins scopes whose sum is the roots'
+// subtrees: S:r and T:r of each root that is not itself under another
+// root. With roots nil: every top station, and every station with
+// check-ins the tree does not know.
+func (s *Store) scopes(ctx context.Context, roots []string) ([]string, error) {
+	t := s.tree.get()
+	var top []string
+	if roots == nil {
+		for id, p := range t {
+			if _, known := t[p]; p == "" || !known {
+				top = append(top, id)
+			}
+		}
+		rows, err := s.r.QueryContext(ctx, `SELECT station_id FROM station_totals`)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				return nil, err
+			}
+			if _, known := t[id]; !known {
+				top = append(top, id)
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	} else {
+		in := map[string]bool{}
+		for _, r := range roots {
+			in[r] = true
+		}
+		for _, r := range roots {
+			covered := false
+			for _, a := range t.ancestors(r) {
+				if in[a] {
+					covered = true
+					break
+				}
+			}
+			if !covered {
+				top = append(top, r)
+			}
+		}
+	}
+	sort.Strings(top)
+	top = compactStrings(top)
+	out := make([]string, 0, 2*len(top))
+	for _, id := range top {
+		out = append(out, "S:"+id, "T:"+id)
+	}
+	return out, nil
+}
+
+func compactStrings(ss []string) []string {
+	out := ss[:0]
+	for i, v := range ss {
+		if i == 0 || v != ss[i-1] {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func dims(q cloud.StatsQuery, allowed ...cloud.Dim) (map[cloud.Dim]bool, error) {
+	ok := map[cloud.Dim]bool{}
+	for _, d := range allowed {
+		ok[d] = true
+	}
+	out := map[cloud.Dim]bool{}
+	for _, d := range q.GroupBy {
+		if !ok[d] {
+			return nil, vetnet.Errorz(vetnet.EINVALID, "不支持的统计维度: "+string(d), "Unsupported statistics dimension: "+string(d)+".")
+		}
+		out[d] = true
+	}
+	return out, nil
+}
+
+// CheckInStats implements cloud.Store.
+func (s *Store) CheckInStats(ctx context.Context, q cloud.StatsQuery) ([]cloud.StatsRow, error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	g, err := dims(q, cloud.DimDay, cloud.DimHour, cloud.DimStation, cloud.DimService)
+	if err != nil {
+		return nil, err
+	}
+	var table, stationCol string
+	var conds []string
+	var args []any
+	switch {
+	case g[cloud.DimStation] && g[cloud.DimHour]:
+		// The stations' own rows of agg_checkins hold the hour.
+		table, stationCol = "agg_checkins", "substr(scope, 3)"
+		if sel := s.selection(q.Roots); sel != nil {
+			sc := make([]string, len(sel))
+			for i, id := range sel {
+				sc[i] = "S:" + id
+			}
+			conds = append(conds, "scope IN (SELECT value FROM json_each(?))")
+			args = append(args, jsonList(sc))
+		} else {
+			conds = append(conds, "scope >= 'S:' AND scope < 'S;'")
+		}
+	case g[cloud.DimStation]:
+		table, stationCol = "agg_station_day", "station_id"
+		if sel := s.selection(q.Roots); sel != nil {
+			conds = append(conds, "station_id IN (SELECT value FROM json_each(?))")
+			args = append(args, jsonList(sel))
+		}
+	default:
+		table = "agg_checkins"
+		sc, err := s.scopes(ctx, q.Roots)
+		if err != nil {
+			return nil, translate(err)
+		}
+		conds = append(conds, "scope IN (SELECT value FROM json_each(?))")
+		args = append(args, jsonList(sc))
+	}
+	if c, a := s.dayRange("day", q.From, q.To); c != "" {
+		conds = append(conds, c)
+		args = append(args, a...)
+	}
+	if q.Service != "" {
+		conds = append(conds, "service = ?")
+		args = append(args, string(q.Service))
+	}
+	return s.statsQuery(ctx, table, stationCol, "", g, conds, args)
+}
+
+// RatingStats implements cloud.Store.
+func (s *Store) RatingStats(ctx context.Context, q cloud.StatsQuery) ([]cloud.StatsRow, error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	g, err := dims(q, cloud.DimDay, cloud.DimStation, cloud.DimService, cloud.DimRating)
+	if err != nil {
+		return nil, err
+	}
+	var conds []string
+	var args []any
+	if sel := s.selection(q.Roots); sel != nil {
+		conds = append(conds, "station_id IN (SELECT value FROM json_each(?))")
+		args = append(args, jsonList(sel))
+	}
+	if c, a := s.dayRange("day", q.From, q.To); c != "" {
+		conds = append(conds, c)
+		args = append(args, a...)
+	}
+	if q.Service != "" {
+		conds = append(conds, "service = ?")
+		args = append(args, string(q.Service))
+	}
+	return s.statsQuery(ctx, "agg_ratings", "station_id", "rating", g, conds, args)
+}
+
+func (s *Store) statsQuery(ctx context.Context, table, stationCol, ratingCol string, g map[cloud.Dim]bool, conds []string, args []any) ([]cloud.StatsRow, error) {
+	var cols []string
+	order := []cloud.Dim{cloud.DimDay, cloud.DimHour, cloud.DimStation, cloud.DimService, cloud.DimRating}
+	var used []cloud.Dim
+	for _, d := range order {
+		if !g[d] {
+			continue
+		}
+		used = append(used, d)
+		switch d {
+		case cloud.DimDay:
+			cols = append(cols, "day")
+		case cloud.DimHour:
+			cols = append(cols, "hour")
+		case cloud.DimStation:
+			cols = append(cols, stationCol)
+		case cloud.DimService:
+			cols = append(cols, "service")
+		case cloud.DimRating:
+			cols = append(cols, ratingCol)
+		}
+	}
+	q := "SELECT " + strings.Join(append(append([]string{}, cols...), "SUM(n)"), ", ") + " FROM " + table
+	if len(conds) > 0 {
+		q += " WHERE " + strings.Join(conds, " AND ")
+	}
+	if len(cols) > 0 {
+		idx := make([]string, len(cols))
+		for i := range cols {
+			idx[i] = strconv.Itoa(i + 1)
+		}
+		q += " GROUP BY " + strings.Join(idx, ", ") + " ORDER BY " + strings.Join(idx, ", ")
+	}
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	out := []cloud.StatsRow{}
+	for rows.Next() {
+		var r cloud.StatsRow
+		var day int64
+		var n sql.NullInt64
+		var station, service string
+		var rating int
+		dst := make([]any, 0, len(used)+1)
+		for _, d := range used {
+			switch d {
+			case cloud.DimDay:
+				dst = append(dst, &day)
+			case cloud.DimHour:
+				dst = append(dst, &r.Hour)
+			case cloud.DimStation:
+				dst = append(dst, &station)
+			case cloud.DimService:
+				dst = append(dst, &service)
+			case cloud.DimRating:
+				dst = append(dst, &rating)
+			}
+		}
+		dst = append(dst, &n)
+		if err := rows.Scan(dst...); err != nil {
+			return nil, translate(err)
+		}
+		if !n.Valid {
+			continue // SUM over no rows
+		}
+		if g[cloud.DimDay] {
+			r.Day = dayStart(day, s.loc)
+		}
+		r.Station, r.Service, r.Rating, r.N = station, vetnet.Service(service), vetnet.Rating(rating), n.Int64
+		out = append(out, r)
+	}
+	return out, translate(rows.Err())
+}
+
+// stationSet returns the stations a check-in filter keeps: nil for all,
+// else the intersection of Station and Stations.
+func stationSet(f cloud.CheckInFilter) []string {
+	switch {
+	case f.Station == "" && f.Stations == nil:
+		return nil
+	case f.Station == "":
+		return f.Stations
+	case f.Stations == nil:
+		return []string{f.Station}
+	}
+	for _, id := range f.Stations {
+		if id == f.Station {
+			return []string{f.Station}
+		}
+	}
+	return []string{}
+}
+
+// countFromAggregates counts check-ins from the aggregates when the
+// filter's times are midnights (or absent); ok is false otherwise.
+func (s *Store) countFromAggregates(ctx context.Context, f cloud.CheckInFilter) (n int, ok bool, err error) {
+	if (!f.From.IsZero() && !isMidnight(f.From, s.loc)) || (!f.To.IsZero() && !isMidnight(f.To, s.loc)) {
+		return 0, false, nil
+	}
+	set := stationSet(f)
+	var conds []string
+	var args []any
+	table := "agg_station_day"
+	if f.From.IsZero() && f.To.IsZero() && f.Service == "" {
+		table = "station_totals"
+	}
+	if set != nil {
+		conds = append(conds, "station_id IN (SELECT value FROM json_each(?))")
+		args = append(args, jsonList(set))
+	}
+	if table == "agg_station_day" {
+		if c, a := s.dayRange("day", f.From, f.To); c != "" {
+			conds = append(conds, c)
+			args = append(args, a...)
+		}
+		if f.Service != "" {
+			conds = append(conds, "service = ?")
+			args = append(args, string(f.Service))
+		}
+	}
+	col := "n"
+	if table == "station_totals" {
+		col = "checkins"
+	}
+	q := "SELECT COALESCE(SUM(" + col + "), 0) FROM " + table
+	if len(conds) > 0 {
+		q += " WHERE " + strings.Join(conds, " AND ")
+	}
+	if err := s.r.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
+		return 0, true, translate(err)
+	}
+	return n, true, nil
+}
+
+// stationStatsFromAggregates is StationStats for a since at midnight.
+func (s *Store) stationStatsFromAggregates(ctx context.Context, since time.Time) (map[string]cloud.StationStats, error) {
+	out := map[string]cloud.StationStats{}
+	rows, err := s.r.QueryContext(ctx, `SELECT station_id, last_seq, last_at FROM station_totals`)
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var seq, at int64
+		if err := rows.Scan(&id, &seq, &at); err != nil {
+			return nil, translate(err)
+		}
+		out[id] = cloud.StationStats{LastSeq: uint64(seq), LastAt: fromNanos(at)}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, translate(err)
+	}
+	rows.Close()
+	rows, err = s.r.QueryContext(ctx, `SELECT station_id, SUM(n) FROM agg_station_day WHERE day >= ? GROUP BY station_id`, dayOf(clampTime(since), s.loc))
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var n int64
+		if err := rows.Scan(&id, &n); err != nil {
+			return nil, translate(err)
+		}
+		st := out[id]
+		st.CheckInsSince = int(n)
+		out[id] = st
+	}
+	return out, translate(rows.Err())
+}
