@@ -19,7 +19,7 @@ import (
 // test ends.
 func MustOpen(tb testing.TB) *Store {
 	tb.Helper()
-	s, err := Open(filepath.Join(tb.TempDir(), "hub.db"), nil)
+	s, err := Open(filepath.Join(tb.TempDir(), "hub.db"), &Options{Location: storetest.Zone})
 	if err != nil {
 		tb.Fatal(err)
 	}
