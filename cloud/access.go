@@ -101,3 +101,9 @@ func Subtree(stations []vetnet.Station, root string) []string {
 	}
 	return out
 }
+
+// StatsScope returns the statistics scope of the person: the roots of
+// StatsQuery and whether they count alone (station staff).
+func (a Access) StatsScope() (roots []string, exact bool) {
+	return a.roots, a.User.Role == RoleStationStaff
+}

@@ -369,6 +369,7 @@ const (
 	EventCheckIn  EventKind = "checkin"  // a check-in was newly stored
 	EventPresence EventKind = "presence" // a station's presence changed or its heartbeat data did
 	EventFeedback EventKind = "feedback" // a rating was newly stored
+	EventAlert    EventKind = "alert"    // an alert opened, was acknowledged, cleared or resolved
 )
 
 // Event is a live event for dashboards. A check-in in an event is always
@@ -378,5 +379,6 @@ type Event struct {
 	CheckIn  vetnet.CheckIn  // for EventCheckIn; masked
 	Presence Presence        // for EventPresence
 	Feedback vetnet.Feedback // for EventFeedback
+	Alert    Alert           // for EventAlert
 	Changed  bool            // for EventPresence: the state changed (not only the heartbeat data)
 }

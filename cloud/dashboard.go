@@ -27,7 +27,10 @@ const (
 type StatsQuery struct {
 	// Roots selects the stations counted: each root and every station
 	// under it in the registry tree. Nil counts every station.
-	Roots   []string
+	Roots []string
+	// Exact counts the Roots alone, not the stations under them (a
+	// station's staff see their station only).
+	Exact   bool
 	From    time.Time
 	To      time.Time
 	Service vetnet.Service // only this service, when set

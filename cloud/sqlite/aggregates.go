@@ -409,9 +409,12 @@ func clampTime(t time.Time) time.Time {
 
 // selection returns the stations a query counts: every station of the
 // roots' subtrees; nil (no filter) when roots is nil.
-func (s *Store) selection(roots []string) []string {
+func (s *Store) selection(roots []string, exact bool) []string {
 	if roots == nil {
 		return nil
+	}
+	if exact {
+		return append([]string{}, roots...)
 	}
 	t := s.tree.get()
 	seen := map[string]bool{}
@@ -525,7 +528,7 @@ func (s *Store) CheckInStats(ctx context.Context, q cloud.StatsQuery) ([]cloud.S
 	case g[cloud.DimStation] && g[cloud.DimHour]:
 		// The stations' own rows of agg_checkins hold the hour.
 		table, stationCol = "agg_checkins", "substr(scope, 3)"
-		if sel := s.selection(q.Roots); sel != nil {
+		if sel := s.selection(q.Roots, q.Exact); sel != nil {
 			sc := make([]string, len(sel))
 			for i, id := range sel {
 				sc[i] = "S:" + id
@@ -537,7 +540,7 @@ func (s *Store) CheckInStats(ctx context.Context, q cloud.StatsQuery) ([]cloud.S
 		}
 	case g[cloud.DimStation]:
 		table, stationCol = "agg_station_day", "station_id"
-		if sel := s.selection(q.Roots); sel != nil {
+		if sel := s.selection(q.Roots, q.Exact); sel != nil {
 			conds = append(conds, "station_id IN (SELECT value FROM json_each(?))")
 			args = append(args, jsonList(sel))
 		}
@@ -546,6 +549,12 @@ func (s *Store) CheckInStats(ctx context.Context, q cloud.StatsQuery) ([]cloud.S
 		sc, err := s.scopes(ctx, q.Roots)
 		if err != nil {
 			return nil, translate(err)
+		}
+		if q.Exact && q.Roots != nil {
+			sc = sc[:0]
+			for _, r := range q.Roots {
+				sc = append(sc, "S:"+r)
+			}
 		}
 		conds = append(conds, "scope IN (SELECT value FROM json_each(?))")
 		args = append(args, jsonList(sc))
@@ -572,7 +581,7 @@ func (s *Store) RatingStats(ctx context.Context, q cloud.StatsQuery) ([]cloud.St
 	}
 	var conds []string
 	var args []any
-	if sel := s.selection(q.Roots); sel != nil {
+	if sel := s.selection(q.Roots, q.Exact); sel != nil {
 		conds = append(conds, "station_id IN (SELECT value FROM json_each(?))")
 		args = append(args, jsonList(sel))
 	}

@@ -133,9 +133,16 @@ func testStatsExact(t *testing.T, s cloud.Store) {
 		{"range", cloud.StatsQuery{From: from, To: to}},
 		{"range and service", cloud.StatsQuery{Roots: []string{"st-d"}, From: from, To: to, Service: vetnet.ServiceBenefits}},
 		{"nothing", cloud.StatsQuery{Roots: []string{}}},
+		{"town alone", cloud.StatsQuery{Roots: []string{"st-d-t1"}, Exact: true}},
 	}
 	for _, tq := range queries {
 		in := under(tq.q.Roots, Stations())
+		if tq.q.Exact {
+			in = map[string]bool{}
+			for _, r := range tq.q.Roots {
+				in[r] = true
+			}
+		}
 		keep := func(station string, at time.Time, sv vetnet.Service) bool {
 			if in != nil && !in[station] {
 				return false
