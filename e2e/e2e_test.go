@@ -4,10 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"net"
-	"net/http"
 	"net/url"
 	"sync"
 	"testing"
@@ -15,6 +13,7 @@ import (
 
 	"github.com/vetnet/vetnet"
 	"github.com/vetnet/vetnet/cloud/hub"
+	"github.com/vetnet/vetnet/cloud/web"
 	"github.com/vetnet/vetnet/edge-agent/agent"
 	"github.com/vetnet/vetnet/edge-agent/localapi"
 )
@@ -51,7 +50,7 @@ func startHub(t *testing.T, o hubOpts) *hub.Hub {
 	h, err := hub.New(hub.Config{
 		DataDir: o.dir, MQTTListen: o.mqttListen, BrokerURL: o.brokerURL, OwnTopicsOnly: o.brokerURL != "",
 		HTTPListen: "127.0.0.1:0", Stations: o.stations, HeartbeatS: 1,
-		Logf: t.Logf,
+		Logf: t.Logf, AdminPassword: adminPassword,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -60,6 +59,20 @@ func startHub(t *testing.T, o hubOpts) *hub.Hub {
 		t.Fatal(err)
 	}
 	return h
+}
+
+// adminPassword is the district administrator's password of the tests'
+// hubs (user "admin").
+const adminPassword = "e2e-admin-password"
+
+// api signs in to the hub's API as the district administrator.
+func api(t *testing.T, h *hub.Hub) *web.Client {
+	t.Helper()
+	c, err := web.SignIn(context.Background(), "http://"+h.HTTPAddr(), "admin", adminPassword)
+	if err != nil {
+		t.Fatalf("sign in: %v", err)
+	}
+	return c
 }
 
 func startAgent(t *testing.T, station vetnet.Station, brokerURL string) (*agent.Agent, *localapi.Client) {
@@ -144,14 +157,11 @@ func hubCheckIns(t *testing.T, h *hub.Hub, station string) map[string]int {
 	t.Helper()
 	seen := map[string]int{}
 	cursor := ""
+	c := api(t, h)
 	for page := 0; ; page++ {
 		q := url.Values{"station": {station}, "limit": {"7"}}
 		if cursor != "" {
 			q.Set("cursor", cursor)
-		}
-		resp, err := http.Get("http://" + h.HTTPAddr() + "/api/v1/checkins?" + q.Encode())
-		if err != nil {
-			t.Fatal(err)
 		}
 		var body struct {
 			CheckIns []struct {
@@ -161,10 +171,8 @@ func hubCheckIns(t *testing.T, h *hub.Hub, station string) map[string]int {
 			} `json:"checkins"`
 			Next string `json:"next"`
 		}
-		err = json.NewDecoder(resp.Body).Decode(&body)
-		resp.Body.Close()
-		if err != nil || resp.StatusCode != http.StatusOK {
-			t.Fatalf("GET checkins: %d %v", resp.StatusCode, err)
+		if err := c.Get(context.Background(), "/api/v1/checkins?"+q.Encode(), &body); err != nil {
+			t.Fatalf("GET checkins: %v", err)
 		}
 		for _, c := range body.CheckIns {
 			if c.Station != station {
