@@ -77,8 +77,15 @@ func api(t *testing.T, h *hub.Hub) *web.Client {
 
 func startAgent(t *testing.T, station vetnet.Station, brokerURL string) (*agent.Agent, *localapi.Client) {
 	t.Helper()
+	return startAgentIn(t, station, brokerURL, t.TempDir())
+}
+
+// startAgentIn starts an agent on the data directory dir (a station that
+// restarts keeps its store).
+func startAgentIn(t *testing.T, station vetnet.Station, brokerURL, dir string) (*agent.Agent, *localapi.Client) {
+	t.Helper()
 	a, err := agent.New(agent.Config{
-		StationID: station.ID, DataDir: t.TempDir(), BrokerURL: brokerURL, APIAddr: "127.0.0.1:0",
+		StationID: station.ID, DataDir: dir, BrokerURL: brokerURL, APIAddr: "127.0.0.1:0",
 		Station: &station, HeartbeatInterval: time.Second, SimReader: true,
 		AckTimeout: 2 * time.Second, MaxBackoff: 4 * time.Second, ReconnectInterval: time.Second,
 		Version: "e2e", Logf: t.Logf,

@@ -16,6 +16,7 @@ import (
 
 	"github.com/vetnet/vetnet"
 	"github.com/vetnet/vetnet/cloud"
+	"github.com/vetnet/vetnet/internal/httpstatus"
 )
 
 // Exports: GET /api/v1/export/{kind}?format=csv|xlsx&<the filters of the
@@ -246,8 +247,13 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request, a *reqAuth) {
 		err = writeXLSX(r.Context(), w, ex.nameZH+" "+ex.nameEN, ex.header, src)
 	}
 	if err != nil {
-		// Headers are gone: the file is cut short, which the client sees.
 		s.o.Logf("web: export %s.%s by %s: %v", kind, format, a.User.Name, err)
+		if rec, ok := w.(*httpstatus.Recorder); ok && rec.Code == 0 {
+			// Nothing sent yet: a proper error instead of an empty file.
+			h.Del("Content-Disposition")
+			writeError(w, http.StatusInternalServerError, vetnet.Wrap(vetnet.EINTERNAL, err, "导出失败", "The export failed."), "")
+		}
+		// Otherwise the file is cut short, which the client sees.
 	}
 }
 
@@ -322,10 +328,11 @@ func writeXLSX(ctx context.Context, w http.ResponseWriter, sheet string, header 
 	for i, h := range header {
 		hdr[i] = excelize.Cell{StyleID: bold, Value: h}
 	}
-	if err := sw.SetRow("A1", hdr, excelize.RowOpts{Height: 20}); err != nil {
+	// excelize wants the panes before the first row.
+	if err := sw.SetPanes(&excelize.Panes{Freeze: true, Split: false, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
 		return err
 	}
-	if err := sw.SetPanes(&excelize.Panes{Freeze: true, Split: false, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
+	if err := sw.SetRow("A1", hdr, excelize.RowOpts{Height: 20}); err != nil {
 		return err
 	}
 	n := 1

@@ -45,6 +45,8 @@ function el(tag, attrs, ...kids) {
   }
   return e;
 }
+// put replaces a node's children, skipping null and false.
+function put(node, ...kids) { node.replaceChildren(...kids.flat().filter((k) => k !== null && k !== undefined && k !== false)); }
 function bi(zh, en) { return [zh, " ", el("small", null, en)]; }
 function pad(n) { return String(n).padStart(2, "0"); }
 function clock(iso) {
@@ -413,7 +415,7 @@ function groupSummary(rows) {
 
 function groupNode(title, titleEN, rows, forceOpen) {
   const n = groupSummary(rows);
-  const many = S.order.length > 60;
+  const many = S.order.length > 24;
   const d = el("details", { class: "group", open: forceOpen || !many || n.bad > 0 },
     el("summary", null, el("b", null, title), el("small", null, titleEN),
       el("span", { class: "gsum" }, rows.length + " 站 stations · ● " + n.online + " 在线 online" + (n.bad ? " · ⚠ " + n.bad + " 需关注 attention" : ""))),
@@ -530,7 +532,7 @@ function checkinRow(c, fresh, unmaskable) {
     el("td", { class: "mono" }, c.queue_no || "—"), nameCell, idCell);
   if (unmaskable) {
     row.append(el("td", null, S.me.can_unmask ? el("button", { type: "button", class: "link", "data-unmask": c.id, title: "查看完整信息 show in full",
-      onclick: () => unmask(c, nameCell, idCell) }, "👁 ", el("small", null, "unmask")) : null));
+      onclick: () => unmask(c, nameCell, idCell) }, "查看 ", el("small", null, "unmask")) : null));
   }
   return row;
 }
@@ -623,7 +625,7 @@ async function pageStation(id) {
   }
   const ticks = [];
   for (let i = 0; i < d.days.length; i += Math.max(1, Math.ceil(d.days.length / 7))) ticks.push({ at: new Date(d.days[i].day + "T00:00:00"), label: days[i] });
-  const tl = timeline([...rowsBy.values()], from, to, { ticks, label: "故障时间线 fault timeline" });
+  const tl = timeline([...rowsBy.values()], from, to, { ticks, width: 1400, labelWidth: 170, label: "故障时间线 fault timeline" });
   const faultTable = el("table", null, el("thead", null, el("tr", null, el("th", null, ...bi("类型", "Kind")), el("th", null, ...bi("开始", "From")), el("th", null, ...bi("结束", "To")), el("th", null, ...bi("说明", "Detail")))),
     el("tbody", null, ...(d.faults.length ? d.faults.slice(0, 20).map((f) => el("tr", null,
       el("td", { class: "bad" }, ({ stale: "◐ 心跳超时 stale", offline: "✕ 离线 offline", fault: "✕ 故障 fault " + f.subject, low: "⚠ 存储将满 disk low", absent: "○ 未接 absent" })[f.state] || f.state),
@@ -675,8 +677,8 @@ function exportLinks(kind, query, personal) {
     }
     location.href = "/api/v1/export/" + kind + qs(q);
   };
-  wrap.append(el("button", { type: "button", class: "secondary", "data-export": kind + ".csv", onclick: () => go("csv") }, "⭳ CSV"), " ",
-    el("button", { type: "button", class: "secondary", "data-export": kind + ".xlsx", onclick: () => go("xlsx") }, "⭳ Excel"));
+  wrap.append(el("button", { type: "button", class: "secondary", "data-export": kind + ".csv", onclick: () => go("csv") }, "↓ CSV"), " ",
+    el("button", { type: "button", class: "secondary", "data-export": kind + ".xlsx", onclick: () => go("xlsx") }, "↓ Excel"));
   if (personal && S.me.can_unmask) wrap.append(" ", el("label", { class: "check", for: "x-unmasked" }, el("input", { type: "checkbox", id: "x-unmasked" }), ...bi("含完整信息", "unmasked")));
   return wrap;
 }
@@ -763,7 +765,7 @@ async function pageCheckins(params) {
     let p;
     try { p = await api("/api/v1/checkins" + qs(Object.assign({}, query, { limit: 50, cursor }))); } catch (e) { body.replaceChildren(errorBox(e)); return; }
     rows.push(...p.checkins);
-    body.replaceChildren(el("p", { class: "note", id: "checkins-total" }, "共 " + fmtNum(p.total) + " 条 · " + fmtNum(p.total) + " matching · 显示 shown " + rows.length),
+    put(body, el("p", { class: "note", id: "checkins-total" }, "共 " + fmtNum(p.total) + " 条 · " + fmtNum(p.total) + " matching · 显示 shown " + rows.length),
       checkinTable("checkin-list", rows, true),
       p.next ? el("div", { class: "pager" }, el("button", { type: "button", class: "secondary", onclick: () => more(p.next) }, ...bi("加载更多", "More"))) : null);
   };
@@ -793,7 +795,7 @@ async function pageAlerts(params) {
     let p;
     try { p = await api("/api/v1/alerts" + qs(Object.assign({}, query, { limit: 50, cursor }))); } catch (e) { body.replaceChildren(errorBox(e)); return; }
     list.push(...p.alerts);
-    body.replaceChildren(...(list.length ? list.map((a) => alertRow(a, true)) : [el("p", { class: "empty" }, ...bi("没有符合条件的告警", "No alerts match"))]),
+    put(body, ...(list.length ? list.map((a) => alertRow(a, true)) : [el("p", { class: "empty" }, ...bi("没有符合条件的告警", "No alerts match"))]),
       p.next ? el("div", { class: "pager" }, el("button", { type: "button", class: "secondary", onclick: () => more(p.next) }, ...bi("加载更多", "More"))) : null);
   };
   more("");
@@ -821,7 +823,7 @@ async function pageAudit(params) {
     let p;
     try { p = await api("/api/v1/audit" + qs({ user: params.get("user") || "", action: params.get("action") || "", limit: 100, cursor })); } catch (e) { body.replaceChildren(errorBox(e)); return; }
     rows.push(...p.entries);
-    body.replaceChildren(el("div", { class: "scroll" }, el("table", { id: "audit-table" },
+    put(body, el("div", { class: "scroll" }, el("table", { id: "audit-table" },
       el("thead", null, el("tr", null, ...["时间|Time", "人员|User", "角色|Role", "操作|Action", "对象|Target", "事由|Reason", "详情|Detail", "地址|Address"]
         .map((h) => { const [z, e] = h.split("|"); return el("th", null, z, el("br"), el("small", null, e)); }))),
       el("tbody", null, ...rows.map((e) => el("tr", { class: e.action === "denied" || e.action === "sign_in_failed" ? "bad" : "" },
