@@ -161,3 +161,34 @@ func BenchmarkSaveCheckIns(b *testing.B) {
 		}
 	}
 }
+
+// TestAggregatesZone: the aggregates follow the zone the store is opened
+// in; reopening in another zone rebuilds them.
+func TestAggregatesZone(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "hub.db")
+	s, err := Open(path, &Options{Location: time.UTC})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	cs := storetest.NewCheckIns(t, r, "st-a", 1, 3, time.Date(2026, 11, 26, 20, 0, 0, 0, time.UTC), time.Minute)
+	if _, err := cloud.SaveCheckIns(context.Background(), s, cs); err != nil {
+		t.Fatal(err)
+	}
+	q := cloud.StatsQuery{GroupBy: []cloud.Dim{cloud.DimDay, cloud.DimHour}}
+	rows, err := s.CheckInStats(context.Background(), q)
+	if err != nil || len(rows) != 1 || rows[0].Hour != 20 || rows[0].Day.Format("2006-01-02") != "2026-11-26" || rows[0].N != 3 {
+		t.Fatalf("UTC: %+v %v", rows, err)
+	}
+	s.Close()
+	cst := time.FixedZone("CST", 8*3600)
+	s, err = Open(path, &Options{Location: cst})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	rows, err = s.CheckInStats(context.Background(), q)
+	if err != nil || len(rows) != 1 || rows[0].Hour != 4 || rows[0].Day.In(cst).Format("2006-01-02") != "2026-11-27" || rows[0].N != 3 {
+		t.Fatalf("CST: %+v %v", rows, err)
+	}
+}
