@@ -75,7 +75,9 @@ func TestLoadRules(t *testing.T) {
 		check      func(Rules) bool
 	}{
 		{"override", "offline_minutes = 5\nholidays = []\nwebhook = \"http://127.0.0.1:9/x\"\n", true,
-			func(r Rules) bool { return r.OfflineMinutes == 5 && len(r.Holidays) == 0 && r.BacklogDepth == 100 && r.Webhook != "" }},
+			func(r Rules) bool {
+				return r.OfflineMinutes == 5 && len(r.Holidays) == 0 && r.BacklogDepth == 100 && r.Webhook != ""
+			}},
 		{"unknown key", "offline_minute = 5\n", false, nil},
 		{"negative", "backlog_depth = -1\n", false, nil},
 		{"bad date", "workdays = [\"2026-02-30\"]\n", false, nil},
