@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"maps"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -154,35 +155,84 @@ type total struct {
 	lastAt int64
 }
 
+type scopeDayKey struct {
+	scope   string
+	day     int64
+	service string
+}
+
+type rtScopeKey struct {
+	scope   string
+	day     int64
+	service string
+	rating  int
+}
+
+type cumKey struct {
+	station string
+	day     int64
+}
+
+// cumInc is what a transaction adds to a station's running totals from a
+// day on: check-ins, and ratings 1..5.
+type cumInc struct {
+	checkins int64
+	r        [5]int64
+}
+
 // aggregates collects the increments of one transaction.
 type aggregates struct {
 	loc     *time.Location
 	tree    tree
 	ck      map[ckKey]int64
+	sday    map[scopeDayKey]int64
 	sd      map[sdKey]int64
 	rt      map[rtKey]int64
+	rscope  map[rtScopeKey]int64
+	cum     map[cumKey]*cumInc
 	totals  map[string]total
-	ancestr map[string][]string
+	scopesB map[string][]string
 }
 
 func newAggregates(loc *time.Location, t tree) *aggregates {
-	return &aggregates{loc: loc, tree: t, ck: map[ckKey]int64{}, sd: map[sdKey]int64{}, rt: map[rtKey]int64{},
-		totals: map[string]total{}, ancestr: map[string][]string{}}
+	return &aggregates{loc: loc, tree: t, ck: map[ckKey]int64{}, sday: map[scopeDayKey]int64{}, sd: map[sdKey]int64{},
+		rt: map[rtKey]int64{}, rscope: map[rtScopeKey]int64{}, cum: map[cumKey]*cumInc{},
+		totals: map[string]total{}, scopesB: map[string][]string{}}
+}
+
+// scopesOf returns the scopes a station's rows count in: its own (S:) and
+// each station's above it (T:).
+func (a *aggregates) scopesOf(station string) []string {
+	sc, ok := a.scopesB[station]
+	if !ok {
+		sc = []string{"S:" + station}
+		for _, p := range a.tree.ancestors(station) {
+			sc = append(sc, "T:"+p)
+		}
+		a.scopesB[station] = sc
+	}
+	return sc
+}
+
+func (a *aggregates) cumOf(station string, day int64) *cumInc {
+	k := cumKey{station, day}
+	c := a.cum[k]
+	if c == nil {
+		c = &cumInc{}
+		a.cum[k] = c
+	}
+	return c
 }
 
 func (a *aggregates) addCheckIn(station string, at time.Time, sv vetnet.Service, seq uint64) {
 	day := dayOf(at, a.loc)
 	hour := at.In(a.loc).Hour()
-	a.ck[ckKey{"S:" + station, day, hour, string(sv)}]++
-	anc, ok := a.ancestr[station]
-	if !ok {
-		anc = a.tree.ancestors(station)
-		a.ancestr[station] = anc
-	}
-	for _, p := range anc {
-		a.ck[ckKey{"T:" + p, day, hour, string(sv)}]++
+	for _, sc := range a.scopesOf(station) {
+		a.ck[ckKey{sc, day, hour, string(sv)}]++
+		a.sday[scopeDayKey{sc, day, string(sv)}]++
 	}
 	a.sd[sdKey{day, station, string(sv)}]++
+	a.cumOf(station, day).checkins++
 	t := a.totals[station]
 	t.n++
 	t.seq = max(t.seq, int64(seq))
@@ -191,7 +241,15 @@ func (a *aggregates) addCheckIn(station string, at time.Time, sv vetnet.Service,
 }
 
 func (a *aggregates) addRating(station string, at time.Time, sv vetnet.Service, r vetnet.Rating) {
-	a.rt[rtKey{dayOf(at, a.loc), station, string(sv), int(r)}]++
+	if !r.Valid() {
+		return
+	}
+	day := dayOf(at, a.loc)
+	a.rt[rtKey{day, station, string(sv), int(r)}]++
+	for _, sc := range a.scopesOf(station) {
+		a.rscope[rtScopeKey{sc, day, string(sv), int(r)}]++
+	}
+	a.cumOf(station, day).r[r-1]++
 }
 
 // write adds the collected increments to the tables.
@@ -208,6 +266,35 @@ func (a *aggregates) write(ctx context.Context, tx *sql.Tx) error {
 				return err
 			}
 		}
+	}
+	if len(a.sday) > 0 {
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO agg_scope_day (scope, day, service, n) VALUES (?, ?, ?, ?)
+			ON CONFLICT (scope, day, service) DO UPDATE SET n = n + excluded.n`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for k, n := range a.sday {
+			if _, err := stmt.ExecContext(ctx, k.scope, k.day, k.service, n); err != nil {
+				return err
+			}
+		}
+	}
+	if len(a.rscope) > 0 {
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO agg_rating_scope (scope, day, service, rating, n) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (scope, day, service, rating) DO UPDATE SET n = n + excluded.n`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for k, n := range a.rscope {
+			if _, err := stmt.ExecContext(ctx, k.scope, k.day, k.service, k.rating, n); err != nil {
+				return err
+			}
+		}
+	}
+	if err := a.writeCum(ctx, tx); err != nil {
+		return err
 	}
 	if len(a.sd) > 0 {
 		stmt, err := tx.PrepareContext(ctx, `INSERT INTO agg_station_day (day, station_id, service, n) VALUES (?, ?, ?, ?)
@@ -252,30 +339,100 @@ func (a *aggregates) write(ctx context.Context, tx *sql.Tx) error {
 	return nil
 }
 
-// rebuildTreeAggregates recomputes the subtree rows (T:) from the
-// stations' own rows (S:) after the tree changed.
-func rebuildTreeAggregates(ctx context.Context, tx *sql.Tx, t tree) error {
-	if _, err := tx.ExecContext(ctx, `DELETE FROM agg_checkins WHERE scope >= 'T:' AND scope < 'T;'`); err != nil {
-		return err
+// writeCum adds the transaction's increments to the stations' running
+// totals: for each (station, day), in day order, a row for the day is made
+// from the one before it if missing, then that row and every later one
+// grow. Late check-ins (a station back after days) touch the few rows
+// after their day; live ones only today's.
+func (a *aggregates) writeCum(ctx context.Context, tx *sql.Tx) error {
+	if len(a.cum) == 0 {
+		return nil
 	}
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO agg_checkins (scope, day, hour, service, n)
-		SELECT ?, day, hour, service, n FROM agg_checkins WHERE scope = ?
-		ON CONFLICT (scope, day, hour, service) DO UPDATE SET n = n + excluded.n`)
+	keys := make([]cumKey, 0, len(a.cum))
+	for k := range a.cum {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].station != keys[j].station {
+			return keys[i].station < keys[j].station
+		}
+		return keys[i].day < keys[j].day
+	})
+	prev, err := tx.PrepareContext(ctx, `SELECT day, checkins, r1, r2, r3, r4, r5 FROM station_cum
+		WHERE station_id = ? AND day <= ? ORDER BY day DESC LIMIT 1`)
 	if err != nil {
 		return err
 	}
-	defer stmt.Close()
+	defer prev.Close()
+	ins, err := tx.PrepareContext(ctx, `INSERT INTO station_cum (station_id, day, checkins, r1, r2, r3, r4, r5) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	defer ins.Close()
+	upd, err := tx.PrepareContext(ctx, `UPDATE station_cum SET checkins = checkins + ?, r1 = r1 + ?, r2 = r2 + ?, r3 = r3 + ?, r4 = r4 + ?, r5 = r5 + ?
+		WHERE station_id = ? AND day >= ?`)
+	if err != nil {
+		return err
+	}
+	defer upd.Close()
+	for _, k := range keys {
+		var day int64
+		var c [6]int64
+		err := prev.QueryRowContext(ctx, k.station, k.day).Scan(&day, &c[0], &c[1], &c[2], &c[3], &c[4], &c[5])
+		switch {
+		case err == sql.ErrNoRows:
+			c, day = [6]int64{}, k.day-1
+		case err != nil:
+			return err
+		}
+		if day != k.day {
+			if _, err := ins.ExecContext(ctx, k.station, k.day, c[0], c[1], c[2], c[3], c[4], c[5]); err != nil {
+				return err
+			}
+		}
+		inc := a.cum[k]
+		if _, err := upd.ExecContext(ctx, inc.checkins, inc.r[0], inc.r[1], inc.r[2], inc.r[3], inc.r[4], k.station, k.day); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// scopeTables are the tables with subtree rows, and their columns after
+// scope and before n.
+var scopeTables = []struct{ table, cols string }{
+	{"agg_checkins", "day, hour, service"},
+	{"agg_scope_day", "day, service"},
+	{"agg_rating_scope", "day, service, rating"},
+}
+
+// rebuildTreeAggregates recomputes the subtree rows (T:) from the
+// stations' own rows (S:) after the tree changed.
+func rebuildTreeAggregates(ctx context.Context, tx *sql.Tx, t tree) error {
 	ids := make([]string, 0, len(t))
 	for id := range t {
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
-	for _, id := range ids {
-		for _, p := range t.ancestors(id) {
-			if _, err := stmt.ExecContext(ctx, "T:"+p, "S:"+id); err != nil {
-				return err
+	for _, st := range scopeTables {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM `+st.table+` WHERE scope >= 'T:' AND scope < 'T;'`); err != nil {
+			return err
+		}
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO `+st.table+` (scope, `+st.cols+`, n)
+			SELECT ?, `+st.cols+`, n FROM `+st.table+` WHERE scope = ?
+			ON CONFLICT (scope, `+st.cols+`) DO UPDATE SET n = n + excluded.n`)
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			for _, p := range t.ancestors(id) {
+				if _, err := stmt.ExecContext(ctx, "T:"+p, "S:"+id); err != nil {
+					stmt.Close()
+					return err
+				}
 			}
 		}
+		stmt.Close()
 	}
 	return nil
 }
@@ -307,7 +464,8 @@ func (s *Store) RebuildAggregates(ctx context.Context) error {
 	defer s.treeMu.Unlock()
 	t := s.tree.get()
 	return translate(s.inTx(ctx, func(tx *sql.Tx) error {
-		for _, q := range []string{`DELETE FROM agg_checkins`, `DELETE FROM agg_station_day`, `DELETE FROM agg_ratings`, `DELETE FROM station_totals`} {
+		for _, q := range []string{`DELETE FROM agg_checkins`, `DELETE FROM agg_scope_day`, `DELETE FROM agg_station_day`, `DELETE FROM agg_ratings`,
+			`DELETE FROM agg_rating_scope`, `DELETE FROM station_cum`, `DELETE FROM station_totals`} {
 			if _, err := tx.ExecContext(ctx, q); err != nil {
 				return err
 			}
@@ -525,6 +683,8 @@ func (s *Store) CheckInStats(ctx context.Context, q cloud.StatsQuery) ([]cloud.S
 	var conds []string
 	var args []any
 	switch {
+	case g[cloud.DimStation] && len(g) == 1 && q.Service == "":
+		return s.cumStats(ctx, q, false, false)
 	case g[cloud.DimStation] && g[cloud.DimHour]:
 		// The stations' own rows of agg_checkins hold the hour.
 		table, stationCol = "agg_checkins", "substr(scope, 3)"
@@ -545,7 +705,11 @@ func (s *Store) CheckInStats(ctx context.Context, q cloud.StatsQuery) ([]cloud.S
 			args = append(args, jsonList(sel))
 		}
 	default:
+		// Without the hour, the narrower table.
 		table = "agg_checkins"
+		if !g[cloud.DimHour] {
+			table = "agg_scope_day"
+		}
 		sc, err := s.scopes(ctx, q.Roots)
 		if err != nil {
 			return nil, translate(err)
@@ -581,9 +745,29 @@ func (s *Store) RatingStats(ctx context.Context, q cloud.StatsQuery) ([]cloud.St
 	}
 	var conds []string
 	var args []any
-	if sel := s.selection(q.Roots, q.Exact); sel != nil {
-		conds = append(conds, "station_id IN (SELECT value FROM json_each(?))")
-		args = append(args, jsonList(sel))
+	table := "agg_ratings"
+	switch {
+	case g[cloud.DimStation] && !g[cloud.DimDay] && !g[cloud.DimService] && q.Service == "":
+		return s.cumStats(ctx, q, true, g[cloud.DimRating])
+	case !g[cloud.DimStation]:
+		table = "agg_rating_scope"
+		sc, err := s.scopes(ctx, q.Roots)
+		if err != nil {
+			return nil, translate(err)
+		}
+		if q.Exact && q.Roots != nil {
+			sc = sc[:0]
+			for _, r := range q.Roots {
+				sc = append(sc, "S:"+r)
+			}
+		}
+		conds = append(conds, "scope IN (SELECT value FROM json_each(?))")
+		args = append(args, jsonList(sc))
+	default:
+		if sel := s.selection(q.Roots, q.Exact); sel != nil {
+			conds = append(conds, "station_id IN (SELECT value FROM json_each(?))")
+			args = append(args, jsonList(sel))
+		}
 	}
 	if c, a := s.dayRange("day", q.From, q.To); c != "" {
 		conds = append(conds, c)
@@ -593,7 +777,7 @@ func (s *Store) RatingStats(ctx context.Context, q cloud.StatsQuery) ([]cloud.St
 		conds = append(conds, "service = ?")
 		args = append(args, string(q.Service))
 	}
-	return s.statsQuery(ctx, "agg_ratings", "station_id", "rating", g, conds, args)
+	return s.statsQuery(ctx, table, "station_id", "rating", g, conds, args)
 }
 
 func (s *Store) statsQuery(ctx context.Context, table, stationCol, ratingCol string, g map[cloud.Dim]bool, conds []string, args []any) ([]cloud.StatsRow, error) {
@@ -611,7 +795,8 @@ func (s *Store) statsQuery(ctx context.Context, table, stationCol, ratingCol str
 		case cloud.DimHour:
 			cols = append(cols, "hour")
 		case cloud.DimStation:
-			cols = append(cols, stationCol)
+			// "+": see stationStatsFromAggregates (the day range first).
+			cols = append(cols, "+"+stationCol)
 		case cloud.DimService:
 			cols = append(cols, "service")
 		case cloud.DimRating:
@@ -752,7 +937,10 @@ func (s *Store) stationStatsFromAggregates(ctx context.Context, since time.Time)
 		return nil, translate(err)
 	}
 	rows.Close()
-	rows, err = s.r.QueryContext(ctx, `SELECT station_id, SUM(n) FROM agg_station_day WHERE day >= ? GROUP BY station_id`, dayOf(clampTime(since), s.loc))
+	// "+station_id": group with a temporary b-tree over the day range of
+	// the primary key; left alone, SQLite walks the (station_id, day)
+	// index to avoid the sort, which reads every day of every station.
+	rows, err = s.r.QueryContext(ctx, `SELECT station_id, SUM(n) FROM agg_station_day WHERE day >= ? GROUP BY +station_id`, dayOf(clampTime(since), s.loc))
 	if err != nil {
 		return nil, translate(err)
 	}
@@ -768,4 +956,94 @@ func (s *Store) stationStatsFromAggregates(ctx context.Context, since time.Time)
 		out[id] = st
 	}
 	return out, translate(rows.Err())
+}
+
+// cumStats answers per-station counts (check-ins, or ratings with
+// byRating by rating) over a day range from the running totals: for each
+// station, the totals before the end minus those before the start.
+func (s *Store) cumStats(ctx context.Context, q cloud.StatsQuery, ratings, byRating bool) ([]cloud.StatsRow, error) {
+	sel := s.selection(q.Roots, q.Exact)
+	if sel == nil {
+		seen := map[string]bool{}
+		for id := range s.tree.get() {
+			seen[id] = true
+		}
+		rows, err := s.r.QueryContext(ctx, `SELECT station_id FROM station_totals`)
+		if err != nil {
+			return nil, translate(err)
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, translate(err)
+			}
+			seen[id] = true
+		}
+		rows.Close()
+		sel = make([]string, 0, len(seen))
+		for id := range seen {
+			sel = append(sel, id)
+		}
+	}
+	from, to := int64(math.MinInt64), int64(math.MaxInt64)
+	if !q.From.IsZero() {
+		from = dayOf(clampTime(q.From), s.loc)
+	}
+	if !q.To.IsZero() {
+		to = dayOf(clampTime(q.To), s.loc)
+		if !isMidnight(q.To, s.loc) {
+			to++
+		}
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT s.value,
+			a.checkins, a.r1, a.r2, a.r3, a.r4, a.r5, b.checkins, b.r1, b.r2, b.r3, b.r4, b.r5
+		FROM json_each(?) s
+		LEFT JOIN station_cum a ON a.station_id = s.value
+			AND a.day = (SELECT MAX(day) FROM station_cum WHERE station_id = s.value AND day < ?)
+		LEFT JOIN station_cum b ON b.station_id = s.value
+			AND b.day = (SELECT MAX(day) FROM station_cum WHERE station_id = s.value AND day < ?)`,
+		jsonList(sel), to, from)
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	out := []cloud.StatsRow{}
+	for rows.Next() {
+		var id string
+		var a, b [6]sql.NullInt64
+		if err := rows.Scan(&id, &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &b[0], &b[1], &b[2], &b[3], &b[4], &b[5]); err != nil {
+			return nil, translate(err)
+		}
+		var d [6]int64
+		for i := range d {
+			d[i] = a[i].Int64 - b[i].Int64
+		}
+		switch {
+		case !ratings:
+			if d[0] > 0 {
+				out = append(out, cloud.StatsRow{Station: id, N: d[0]})
+			}
+		case byRating:
+			for r := 1; r <= 5; r++ {
+				if d[r] > 0 {
+					out = append(out, cloud.StatsRow{Station: id, Rating: vetnet.Rating(r), N: d[r]})
+				}
+			}
+		default:
+			if n := d[1] + d[2] + d[3] + d[4] + d[5]; n > 0 {
+				out = append(out, cloud.StatsRow{Station: id, N: n})
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, translate(err)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Station != out[j].Station {
+			return out[i].Station < out[j].Station
+		}
+		return out[i].Rating < out[j].Rating
+	})
+	return out, nil
 }

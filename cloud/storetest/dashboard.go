@@ -45,7 +45,14 @@ func seed(t *testing.T, s cloud.Store) ([]vetnet.CheckIn, []vetnet.Feedback) {
 	}
 	cs = append(cs, NewCheckIns(t, r, "st-unregistered", 1, 9, T0, time.Hour)...)
 	fs := NewFeedback(t, r, cs)
+	// Batches in a shuffled order: a station's days arrive out of order,
+	// as from a station back after an outage.
+	var starts []int
 	for i := 0; i < len(cs); i += 37 {
+		starts = append(starts, i)
+	}
+	r.Shuffle(len(starts), func(i, j int) { starts[i], starts[j] = starts[j], starts[i] })
+	for _, i := range starts {
 		j := min(i+37, len(cs))
 		if _, err := s.Save(ctx(t), cloud.Batch{CheckIns: cs[i:j], Feedback: fs[i:j]}); err != nil {
 			t.Fatal(err)
@@ -170,7 +177,8 @@ func testStatsExact(t *testing.T, s cloud.Store) {
 				t.Errorf("check-ins %s by %v:\n got %v\nwant %v", tq.name, g, got, want)
 			}
 		}
-		for _, g := range [][]cloud.Dim{nil, {cloud.DimStation}, {cloud.DimService, cloud.DimRating}, {cloud.DimDay, cloud.DimRating}} {
+		for _, g := range [][]cloud.Dim{nil, {cloud.DimStation}, {cloud.DimStation, cloud.DimRating}, {cloud.DimService, cloud.DimRating},
+			{cloud.DimDay, cloud.DimRating}, {cloud.DimRating}, {cloud.DimStation, cloud.DimService, cloud.DimRating}} {
 			q := tq.q
 			q.GroupBy = g
 			rows, err := s.RatingStats(ctx(t), q)

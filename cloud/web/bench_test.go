@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -98,7 +99,10 @@ func BenchmarkDashboardAtScale(b *testing.B) {
 		{"station page (14 days)", admin, "/api/v1/stations/wj-t07-v03"},
 		{"check-ins: town, one day", town, "/api/v1/checkins?from=2026-11-20&to=2026-11-21&limit=50"},
 	}
-	const rounds = 100
+	rounds := 100
+	if v, err := strconv.Atoi(os.Getenv("VETNET_BENCH_ROUNDS")); err == nil && v > 0 {
+		rounds = v
+	}
 	b.ResetTimer()
 	for range b.N {
 		var lines []string
@@ -120,6 +124,7 @@ func BenchmarkDashboardAtScale(b *testing.B) {
 			}
 			sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
 			p50, p95 := ds[len(ds)/2], ds[len(ds)*95/100]
+			fmt.Fprintf(os.Stderr, "%s: p50 %.1f ms, p95 %.1f ms\n", rq.name, ms(p50), ms(p95))
 			lines = append(lines, fmt.Sprintf("| %s | `%s` | %.1f | %.1f | %.1f |", rq.name, rq.path, ms(p50), ms(p95), ms(ds[len(ds)-1])))
 			b.ReportMetric(ms(p95), "p95-ms/"+strings.Fields(rq.name)[0]+fmt.Sprint(len(lines)))
 		}

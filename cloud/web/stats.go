@@ -245,7 +245,9 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request, a *reqAuth) {
 		out.ByLevel = append(out.ByLevel, *levels[l])
 	}
 
-	rs, err := s.o.Store.RatingStats(ctx, group(cloud.DimStation, cloud.DimService, cloud.DimRating))
+	// Ratings by station (running totals) and by service (scopes): two
+	// small answers rather than every (station, service, rating).
+	rs, err := s.o.Store.RatingStats(ctx, group(cloud.DimStation, cloud.DimRating))
 	if err != nil {
 		writeError(w, statusOf(err), err, "")
 		return
@@ -264,6 +266,13 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request, a *reqAuth) {
 			perStation[row.Station] = g
 		}
 		g.add(row.Rating, row.N)
+	}
+	rsv, err := s.o.Store.RatingStats(ctx, group(cloud.DimService, cloud.DimRating))
+	if err != nil {
+		writeError(w, statusOf(err), err, "")
+		return
+	}
+	for _, row := range rsv {
 		sg := perService[row.Service]
 		if sg == nil {
 			info, _ := row.Service.Info()

@@ -34,7 +34,17 @@ CREATE TABLE agg_checkins (
 	PRIMARY KEY (scope, day, hour, service)
 ) STRICT, WITHOUT ROWID;
 
--- Check-ins per (day, station, service): counts per station.
+-- The same scopes per (scope, day, service): by day and by service
+-- without the hours (a year of a district is a few thousand rows).
+CREATE TABLE agg_scope_day (
+	scope   TEXT NOT NULL,
+	day     INTEGER NOT NULL,
+	service TEXT NOT NULL,
+	n       INTEGER NOT NULL,
+	PRIMARY KEY (scope, day, service)
+) STRICT, WITHOUT ROWID;
+
+-- Check-ins per (day, station, service): counts per station and service.
 CREATE TABLE agg_station_day (
 	day        INTEGER NOT NULL,
 	station_id TEXT NOT NULL,
@@ -42,7 +52,33 @@ CREATE TABLE agg_station_day (
 	n          INTEGER NOT NULL,
 	PRIMARY KEY (day, station_id, service)
 ) STRICT, WITHOUT ROWID;
-CREATE INDEX agg_station_day_station ON agg_station_day (station_id, day);
+
+-- Running totals per station: check-ins and ratings 1..5 up to and
+-- including each day that has any. A station's count over [from, to) is
+-- two lookups, whatever the length of the period: the overview's and the
+-- statistics' per-station figures for a thousand stations cost a few
+-- thousand index seeks.
+CREATE TABLE station_cum (
+	station_id TEXT NOT NULL,
+	day        INTEGER NOT NULL,
+	checkins   INTEGER NOT NULL,
+	r1         INTEGER NOT NULL,
+	r2         INTEGER NOT NULL,
+	r3         INTEGER NOT NULL,
+	r4         INTEGER NOT NULL,
+	r5         INTEGER NOT NULL,
+	PRIMARY KEY (station_id, day)
+) STRICT, WITHOUT ROWID;
+
+-- Ratings per (scope, day, service, rating), scopes as for check-ins.
+CREATE TABLE agg_rating_scope (
+	scope   TEXT NOT NULL,
+	day     INTEGER NOT NULL,
+	service TEXT NOT NULL,
+	rating  INTEGER NOT NULL,
+	n       INTEGER NOT NULL,
+	PRIMARY KEY (scope, day, service, rating)
+) STRICT, WITHOUT ROWID;
 
 -- Ratings per (day, station, service, rating).
 CREATE TABLE agg_ratings (
