@@ -877,44 +877,33 @@ func stationSet(f cloud.CheckInFilter) []string {
 }
 
 // countFromAggregates counts check-ins from the aggregates when the
-// filter's times are midnights (or absent); ok is false otherwise.
+// filter's times are midnights (or absent); ok is false otherwise. Every
+// station: the top scopes by day and service. Some stations: their
+// running totals, or with a service their own scope rows.
 func (s *Store) countFromAggregates(ctx context.Context, f cloud.CheckInFilter) (n int, ok bool, err error) {
 	if (!f.From.IsZero() && !isMidnight(f.From, s.loc)) || (!f.To.IsZero() && !isMidnight(f.To, s.loc)) {
 		return 0, false, nil
 	}
 	set := stationSet(f)
-	var conds []string
-	var args []any
-	table := "agg_station_day"
-	if f.From.IsZero() && f.To.IsZero() && f.Service == "" {
-		table = "station_totals"
+	if set != nil && len(set) == 0 {
+		return 0, true, nil
 	}
+	if set != nil && f.Service == "" {
+		rows, err := s.cumStats(ctx, cloud.StatsQuery{Roots: set, Exact: true, From: f.From, To: f.To}, false, false)
+		for _, r := range rows {
+			n += int(r.N)
+		}
+		return n, true, err
+	}
+	q := cloud.StatsQuery{Service: f.Service, From: f.From, To: f.To}
 	if set != nil {
-		conds = append(conds, "station_id IN (SELECT value FROM json_each(?))")
-		args = append(args, jsonList(set))
+		q.Roots, q.Exact = set, true
 	}
-	if table == "agg_station_day" {
-		if c, a := s.dayRange("day", f.From, f.To); c != "" {
-			conds = append(conds, c)
-			args = append(args, a...)
-		}
-		if f.Service != "" {
-			conds = append(conds, "service = ?")
-			args = append(args, string(f.Service))
-		}
+	rows, err := s.CheckInStats(ctx, q)
+	for _, r := range rows {
+		n += int(r.N)
 	}
-	col := "n"
-	if table == "station_totals" {
-		col = "checkins"
-	}
-	q := "SELECT COALESCE(SUM(" + col + "), 0) FROM " + table
-	if len(conds) > 0 {
-		q += " WHERE " + strings.Join(conds, " AND ")
-	}
-	if err := s.r.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
-		return 0, true, translate(err)
-	}
-	return n, true, nil
+	return n, true, err
 }
 
 // stationStatsFromAggregates is StationStats for a since at midnight.
