@@ -168,6 +168,12 @@ type rtScopeKey struct {
 	rating  int
 }
 
+type scopeHourKey struct {
+	scope string
+	day   int64
+	hour  int
+}
+
 type cumKey struct {
 	station string
 	day     int64
@@ -186,6 +192,7 @@ type aggregates struct {
 	tree    tree
 	ck      map[ckKey]int64
 	sday    map[scopeDayKey]int64
+	shour   map[scopeHourKey]int64
 	sd      map[sdKey]int64
 	rt      map[rtKey]int64
 	rscope  map[rtScopeKey]int64
@@ -195,7 +202,7 @@ type aggregates struct {
 }
 
 func newAggregates(loc *time.Location, t tree) *aggregates {
-	return &aggregates{loc: loc, tree: t, ck: map[ckKey]int64{}, sday: map[scopeDayKey]int64{}, sd: map[sdKey]int64{},
+	return &aggregates{loc: loc, tree: t, ck: map[ckKey]int64{}, sday: map[scopeDayKey]int64{}, shour: map[scopeHourKey]int64{}, sd: map[sdKey]int64{},
 		rt: map[rtKey]int64{}, rscope: map[rtScopeKey]int64{}, cum: map[cumKey]*cumInc{},
 		totals: map[string]total{}, scopesB: map[string][]string{}}
 }
@@ -230,6 +237,7 @@ func (a *aggregates) addCheckIn(station string, at time.Time, sv vetnet.Service,
 	for _, sc := range a.scopesOf(station) {
 		a.ck[ckKey{sc, day, hour, string(sv)}]++
 		a.sday[scopeDayKey{sc, day, string(sv)}]++
+		a.shour[scopeHourKey{sc, day, hour}]++
 	}
 	a.sd[sdKey{day, station, string(sv)}]++
 	a.cumOf(station, day).checkins++
@@ -276,6 +284,19 @@ func (a *aggregates) write(ctx context.Context, tx *sql.Tx) error {
 		defer stmt.Close()
 		for k, n := range a.sday {
 			if _, err := stmt.ExecContext(ctx, k.scope, k.day, k.service, n); err != nil {
+				return err
+			}
+		}
+	}
+	if len(a.shour) > 0 {
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO agg_scope_hour (scope, day, hour, n) VALUES (?, ?, ?, ?)
+			ON CONFLICT (scope, day, hour) DO UPDATE SET n = n + excluded.n`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for k, n := range a.shour {
+			if _, err := stmt.ExecContext(ctx, k.scope, k.day, k.hour, n); err != nil {
 				return err
 			}
 		}
@@ -403,6 +424,7 @@ func (a *aggregates) writeCum(ctx context.Context, tx *sql.Tx) error {
 var scopeTables = []struct{ table, cols string }{
 	{"agg_checkins", "day, hour, service"},
 	{"agg_scope_day", "day, service"},
+	{"agg_scope_hour", "day, hour"},
 	{"agg_rating_scope", "day, service, rating"},
 }
 
@@ -464,7 +486,7 @@ func (s *Store) RebuildAggregates(ctx context.Context) error {
 	defer s.treeMu.Unlock()
 	t := s.tree.get()
 	return translate(s.inTx(ctx, func(tx *sql.Tx) error {
-		for _, q := range []string{`DELETE FROM agg_checkins`, `DELETE FROM agg_scope_day`, `DELETE FROM agg_station_day`, `DELETE FROM agg_ratings`,
+		for _, q := range []string{`DELETE FROM agg_checkins`, `DELETE FROM agg_scope_day`, `DELETE FROM agg_scope_hour`, `DELETE FROM agg_station_day`, `DELETE FROM agg_ratings`,
 			`DELETE FROM agg_rating_scope`, `DELETE FROM station_cum`, `DELETE FROM station_totals`} {
 			if _, err := tx.ExecContext(ctx, q); err != nil {
 				return err
@@ -705,10 +727,14 @@ func (s *Store) CheckInStats(ctx context.Context, q cloud.StatsQuery) ([]cloud.S
 			args = append(args, jsonList(sel))
 		}
 	default:
-		// Without the hour, the narrower table.
-		table = "agg_checkins"
-		if !g[cloud.DimHour] {
+		// The narrowest table that holds the dimensions.
+		switch {
+		case !g[cloud.DimHour]:
 			table = "agg_scope_day"
+		case !g[cloud.DimService] && q.Service == "":
+			table = "agg_scope_hour"
+		default:
+			table = "agg_checkins"
 		}
 		sc, err := s.scopes(ctx, q.Roots)
 		if err != nil {

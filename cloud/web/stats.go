@@ -163,14 +163,17 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request, a *reqAuth) {
 	group := func(dims ...cloud.Dim) cloud.StatsQuery { q := sq; q.GroupBy = dims; return q }
 	out := statsResponse{From: from.Format("2006-01-02"), To: to.AddDate(0, 0, -1).Format("2006-01-02"),
 		Under: r.URL.Query().Get("under"), Service: string(sq.Service), ByHour: make([]hourCount, 24)}
-	byDay, err := s.o.Store.CheckInStats(ctx, group(cloud.DimDay))
+	// One query gives the days, the services and the total.
+	byDaySvc, err := s.o.Store.CheckInStats(ctx, group(cloud.DimDay, cloud.DimService))
 	if err != nil {
 		writeError(w, statusOf(err), err, "")
 		return
 	}
 	days := map[string]int64{}
-	for _, row := range byDay {
-		days[row.Day.In(s.o.Location).Format("2006-01-02")] = row.N
+	svcN := map[vetnet.Service]int64{}
+	for _, row := range byDaySvc {
+		days[row.Day.In(s.o.Location).Format("2006-01-02")] += row.N
+		svcN[row.Service] += row.N
 		out.Total += row.N
 	}
 	for d := from; d.Before(to); d = d.AddDate(0, 0, 1) {
@@ -189,15 +192,6 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request, a *reqAuth) {
 		if row.Hour >= 0 && row.Hour < 24 {
 			out.ByHour[row.Hour].N = row.N
 		}
-	}
-	bySvc, err := s.o.Store.CheckInStats(ctx, group(cloud.DimService))
-	if err != nil {
-		writeError(w, statusOf(err), err, "")
-		return
-	}
-	svcN := map[vetnet.Service]int64{}
-	for _, row := range bySvc {
-		svcN[row.Service] = row.N
 	}
 	for _, sv := range vetnet.Services {
 		info, _ := sv.Info()

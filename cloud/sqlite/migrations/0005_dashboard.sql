@@ -44,6 +44,15 @@ CREATE TABLE agg_scope_day (
 	PRIMARY KEY (scope, day, service)
 ) STRICT, WITHOUT ROWID;
 
+-- And per (scope, day, hour): the busiest hours without the services.
+CREATE TABLE agg_scope_hour (
+	scope TEXT NOT NULL,
+	day   INTEGER NOT NULL,
+	hour  INTEGER NOT NULL,
+	n     INTEGER NOT NULL,
+	PRIMARY KEY (scope, day, hour)
+) STRICT, WITHOUT ROWID;
+
 -- Check-ins per (day, station, service): counts per station and service.
 CREATE TABLE agg_station_day (
 	day        INTEGER NOT NULL,
