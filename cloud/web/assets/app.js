@@ -523,11 +523,11 @@ function alertPanel() {
     list.length ? el("div", null, ...list.map((a) => alertRow(a, true))) : el("p", { class: "empty" }, ...bi("✓ 没有待处理告警", "No open alerts")));
 }
 
-function checkinRow(c, fresh, unmaskable) {
+function checkinRow(c, fresh, unmaskable, noStation) {
   const nameCell = el("td", null, c.name || "—"), idCell = el("td", { class: "mono" }, c.id_number);
   const row = el("tr", { class: fresh ? "new" : "", "data-id": c.id },
     el("td", null, clock(c.at)),
-    el("td", { title: c.station_name_en || c.station }, c.station_name || c.station),
+    noStation ? null : el("td", { title: c.station_name_en || c.station }, c.station_name || c.station),
     el("td", null, c.service_zh || c.service, el("br"), el("small", null, c.service_en || "")),
     el("td", { class: "mono" }, c.queue_no || "—"), nameCell, idCell);
   if (unmaskable) {
@@ -548,11 +548,12 @@ async function unmask(c, nameCell, idCell) {
   } catch (e) { alert(e instanceof APIError ? e.zh + " / " + e.message : String(e)); }
 }
 
-function checkinTable(id, rows, unmaskable) {
+function checkinTable(id, rows, unmaskable, noStation) {
   const head = ["时间|Time", "站点|Station", "服务|Service", "排队号|Ticket", "姓名|Name", "证件号|ID number"];
+  if (noStation) head.splice(1, 1);
   if (unmaskable) head.push("|");
   return el("table", null, el("thead", null, el("tr", null, ...head.map((h) => { const [z, e] = h.split("|"); return el("th", null, z, el("br"), el("small", null, e)); }))),
-    el("tbody", { id }, ...(rows.length ? rows.map((c) => checkinRow(c, false, unmaskable)) : [el("tr", null, el("td", { colspan: head.length, class: "empty" }, ...bi("暂无签到", "No check-ins")))])));
+    el("tbody", { id }, ...(rows.length ? rows.map((c) => checkinRow(c, false, unmaskable, noStation)) : [el("tr", null, el("td", { colspan: head.length, class: "empty" }, ...bi("暂无签到", "No check-ins")))])));
 }
 
 async function pageOverview() {
@@ -653,7 +654,7 @@ async function pageStation(id) {
       el("section", { class: "card" }, el("h3", null, el("span", null, ...bi("告警与回访", "Alerts and follow-ups"))),
         d.alerts.length ? el("div", null, ...d.alerts.map((a) => alertRow(a, false))) : el("p", { class: "empty" }, ...bi("没有告警", "No alerts"))),
       el("section", { class: "card" }, el("h3", null, el("span", null, ...bi("最近签到", "Recent check-ins"))),
-        checkinTable("station-checkins", cs.checkins, true)))));
+        checkinTable("station-checkins", cs.checkins, true, true)))));
 }
 
 // ---------- statistics ----------
