@@ -188,6 +188,9 @@ type cumInc struct {
 
 // aggregates collects the increments of one transaction.
 type aggregates struct {
+	// stmts holds statements prepared once on the writer connection;
+	// preparing them in every transaction cost more than the statements.
+	stmts   *stmtCache
 	loc     *time.Location
 	tree    tree
 	ck      map[ckKey]int64
@@ -201,10 +204,70 @@ type aggregates struct {
 	scopesB map[string][]string
 }
 
-func newAggregates(loc *time.Location, t tree) *aggregates {
-	return &aggregates{loc: loc, tree: t, ck: map[ckKey]int64{}, sday: map[scopeDayKey]int64{}, shour: map[scopeHourKey]int64{}, sd: map[sdKey]int64{},
+func newAggregates(stmts *stmtCache, loc *time.Location, t tree) *aggregates {
+	return &aggregates{stmts: stmts, loc: loc, tree: t, ck: map[ckKey]int64{}, sday: map[scopeDayKey]int64{}, shour: map[scopeHourKey]int64{}, sd: map[sdKey]int64{},
 		rt: map[rtKey]int64{}, rscope: map[rtScopeKey]int64{}, cum: map[cumKey]*cumInc{},
 		totals: map[string]total{}, scopesB: map[string][]string{}}
+}
+
+// The statements of the aggregates, prepared once (Store.prepareStmts).
+const (
+	qAgg1 = `INSERT INTO agg_checkins (scope, day, hour, service, n) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (scope, day, hour, service) DO UPDATE SET n = n + excluded.n`
+	qAgg2 = `INSERT INTO agg_scope_day (scope, day, service, n) VALUES (?, ?, ?, ?)
+			ON CONFLICT (scope, service, day) DO UPDATE SET n = n + excluded.n`
+	qAgg3 = `INSERT INTO agg_scope_hour (scope, day, hour, n) VALUES (?, ?, ?, ?)
+			ON CONFLICT (scope, day, hour) DO UPDATE SET n = n + excluded.n`
+	qAgg4 = `INSERT INTO agg_rating_scope (scope, day, service, rating, n) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (scope, day, service, rating) DO UPDATE SET n = n + excluded.n`
+	qAgg5 = `INSERT INTO agg_station_day (day, station_id, service, n) VALUES (?, ?, ?, ?)
+			ON CONFLICT (day, station_id, service) DO UPDATE SET n = n + excluded.n`
+	qAgg6 = `INSERT INTO station_totals (station_id, checkins, last_seq, last_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (station_id) DO UPDATE SET checkins = checkins + excluded.checkins,
+				last_seq = MAX(last_seq, excluded.last_seq), last_at = MAX(last_at, excluded.last_at)`
+	qAgg7 = `INSERT INTO agg_ratings (day, station_id, service, rating, n) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (day, station_id, service, rating) DO UPDATE SET n = n + excluded.n`
+	qAgg8 = `SELECT day, checkins, r1, r2, r3, r4, r5 FROM station_cum
+		WHERE station_id = ? AND day <= ? ORDER BY day DESC LIMIT 1`
+	qAgg9  = `INSERT INTO station_cum (station_id, day, checkins, r1, r2, r3, r4, r5) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+	qAgg10 = `UPDATE station_cum SET checkins = checkins + ?, r1 = r1 + ?, r2 = r2 + ?, r3 = r3 + ?, r4 = r4 + ?, r5 = r5 + ?
+		WHERE station_id = ? AND day >= ?`
+)
+
+var aggQueries = []string{qAgg1, qAgg2, qAgg3, qAgg4, qAgg5, qAgg6, qAgg7, qAgg8, qAgg9, qAgg10}
+
+// prep returns the statement q bound to tx, from the cache when it is
+// there.
+func (a *aggregates) prep(ctx context.Context, tx *sql.Tx, q string) (*sql.Stmt, error) {
+	if a.stmts != nil {
+		if st := a.stmts.get(q); st != nil {
+			return tx.StmtContext(ctx, st), nil
+		}
+	}
+	return tx.PrepareContext(ctx, q)
+}
+
+// stmtCache holds statements prepared on the writer connection. They are
+// prepared while no transaction runs (the writer has one connection, so
+// preparing during a transaction would wait for it); see Store.cacheStmt.
+type stmtCache struct {
+	mu sync.Mutex
+	m  map[string]*sql.Stmt
+}
+
+func (c *stmtCache) get(q string) *sql.Stmt {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.m[q]
+}
+
+func (c *stmtCache) closeAll() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, st := range c.m {
+		st.Close()
+	}
+	c.m = nil
 }
 
 // scopesOf returns the scopes a station's rows count in: its own (S:) and
@@ -263,8 +326,7 @@ func (a *aggregates) addRating(station string, at time.Time, sv vetnet.Service, 
 // write adds the collected increments to the tables.
 func (a *aggregates) write(ctx context.Context, tx *sql.Tx) error {
 	if len(a.ck) > 0 {
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO agg_checkins (scope, day, hour, service, n) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (scope, day, hour, service) DO UPDATE SET n = n + excluded.n`)
+		stmt, err := a.prep(ctx, tx, qAgg1)
 		if err != nil {
 			return err
 		}
@@ -276,8 +338,7 @@ func (a *aggregates) write(ctx context.Context, tx *sql.Tx) error {
 		}
 	}
 	if len(a.sday) > 0 {
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO agg_scope_day (scope, day, service, n) VALUES (?, ?, ?, ?)
-			ON CONFLICT (scope, day, service) DO UPDATE SET n = n + excluded.n`)
+		stmt, err := a.prep(ctx, tx, qAgg2)
 		if err != nil {
 			return err
 		}
@@ -289,8 +350,7 @@ func (a *aggregates) write(ctx context.Context, tx *sql.Tx) error {
 		}
 	}
 	if len(a.shour) > 0 {
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO agg_scope_hour (scope, day, hour, n) VALUES (?, ?, ?, ?)
-			ON CONFLICT (scope, day, hour) DO UPDATE SET n = n + excluded.n`)
+		stmt, err := a.prep(ctx, tx, qAgg3)
 		if err != nil {
 			return err
 		}
@@ -302,8 +362,7 @@ func (a *aggregates) write(ctx context.Context, tx *sql.Tx) error {
 		}
 	}
 	if len(a.rscope) > 0 {
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO agg_rating_scope (scope, day, service, rating, n) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (scope, day, service, rating) DO UPDATE SET n = n + excluded.n`)
+		stmt, err := a.prep(ctx, tx, qAgg4)
 		if err != nil {
 			return err
 		}
@@ -318,8 +377,7 @@ func (a *aggregates) write(ctx context.Context, tx *sql.Tx) error {
 		return err
 	}
 	if len(a.sd) > 0 {
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO agg_station_day (day, station_id, service, n) VALUES (?, ?, ?, ?)
-			ON CONFLICT (day, station_id, service) DO UPDATE SET n = n + excluded.n`)
+		stmt, err := a.prep(ctx, tx, qAgg5)
 		if err != nil {
 			return err
 		}
@@ -331,9 +389,7 @@ func (a *aggregates) write(ctx context.Context, tx *sql.Tx) error {
 		}
 	}
 	if len(a.totals) > 0 {
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO station_totals (station_id, checkins, last_seq, last_at) VALUES (?, ?, ?, ?)
-			ON CONFLICT (station_id) DO UPDATE SET checkins = checkins + excluded.checkins,
-				last_seq = MAX(last_seq, excluded.last_seq), last_at = MAX(last_at, excluded.last_at)`)
+		stmt, err := a.prep(ctx, tx, qAgg6)
 		if err != nil {
 			return err
 		}
@@ -345,8 +401,7 @@ func (a *aggregates) write(ctx context.Context, tx *sql.Tx) error {
 		}
 	}
 	if len(a.rt) > 0 {
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO agg_ratings (day, station_id, service, rating, n) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (day, station_id, service, rating) DO UPDATE SET n = n + excluded.n`)
+		stmt, err := a.prep(ctx, tx, qAgg7)
 		if err != nil {
 			return err
 		}
@@ -379,19 +434,17 @@ func (a *aggregates) writeCum(ctx context.Context, tx *sql.Tx) error {
 		}
 		return keys[i].day < keys[j].day
 	})
-	prev, err := tx.PrepareContext(ctx, `SELECT day, checkins, r1, r2, r3, r4, r5 FROM station_cum
-		WHERE station_id = ? AND day <= ? ORDER BY day DESC LIMIT 1`)
+	prev, err := a.prep(ctx, tx, qAgg8)
 	if err != nil {
 		return err
 	}
 	defer prev.Close()
-	ins, err := tx.PrepareContext(ctx, `INSERT INTO station_cum (station_id, day, checkins, r1, r2, r3, r4, r5) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+	ins, err := a.prep(ctx, tx, qAgg9)
 	if err != nil {
 		return err
 	}
 	defer ins.Close()
-	upd, err := tx.PrepareContext(ctx, `UPDATE station_cum SET checkins = checkins + ?, r1 = r1 + ?, r2 = r2 + ?, r3 = r3 + ?, r4 = r4 + ?, r5 = r5 + ?
-		WHERE station_id = ? AND day >= ?`)
+	upd, err := a.prep(ctx, tx, qAgg10)
 	if err != nil {
 		return err
 	}
@@ -423,7 +476,7 @@ func (a *aggregates) writeCum(ctx context.Context, tx *sql.Tx) error {
 // scope and before n.
 var scopeTables = []struct{ table, cols string }{
 	{"agg_checkins", "day, hour, service"},
-	{"agg_scope_day", "day, service"},
+	{"agg_scope_day", "service, day"},
 	{"agg_scope_hour", "day, hour"},
 	{"agg_rating_scope", "day, service, rating"},
 }
@@ -510,7 +563,7 @@ func (s *Store) RebuildAggregates(ctx context.Context) error {
 			return err
 		}
 		for _, st := range stations {
-			agg := newAggregates(s.loc, t)
+			agg := newAggregates(s.stmts, s.loc, t)
 			rows, err := tx.QueryContext(ctx, `SELECT at, service, seq FROM checkins WHERE station_id = ?`, st)
 			if err != nil {
 				return err
@@ -547,7 +600,7 @@ func (s *Store) RebuildAggregates(ctx context.Context) error {
 		_, err = tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('agg_zone', ?)
 			ON CONFLICT (key) DO UPDATE SET value = excluded.value`, s.loc.String())
 		return err
-	}))
+	}, func() { s.gen.Add(1) }))
 }
 
 func jsonList(ids []string) string {
@@ -707,6 +760,21 @@ func (s *Store) CheckInStats(ctx context.Context, q cloud.StatsQuery) ([]cloud.S
 	switch {
 	case g[cloud.DimStation] && len(g) == 1 && q.Service == "":
 		return s.cumStats(ctx, q, false, false)
+	case g[cloud.DimStation] && !g[cloud.DimHour]:
+		// Each station's own rows of one service are one range each.
+		table, stationCol = "agg_scope_day", "substr(scope, 3)"
+		sel := s.selection(q.Roots, q.Exact)
+		if sel == nil {
+			if sel, err = s.allStations(ctx); err != nil {
+				return nil, err
+			}
+		}
+		sc := make([]string, len(sel))
+		for i, id := range sel {
+			sc[i] = "S:" + id
+		}
+		conds = append(conds, "scope IN (SELECT value FROM json_each(?))")
+		args = append(args, jsonList(sc))
 	case g[cloud.DimStation] && g[cloud.DimHour]:
 		// The stations' own rows of agg_checkins hold the hour.
 		table, stationCol = "agg_checkins", "substr(scope, 3)"
@@ -979,26 +1047,9 @@ func (s *Store) stationStatsFromAggregates(ctx context.Context, since time.Time)
 func (s *Store) cumStats(ctx context.Context, q cloud.StatsQuery, ratings, byRating bool) ([]cloud.StatsRow, error) {
 	sel := s.selection(q.Roots, q.Exact)
 	if sel == nil {
-		seen := map[string]bool{}
-		for id := range s.tree.get() {
-			seen[id] = true
-		}
-		rows, err := s.r.QueryContext(ctx, `SELECT station_id FROM station_totals`)
-		if err != nil {
-			return nil, translate(err)
-		}
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return nil, translate(err)
-			}
-			seen[id] = true
-		}
-		rows.Close()
-		sel = make([]string, 0, len(seen))
-		for id := range seen {
-			sel = append(sel, id)
+		var err error
+		if sel, err = s.allStations(ctx); err != nil {
+			return nil, err
 		}
 	}
 	from, to := int64(math.MinInt64), int64(math.MaxInt64)
@@ -1011,48 +1062,29 @@ func (s *Store) cumStats(ctx context.Context, q cloud.StatsQuery, ratings, byRat
 			to++
 		}
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT s.value,
-			a.checkins, a.r1, a.r2, a.r3, a.r4, a.r5, b.checkins, b.r1, b.r2, b.r3, b.r4, b.r5
-		FROM json_each(?) s
-		LEFT JOIN station_cum a ON a.station_id = s.value
-			AND a.day = (SELECT MAX(day) FROM station_cum WHERE station_id = s.value AND day < ?)
-		LEFT JOIN station_cum b ON b.station_id = s.value
-			AND b.day = (SELECT MAX(day) FROM station_cum WHERE station_id = s.value AND day < ?)`,
-		jsonList(sel), to, from)
+	diffs, err := s.cumDiffs(ctx, sel, from, to)
 	if err != nil {
-		return nil, translate(err)
+		return nil, err
 	}
-	defer rows.Close()
 	out := []cloud.StatsRow{}
-	for rows.Next() {
-		var id string
-		var a, b [6]sql.NullInt64
-		if err := rows.Scan(&id, &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &b[0], &b[1], &b[2], &b[3], &b[4], &b[5]); err != nil {
-			return nil, translate(err)
-		}
-		var d [6]int64
-		for i := range d {
-			d[i] = a[i].Int64 - b[i].Int64
-		}
+	for _, x := range diffs {
+		d := x.d
 		switch {
 		case !ratings:
 			if d[0] > 0 {
-				out = append(out, cloud.StatsRow{Station: id, N: d[0]})
+				out = append(out, cloud.StatsRow{Station: x.station, N: d[0]})
 			}
 		case byRating:
 			for r := 1; r <= 5; r++ {
 				if d[r] > 0 {
-					out = append(out, cloud.StatsRow{Station: id, Rating: vetnet.Rating(r), N: d[r]})
+					out = append(out, cloud.StatsRow{Station: x.station, Rating: vetnet.Rating(r), N: d[r]})
 				}
 			}
 		default:
 			if n := d[1] + d[2] + d[3] + d[4] + d[5]; n > 0 {
-				out = append(out, cloud.StatsRow{Station: id, N: n})
+				out = append(out, cloud.StatsRow{Station: x.station, N: n})
 			}
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, translate(err)
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Station != out[j].Station {
@@ -1060,5 +1092,119 @@ func (s *Store) cumStats(ctx context.Context, q cloud.StatsQuery, ratings, byRat
 		}
 		return out[i].Rating < out[j].Rating
 	})
+	return out, nil
+}
+
+// prepareStmts prepares the aggregates' statements on the writer
+// connection, before any transaction.
+func (s *Store) prepareStmts(ctx context.Context) error {
+	c := &stmtCache{m: map[string]*sql.Stmt{}}
+	for _, q := range append(aggQueries, qInsertCheckIn, qInsertFeedback) {
+		st, err := s.w.PrepareContext(ctx, q)
+		if err != nil {
+			c.closeAll()
+			return translate(err)
+		}
+		c.m[q] = st
+	}
+	s.stmts = c
+	return nil
+}
+
+// cumDiff is one station's check-ins and ratings 1..5 over a period.
+type cumDiff struct {
+	station string
+	d       [6]int64
+}
+
+// cumMemo keeps the last answer of cumDiffs: a statistics page asks for
+// the stations' check-ins and then their ratings, which are the same
+// rows. It is valid while no Save committed since (gen).
+type cumMemo struct {
+	mu    sync.Mutex
+	key   string
+	gen   uint64
+	diffs []cumDiff
+}
+
+func (s *Store) cumDiffs(ctx context.Context, sel []string, from, to int64) ([]cumDiff, error) {
+	key := strconv.FormatInt(from, 10) + "/" + strconv.FormatInt(to, 10) + "/" + jsonList(sel)
+	gen := s.gen.Load()
+	s.memo.mu.Lock()
+	if s.memo.key == key && s.memo.gen == gen {
+		d := s.memo.diffs
+		s.memo.mu.Unlock()
+		return d, nil
+	}
+	s.memo.mu.Unlock()
+	// One descending seek per station and bound, the six totals in one
+	// value: two index lookups per station.
+	const last = `(SELECT checkins || ',' || r1 || ',' || r2 || ',' || r3 || ',' || r4 || ',' || r5 FROM station_cum
+		WHERE station_id = s.value AND day < ? ORDER BY day DESC LIMIT 1)`
+	rows, err := s.r.QueryContext(ctx, `SELECT s.value, `+last+`, `+last+` FROM json_each(?) s`, to, from, jsonList(sel))
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	var out []cumDiff
+	for rows.Next() {
+		var x cumDiff
+		var a, b sql.NullString
+		if err := rows.Scan(&x.station, &a, &b); err != nil {
+			return nil, translate(err)
+		}
+		av, bv := parseCum(a.String), parseCum(b.String)
+		for i := range x.d {
+			x.d[i] = av[i] - bv[i]
+		}
+		out = append(out, x)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, translate(err)
+	}
+	s.memo.mu.Lock()
+	s.memo.key, s.memo.gen, s.memo.diffs = key, gen, out
+	s.memo.mu.Unlock()
+	return out, nil
+}
+
+// parseCum reads "checkins,r1,r2,r3,r4,r5"; "" is all zeros.
+func parseCum(v string) [6]int64 {
+	var out [6]int64
+	for i := 0; i < 6 && v != ""; i++ {
+		f, rest, _ := strings.Cut(v, ",")
+		out[i], _ = strconv.ParseInt(f, 10, 64)
+		v = rest
+	}
+	return out
+}
+
+// allStations returns every station of the tree and every station with
+// check-ins, sorted.
+func (s *Store) allStations(ctx context.Context) ([]string, error) {
+	seen := map[string]bool{}
+	for id := range s.tree.get() {
+		seen[id] = true
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT station_id FROM station_totals`)
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, translate(err)
+		}
+		seen[id] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, translate(err)
+	}
+	out := make([]string, 0, len(seen))
+	for id := range seen {
+		out = append(out, id)
+	}
+	sort.Strings(out) // a stable key for the memo
 	return out, nil
 }

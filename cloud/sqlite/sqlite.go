@@ -72,6 +72,9 @@ type Store struct {
 	loc    *time.Location
 	treeMu sync.RWMutex
 	tree   treeBox // the stations' parents, for the subtree aggregates
+	stmts  *stmtCache
+	gen    atomic.Uint64 // counts committed saves, for memo
+	memo   cumMemo
 }
 
 //go:embed migrations/*.sql
@@ -117,6 +120,10 @@ func Open(path string, opts *Options) (*Store, error) {
 		w.Close()
 		return nil, err
 	}
+	if err := s.prepareStmts(context.Background()); err != nil {
+		w.Close()
+		return nil, err
+	}
 	r, err := sql.Open("sqlite", base+"?"+common+"&_pragma=query_only(1)")
 	if err != nil {
 		w.Close()
@@ -132,6 +139,9 @@ func Open(path string, opts *Options) (*Store, error) {
 func (s *Store) Close() error {
 	if s.closed.Swap(true) {
 		return nil
+	}
+	if s.stmts != nil {
+		s.stmts.closeAll()
 	}
 	err := s.r.Close()
 	if werr := s.w.Close(); werr != nil {
@@ -341,6 +351,17 @@ func fromNull(n sql.NullInt64) time.Time {
 	return fromNanos(n.Int64)
 }
 
+const (
+	qInsertCheckIn = `INSERT INTO checkins
+		(id, station_id, seq, at, received_at, service, method, queue_no, id_number, name, doc)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO NOTHING`
+	qInsertFeedback = `INSERT INTO feedback
+		(id, station_id, checkin_id, service, rating, reasons, comment, at, received_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO NOTHING`
+)
+
 // Save implements cloud.Store.
 func (s *Store) Save(ctx context.Context, b cloud.Batch) (cloud.Saved, error) {
 	if err := s.check(); err != nil {
@@ -379,12 +400,9 @@ func (s *Store) Save(ctx context.Context, b cloud.Batch) (cloud.Saved, error) {
 	tr := s.tree.get()
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		saved = cloud.Saved{}
-		agg := newAggregates(s.loc, tr)
+		agg := newAggregates(s.stmts, s.loc, tr)
 		if len(b.CheckIns) > 0 {
-			stmt, err := tx.PrepareContext(ctx, `INSERT INTO checkins
-				(id, station_id, seq, at, received_at, service, method, queue_no, id_number, name, doc)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-				ON CONFLICT (id) DO NOTHING`)
+			stmt, err := agg.prep(ctx, tx, qInsertCheckIn)
 			if err != nil {
 				return err
 			}
@@ -404,10 +422,7 @@ func (s *Store) Save(ctx context.Context, b cloud.Batch) (cloud.Saved, error) {
 			}
 		}
 		if len(b.Feedback) > 0 {
-			stmt, err := tx.PrepareContext(ctx, `INSERT INTO feedback
-				(id, station_id, checkin_id, service, rating, reasons, comment, at, received_at)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-				ON CONFLICT (id) DO NOTHING`)
+			stmt, err := agg.prep(ctx, tx, qInsertFeedback)
 			if err != nil {
 				return err
 			}
@@ -435,6 +450,7 @@ func (s *Store) Save(ctx context.Context, b cloud.Batch) (cloud.Saved, error) {
 	if err != nil {
 		return cloud.Saved{}, translate(err)
 	}
+	s.gen.Add(1)
 	return saved, nil
 }
 

@@ -34,14 +34,15 @@ CREATE TABLE agg_checkins (
 	PRIMARY KEY (scope, day, hour, service)
 ) STRICT, WITHOUT ROWID;
 
--- The same scopes per (scope, day, service): by day and by service
--- without the hours (a year of a district is a few thousand rows).
+-- The same scopes per (scope, service, day): by day and by service
+-- without the hours (a year of a district is a few thousand rows); the
+-- service before the day so that one service of one station is one range.
 CREATE TABLE agg_scope_day (
 	scope   TEXT NOT NULL,
-	day     INTEGER NOT NULL,
 	service TEXT NOT NULL,
+	day     INTEGER NOT NULL,
 	n       INTEGER NOT NULL,
-	PRIMARY KEY (scope, day, service)
+	PRIMARY KEY (scope, service, day)
 ) STRICT, WITHOUT ROWID;
 
 -- And per (scope, day, hour): the busiest hours without the services.
