@@ -190,23 +190,27 @@ type cumInc struct {
 type aggregates struct {
 	// stmts holds statements prepared once on the writer connection;
 	// preparing them in every transaction cost more than the statements.
-	stmts   *stmtCache
-	loc     *time.Location
-	tree    tree
-	ck      map[ckKey]int64
-	sday    map[scopeDayKey]int64
-	shour   map[scopeHourKey]int64
-	sd      map[sdKey]int64
-	rt      map[rtKey]int64
-	rscope  map[rtScopeKey]int64
-	cum     map[cumKey]*cumInc
+	stmts  *stmtCache
+	loc    *time.Location
+	tree   tree
+	ck     map[ckKey]int64
+	sday   map[scopeDayKey]int64
+	shour  map[scopeHourKey]int64
+	sd     map[sdKey]int64
+	rt     map[rtKey]int64
+	rscope map[rtScopeKey]int64
+	cum    map[cumKey]*cumInc // by station
+	scum   map[cumKey]*cumInc // by scope and service ("scope\x00service")
+	// noCum leaves the running totals alone: a full rebuild computes them
+	// at the end (rebuildCums) instead of row by row.
+	noCum   bool
 	totals  map[string]total
 	scopesB map[string][]string
 }
 
 func newAggregates(stmts *stmtCache, loc *time.Location, t tree) *aggregates {
 	return &aggregates{stmts: stmts, loc: loc, tree: t, ck: map[ckKey]int64{}, sday: map[scopeDayKey]int64{}, shour: map[scopeHourKey]int64{}, sd: map[sdKey]int64{},
-		rt: map[rtKey]int64{}, rscope: map[rtScopeKey]int64{}, cum: map[cumKey]*cumInc{},
+		rt: map[rtKey]int64{}, rscope: map[rtScopeKey]int64{}, cum: map[cumKey]*cumInc{}, scum: map[cumKey]*cumInc{},
 		totals: map[string]total{}, scopesB: map[string][]string{}}
 }
 
@@ -219,7 +223,7 @@ const (
 	qAgg3 = `INSERT INTO agg_scope_hour (scope, day, hour, n) VALUES (?, ?, ?, ?)
 			ON CONFLICT (scope, day, hour) DO UPDATE SET n = n + excluded.n`
 	qAgg4 = `INSERT INTO agg_rating_scope (scope, day, service, rating, n) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (scope, day, service, rating) DO UPDATE SET n = n + excluded.n`
+			ON CONFLICT (scope, service, day, rating) DO UPDATE SET n = n + excluded.n`
 	qAgg5 = `INSERT INTO agg_station_day (day, station_id, service, n) VALUES (?, ?, ?, ?)
 			ON CONFLICT (day, station_id, service) DO UPDATE SET n = n + excluded.n`
 	qAgg6 = `INSERT INTO station_totals (station_id, checkins, last_seq, last_at) VALUES (?, ?, ?, ?)
@@ -234,7 +238,15 @@ const (
 		WHERE station_id = ? AND day >= ?`
 )
 
-var aggQueries = []string{qAgg1, qAgg2, qAgg3, qAgg4, qAgg5, qAgg6, qAgg7, qAgg8, qAgg9, qAgg10}
+const (
+	qAgg11 = `SELECT day, checkins, r1, r2, r3, r4, r5 FROM scope_cum
+		WHERE scope = ? AND service = ? AND day <= ? ORDER BY day DESC LIMIT 1`
+	qAgg12 = `INSERT INTO scope_cum (scope, service, day, checkins, r1, r2, r3, r4, r5) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	qAgg13 = `UPDATE scope_cum SET checkins = checkins + ?, r1 = r1 + ?, r2 = r2 + ?, r3 = r3 + ?, r4 = r4 + ?, r5 = r5 + ?
+		WHERE scope = ? AND service = ? AND day >= ?`
+)
+
+var aggQueries = []string{qAgg1, qAgg2, qAgg3, qAgg4, qAgg5, qAgg6, qAgg7, qAgg8, qAgg9, qAgg10, qAgg11, qAgg12, qAgg13}
 
 // prep returns the statement q bound to tx, from the cache when it is
 // there.
@@ -284,12 +296,12 @@ func (a *aggregates) scopesOf(station string) []string {
 	return sc
 }
 
-func (a *aggregates) cumOf(station string, day int64) *cumInc {
-	k := cumKey{station, day}
-	c := a.cum[k]
+func cumOf(m map[cumKey]*cumInc, part string, day int64) *cumInc {
+	k := cumKey{part, day}
+	c := m[k]
 	if c == nil {
 		c = &cumInc{}
-		a.cum[k] = c
+		m[k] = c
 	}
 	return c
 }
@@ -301,9 +313,10 @@ func (a *aggregates) addCheckIn(station string, at time.Time, sv vetnet.Service,
 		a.ck[ckKey{sc, day, hour, string(sv)}]++
 		a.sday[scopeDayKey{sc, day, string(sv)}]++
 		a.shour[scopeHourKey{sc, day, hour}]++
+		cumOf(a.scum, sc+"\x00"+string(sv), day).checkins++
 	}
 	a.sd[sdKey{day, station, string(sv)}]++
-	a.cumOf(station, day).checkins++
+	cumOf(a.cum, station, day).checkins++
 	t := a.totals[station]
 	t.n++
 	t.seq = max(t.seq, int64(seq))
@@ -319,8 +332,9 @@ func (a *aggregates) addRating(station string, at time.Time, sv vetnet.Service, 
 	a.rt[rtKey{day, station, string(sv), int(r)}]++
 	for _, sc := range a.scopesOf(station) {
 		a.rscope[rtScopeKey{sc, day, string(sv), int(r)}]++
+		cumOf(a.scum, sc+"\x00"+string(sv), day).r[r-1]++
 	}
-	a.cumOf(station, day).r[r-1]++
+	cumOf(a.cum, station, day).r[r-1]++
 }
 
 // write adds the collected increments to the tables.
@@ -421,11 +435,28 @@ func (a *aggregates) write(ctx context.Context, tx *sql.Tx) error {
 // grow. Late check-ins (a station back after days) touch the few rows
 // after their day; live ones only today's.
 func (a *aggregates) writeCum(ctx context.Context, tx *sql.Tx) error {
-	if len(a.cum) == 0 {
+	if a.noCum {
 		return nil
 	}
-	keys := make([]cumKey, 0, len(a.cum))
-	for k := range a.cum {
+	station := func(part string) []any { return []any{part} }
+	scopeService := func(part string) []any {
+		scope, service, _ := strings.Cut(part, "\x00")
+		return []any{scope, service}
+	}
+	if err := a.writeCumTable(ctx, tx, a.cum, qAgg8, qAgg9, qAgg10, station); err != nil {
+		return err
+	}
+	return a.writeCumTable(ctx, tx, a.scum, qAgg11, qAgg12, qAgg13, scopeService)
+}
+
+// writeCumTable applies increments to one running-totals table; keyArgs
+// turns a key's part into the table's key columns.
+func (a *aggregates) writeCumTable(ctx context.Context, tx *sql.Tx, m map[cumKey]*cumInc, prevQ, insQ, updQ string, keyArgs func(string) []any) error {
+	if len(m) == 0 {
+		return nil
+	}
+	keys := make([]cumKey, 0, len(m))
+	for k := range m {
 		keys = append(keys, k)
 	}
 	sort.Slice(keys, func(i, j int) bool {
@@ -434,25 +465,26 @@ func (a *aggregates) writeCum(ctx context.Context, tx *sql.Tx) error {
 		}
 		return keys[i].day < keys[j].day
 	})
-	prev, err := a.prep(ctx, tx, qAgg8)
+	prev, err := a.prep(ctx, tx, prevQ)
 	if err != nil {
 		return err
 	}
 	defer prev.Close()
-	ins, err := a.prep(ctx, tx, qAgg9)
+	ins, err := a.prep(ctx, tx, insQ)
 	if err != nil {
 		return err
 	}
 	defer ins.Close()
-	upd, err := a.prep(ctx, tx, qAgg10)
+	upd, err := a.prep(ctx, tx, updQ)
 	if err != nil {
 		return err
 	}
 	defer upd.Close()
 	for _, k := range keys {
+		ka := keyArgs(k.station)
 		var day int64
 		var c [6]int64
-		err := prev.QueryRowContext(ctx, k.station, k.day).Scan(&day, &c[0], &c[1], &c[2], &c[3], &c[4], &c[5])
+		err := prev.QueryRowContext(ctx, append(ka, k.day)...).Scan(&day, &c[0], &c[1], &c[2], &c[3], &c[4], &c[5])
 		switch {
 		case err == sql.ErrNoRows:
 			c, day = [6]int64{}, k.day-1
@@ -460,16 +492,53 @@ func (a *aggregates) writeCum(ctx context.Context, tx *sql.Tx) error {
 			return err
 		}
 		if day != k.day {
-			if _, err := ins.ExecContext(ctx, k.station, k.day, c[0], c[1], c[2], c[3], c[4], c[5]); err != nil {
+			if _, err := ins.ExecContext(ctx, append(ka, k.day, c[0], c[1], c[2], c[3], c[4], c[5])...); err != nil {
 				return err
 			}
 		}
-		inc := a.cum[k]
-		if _, err := upd.ExecContext(ctx, inc.checkins, inc.r[0], inc.r[1], inc.r[2], inc.r[3], inc.r[4], k.station, k.day); err != nil {
+		inc := m[k]
+		if _, err := upd.ExecContext(ctx, append([]any{inc.checkins, inc.r[0], inc.r[1], inc.r[2], inc.r[3], inc.r[4]}, append(ka, k.day)...)...); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// rebuildCums computes running totals from the per-day tables with
+// window functions: the scope totals of scopes matching like, and with
+// stations also every station's.
+func rebuildCums(ctx context.Context, tx *sql.Tx, like string, stations bool) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM scope_cum WHERE scope LIKE ?`, like); err != nil {
+		return err
+	}
+	const sums = `SUM(c) OVER w, SUM(r1) OVER w, SUM(r2) OVER w, SUM(r3) OVER w, SUM(r4) OVER w, SUM(r5) OVER w`
+	const ratings = `0, (rating = 1) * n, (rating = 2) * n, (rating = 3) * n, (rating = 4) * n, (rating = 5) * n`
+	const perDay = `SUM(c) AS c, SUM(r1) AS r1, SUM(r2) AS r2, SUM(r3) AS r3, SUM(r4) AS r4, SUM(r5) AS r5`
+	if _, err := tx.ExecContext(ctx, `INSERT INTO scope_cum (scope, service, day, checkins, r1, r2, r3, r4, r5)
+		SELECT scope, service, day, `+sums+` FROM (
+			SELECT scope, service, day, `+perDay+` FROM (
+				SELECT scope, service, day, n AS c, 0 AS r1, 0 AS r2, 0 AS r3, 0 AS r4, 0 AS r5 FROM agg_scope_day WHERE scope LIKE ?1
+				UNION ALL
+				SELECT scope, service, day, `+ratings+` FROM agg_rating_scope WHERE scope LIKE ?1)
+			GROUP BY scope, service, day)
+		WINDOW w AS (PARTITION BY scope, service ORDER BY day ROWS UNBOUNDED PRECEDING)`, like); err != nil {
+		return err
+	}
+	if !stations {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM station_cum`); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO station_cum (station_id, day, checkins, r1, r2, r3, r4, r5)
+		SELECT station_id, day, `+sums+` FROM (
+			SELECT station_id, day, `+perDay+` FROM (
+				SELECT station_id, day, n AS c, 0 AS r1, 0 AS r2, 0 AS r3, 0 AS r4, 0 AS r5 FROM agg_station_day
+				UNION ALL
+				SELECT station_id, day, `+ratings+` FROM agg_ratings)
+			GROUP BY station_id, day)
+		WINDOW w AS (PARTITION BY station_id ORDER BY day ROWS UNBOUNDED PRECEDING)`)
+	return err
 }
 
 // scopeTables are the tables with subtree rows, and their columns after
@@ -478,7 +547,7 @@ var scopeTables = []struct{ table, cols string }{
 	{"agg_checkins", "day, hour, service"},
 	{"agg_scope_day", "service, day"},
 	{"agg_scope_hour", "day, hour"},
-	{"agg_rating_scope", "day, service, rating"},
+	{"agg_rating_scope", "service, day, rating"},
 }
 
 // rebuildTreeAggregates recomputes the subtree rows (T:) from the
@@ -509,7 +578,7 @@ func rebuildTreeAggregates(ctx context.Context, tx *sql.Tx, t tree) error {
 		}
 		stmt.Close()
 	}
-	return nil
+	return rebuildCums(ctx, tx, "T:%", false)
 }
 
 // checkAggregates rebuilds every aggregate from the stored rows when they
@@ -540,7 +609,7 @@ func (s *Store) RebuildAggregates(ctx context.Context) error {
 	t := s.tree.get()
 	return translate(s.inTx(ctx, func(tx *sql.Tx) error {
 		for _, q := range []string{`DELETE FROM agg_checkins`, `DELETE FROM agg_scope_day`, `DELETE FROM agg_scope_hour`, `DELETE FROM agg_station_day`, `DELETE FROM agg_ratings`,
-			`DELETE FROM agg_rating_scope`, `DELETE FROM station_cum`, `DELETE FROM station_totals`} {
+			`DELETE FROM agg_rating_scope`, `DELETE FROM station_cum`, `DELETE FROM scope_cum`, `DELETE FROM station_totals`} {
 			if _, err := tx.ExecContext(ctx, q); err != nil {
 				return err
 			}
@@ -564,6 +633,7 @@ func (s *Store) RebuildAggregates(ctx context.Context) error {
 		}
 		for _, st := range stations {
 			agg := newAggregates(s.stmts, s.loc, t)
+			agg.noCum = true
 			rows, err := tx.QueryContext(ctx, `SELECT at, service, seq FROM checkins WHERE station_id = ?`, st)
 			if err != nil {
 				return err
@@ -596,6 +666,9 @@ func (s *Store) RebuildAggregates(ctx context.Context) error {
 			if err := agg.write(ctx, tx); err != nil {
 				return err
 			}
+		}
+		if err := rebuildCums(ctx, tx, "%", true); err != nil {
+			return err
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('agg_zone', ?)
 			ON CONFLICT (key) DO UPDATE SET value = excluded.value`, s.loc.String())
@@ -758,6 +831,8 @@ func (s *Store) CheckInStats(ctx context.Context, q cloud.StatsQuery) ([]cloud.S
 	var conds []string
 	var args []any
 	switch {
+	case !g[cloud.DimStation] && !g[cloud.DimDay] && !g[cloud.DimHour]:
+		return s.scopeCumStats(ctx, q, false, false, g[cloud.DimService])
 	case g[cloud.DimStation] && len(g) == 1 && q.Service == "":
 		return s.cumStats(ctx, q, false, false)
 	case g[cloud.DimStation] && !g[cloud.DimHour]:
@@ -839,10 +914,28 @@ func (s *Store) RatingStats(ctx context.Context, q cloud.StatsQuery) ([]cloud.St
 	}
 	var conds []string
 	var args []any
-	table := "agg_ratings"
+	table, stationCol := "agg_ratings", "station_id"
 	switch {
 	case g[cloud.DimStation] && !g[cloud.DimDay] && !g[cloud.DimService] && q.Service == "":
 		return s.cumStats(ctx, q, true, g[cloud.DimRating])
+	case !g[cloud.DimStation] && !g[cloud.DimDay]:
+		return s.scopeCumStats(ctx, q, true, g[cloud.DimRating], g[cloud.DimService])
+	case g[cloud.DimStation] && !g[cloud.DimDay]:
+		// Each station's own rows of one service are one range each.
+		table = "agg_rating_scope"
+		sel := s.selection(q.Roots, q.Exact)
+		if sel == nil {
+			if sel, err = s.allStations(ctx); err != nil {
+				return nil, err
+			}
+		}
+		sc := make([]string, len(sel))
+		for i, id := range sel {
+			sc[i] = "S:" + id
+		}
+		conds = append(conds, "scope IN (SELECT value FROM json_each(?))")
+		args = append(args, jsonList(sc))
+		stationCol = "substr(scope, 3)"
 	case !g[cloud.DimStation]:
 		table = "agg_rating_scope"
 		sc, err := s.scopes(ctx, q.Roots)
@@ -871,7 +964,7 @@ func (s *Store) RatingStats(ctx context.Context, q cloud.StatsQuery) ([]cloud.St
 		conds = append(conds, "service = ?")
 		args = append(args, string(q.Service))
 	}
-	return s.statsQuery(ctx, table, "station_id", "rating", g, conds, args)
+	return s.statsQuery(ctx, table, stationCol, "rating", g, conds, args)
 }
 
 func (s *Store) statsQuery(ctx context.Context, table, stationCol, ratingCol string, g map[cloud.Dim]bool, conds []string, args []any) ([]cloud.StatsRow, error) {
@@ -1206,5 +1299,89 @@ func (s *Store) allStations(ctx context.Context) ([]string, error) {
 		out = append(out, id)
 	}
 	sort.Strings(out) // a stable key for the memo
+	return out, nil
+}
+
+// scopeCumStats answers totals by service (check-ins, or ratings with
+// byRating by rating) over a day range from the scopes' running totals:
+// two lookups per scope and service, whatever the period.
+func (s *Store) scopeCumStats(ctx context.Context, q cloud.StatsQuery, ratings, byRating, byService bool) ([]cloud.StatsRow, error) {
+	sc, err := s.scopes(ctx, q.Roots)
+	if err != nil {
+		return nil, translate(err)
+	}
+	if q.Exact && q.Roots != nil {
+		sc = sc[:0]
+		for _, r := range q.Roots {
+			sc = append(sc, "S:"+r)
+		}
+	}
+	svcs := []string{string(q.Service)}
+	if q.Service == "" {
+		svcs = svcs[:0]
+		for _, sv := range vetnet.Services {
+			svcs = append(svcs, string(sv))
+		}
+	}
+	from, to := int64(math.MinInt64), int64(math.MaxInt64)
+	if !q.From.IsZero() {
+		from = dayOf(clampTime(q.From), s.loc)
+	}
+	if !q.To.IsZero() {
+		to = dayOf(clampTime(q.To), s.loc)
+		if !isMidnight(q.To, s.loc) {
+			to++
+		}
+	}
+	const last = `(SELECT checkins || ',' || r1 || ',' || r2 || ',' || r3 || ',' || r4 || ',' || r5 FROM scope_cum
+		WHERE scope = sc.value AND service = sv.value AND day < ? ORDER BY day DESC LIMIT 1)`
+	rows, err := s.r.QueryContext(ctx, `SELECT sv.value, `+last+`, `+last+` FROM json_each(?) sc, json_each(?) sv`,
+		to, from, jsonList(sc), jsonList(svcs))
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	type key struct {
+		service string
+		rating  int
+	}
+	sums := map[key]int64{}
+	for rows.Next() {
+		var sv string
+		var a, b sql.NullString
+		if err := rows.Scan(&sv, &a, &b); err != nil {
+			return nil, translate(err)
+		}
+		av, bv := parseCum(a.String), parseCum(b.String)
+		if !byService {
+			sv = ""
+		}
+		if !ratings {
+			sums[key{sv, 0}] += av[0] - bv[0]
+			continue
+		}
+		for r := 1; r <= 5; r++ {
+			k := key{sv, 0}
+			if byRating {
+				k.rating = r
+			}
+			sums[k] += av[r] - bv[r]
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, translate(err)
+	}
+	out := []cloud.StatsRow{}
+	for k, n := range sums {
+		if n > 0 {
+			out = append(out, cloud.StatsRow{Service: vetnet.Service(k.service), Rating: vetnet.Rating(k.rating), N: n})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Service != out[j].Service {
+			return out[i].Service < out[j].Service
+		}
+		return out[i].Rating < out[j].Rating
+	})
 	return out, nil
 }

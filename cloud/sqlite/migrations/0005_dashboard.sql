@@ -80,14 +80,31 @@ CREATE TABLE station_cum (
 	PRIMARY KEY (station_id, day)
 ) STRICT, WITHOUT ROWID;
 
--- Ratings per (scope, day, service, rating), scopes as for check-ins.
+-- Running totals per (scope, service): check-ins and ratings 1..5 up to
+-- and including each day that has any, scopes as above: by service and
+-- the satisfaction by service over any period are two lookups per scope
+-- and service.
+CREATE TABLE scope_cum (
+	scope    TEXT NOT NULL,
+	service  TEXT NOT NULL,
+	day      INTEGER NOT NULL,
+	checkins INTEGER NOT NULL,
+	r1       INTEGER NOT NULL,
+	r2       INTEGER NOT NULL,
+	r3       INTEGER NOT NULL,
+	r4       INTEGER NOT NULL,
+	r5       INTEGER NOT NULL,
+	PRIMARY KEY (scope, service, day)
+) STRICT, WITHOUT ROWID;
+
+-- Ratings per (scope, service, day, rating), scopes as for check-ins.
 CREATE TABLE agg_rating_scope (
 	scope   TEXT NOT NULL,
-	day     INTEGER NOT NULL,
 	service TEXT NOT NULL,
+	day     INTEGER NOT NULL,
 	rating  INTEGER NOT NULL,
 	n       INTEGER NOT NULL,
-	PRIMARY KEY (scope, day, service, rating)
+	PRIMARY KEY (scope, service, day, rating)
 ) STRICT, WITHOUT ROWID;
 
 -- Ratings per (day, station, service, rating).
