@@ -48,7 +48,8 @@ type Store interface {
 	// is full), EINTERNAL.
 	Save(ctx context.Context, b Batch) (Saved, error)
 	// Feedback returns one page of ratings matching the filter (Station,
-	// From, To on the station's clock, Limit, Cursor; Order is ignored),
+	// Stations, Service, From, To on the station's clock, Limit, Cursor;
+	// Order is ignored),
 	// newest first. Errors: EINVALID (a malformed cursor), EUNAVAILABLE,
 	// EINTERNAL.
 	Feedback(ctx context.Context, f CheckInFilter) (FeedbackPage, error)
@@ -79,14 +80,16 @@ type Store interface {
 	// Errors: EUNAVAILABLE, EINTERNAL.
 	SeqRuns(ctx context.Context) (map[string][]SeqRun, error)
 	// CountCheckIns counts the check-ins matching the filter's Station,
-	// From and To (Limit and Cursor are ignored).
+	// Stations, Service, From and To (Limit, Cursor and Order are
+	// ignored). Without From and To it reads the aggregates (no scan).
 	// Errors: EUNAVAILABLE, EINTERNAL.
 	CountCheckIns(ctx context.Context, f CheckInFilter) (int, error)
 
 	// StationStats returns, for each station with at least one check-in,
 	// its highest stored sequence number, the time of its newest check-in
 	// and how many of its check-ins happened (station clock) at or after
-	// since. Errors: EUNAVAILABLE, EINTERNAL.
+	// since. When since is a midnight in the store's zone the counts come
+	// from the aggregates (no scan). Errors: EUNAVAILABLE, EINTERNAL.
 	StationStats(ctx context.Context, since time.Time) (map[string]StationStats, error)
 
 	// SavePresence stores the presence of each station, replacing what was
@@ -98,6 +101,82 @@ type Store interface {
 	// Presences returns every stored presence ordered by station ID.
 	// Errors: EUNAVAILABLE, EINTERNAL.
 	Presences(ctx context.Context) ([]Presence, error)
+
+	// CheckIn returns one stored check-in, in full (for an audited
+	// unmasking). Errors: ENOTFOUND, EUNAVAILABLE, EINTERNAL.
+	CheckIn(ctx context.Context, id string) (vetnet.CheckIn, error)
+
+	// CheckInStats returns check-in counts from the aggregates that Save
+	// keeps in the same transaction as the check-ins, so they are exact.
+	// Days and hours are in the store's zone. Rows come ordered by their
+	// dimensions. GroupBy may hold DimDay, DimHour, DimStation and
+	// DimService. Errors: EINVALID (an unknown dimension), EUNAVAILABLE,
+	// EINTERNAL.
+	CheckInStats(ctx context.Context, q StatsQuery) ([]StatsRow, error)
+
+	// RatingStats is CheckInStats for ratings; GroupBy may hold DimDay,
+	// DimStation, DimService and DimRating (not DimHour).
+	RatingStats(ctx context.Context, q StatsQuery) ([]StatsRow, error)
+
+	// AppendLog stores station transitions (presence, readers, disk).
+	// Errors: EINVALID, EUNAVAILABLE, EFULL, EINTERNAL.
+	AppendLog(ctx context.Context, entries []LogEntry) error
+
+	// StationLog returns a station's transitions with At in [from, to),
+	// oldest first, preceded by the last entry of each kind and subject
+	// before from (the state the period began in).
+	// Errors: EUNAVAILABLE, EINTERNAL.
+	StationLog(ctx context.Context, station string, from, to time.Time) ([]LogEntry, error)
+
+	// OpenAlert stores a new alert unless one with the same Key is not
+	// resolved yet; it returns the stored alert (with its ID) and whether
+	// it is new. Errors: EINVALID, EUNAVAILABLE, EFULL, EINTERNAL.
+	OpenAlert(ctx context.Context, a Alert) (Alert, bool, error)
+
+	// UpdateAlert stores the state, acknowledgement, clearing and
+	// resolution of an alert. Errors: ENOTFOUND, EUNAVAILABLE, EINTERNAL.
+	UpdateAlert(ctx context.Context, a Alert) error
+
+	// Alert returns one alert. Errors: ENOTFOUND, EUNAVAILABLE, EINTERNAL.
+	Alert(ctx context.Context, id int64) (Alert, error)
+
+	// Alerts returns one page of alerts, newest first.
+	// Errors: EINVALID (a malformed cursor), EUNAVAILABLE, EINTERNAL.
+	Alerts(ctx context.Context, f AlertFilter) (AlertPage, error)
+
+	// PutUser adds a person or replaces the stored one of the same Name.
+	// Errors: EINVALID, EUNAVAILABLE, EINTERNAL.
+	PutUser(ctx context.Context, u User) error
+
+	// User returns a person by sign-in name.
+	// Errors: ENOTFOUND, EUNAVAILABLE, EINTERNAL.
+	User(ctx context.Context, name string) (User, error)
+
+	// Users returns every person, ordered by name.
+	// Errors: EUNAVAILABLE, EINTERNAL.
+	Users(ctx context.Context) ([]User, error)
+
+	// CreateSession stores a new session.
+	// Errors: EINVALID, ECONFLICT, EUNAVAILABLE, EINTERNAL.
+	CreateSession(ctx context.Context, s Session) error
+
+	// Session returns the session of a token hash.
+	// Errors: ENOTFOUND, EUNAVAILABLE, EINTERNAL.
+	Session(ctx context.Context, tokenHash string) (Session, error)
+
+	// DeleteSessions deletes the session of tokenHash, or with tokenHash
+	// empty every session that expired before the given time.
+	// Errors: EUNAVAILABLE, EINTERNAL.
+	DeleteSessions(ctx context.Context, tokenHash string, expiredBefore time.Time) error
+
+	// AppendAudit adds an entry to the audit log and returns its ID. The
+	// log is append-only: nothing updates or deletes entries.
+	// Errors: EINVALID, EUNAVAILABLE, EFULL, EINTERNAL.
+	AppendAudit(ctx context.Context, e AuditEntry) (int64, error)
+
+	// Audit returns one page of the audit log, newest first.
+	// Errors: EINVALID (a malformed cursor), EUNAVAILABLE, EINTERNAL.
+	Audit(ctx context.Context, f AuditFilter) (AuditPage, error)
 
 	// Ping checks that the store can be reached.
 	// Errors: EUNAVAILABLE.
@@ -137,12 +216,17 @@ type FeedbackPage struct {
 
 // CheckInFilter selects check-ins. Zero fields select everything.
 type CheckInFilter struct {
-	Station string    // only this station's check-ins
-	From    time.Time // At >= From (station clock), when not zero
-	To      time.Time // At < To (station clock), when not zero
-	Limit   int       // page size; <= 0 means DefaultLimit, capped at MaxLimit
-	Cursor  string    // Page.Next of the previous page; empty for the first page
-	Order   Order     // OrderAt (default) or OrderSeq; ignored by CountCheckIns
+	Station string // only this station's check-ins
+	// Stations, when not nil, keeps only these stations' rows (a
+	// person's scope, or a station and those under it). An empty,
+	// non-nil slice selects nothing.
+	Stations []string
+	Service  vetnet.Service // only this service, when set
+	From     time.Time      // At >= From (station clock), when not zero
+	To       time.Time      // At < To (station clock), when not zero
+	Limit    int            // page size; <= 0 means DefaultLimit, capped at MaxLimit
+	Cursor   string         // Page.Next of the previous page; empty for the first page
+	Order    Order          // OrderAt (default) or OrderSeq; ignored by CountCheckIns
 }
 
 // Order is the order of a page of check-ins.
@@ -298,6 +382,7 @@ const (
 	EventCheckIn  EventKind = "checkin"  // a check-in was newly stored
 	EventPresence EventKind = "presence" // a station's presence changed or its heartbeat data did
 	EventFeedback EventKind = "feedback" // a rating was newly stored
+	EventAlert    EventKind = "alert"    // an alert opened, was acknowledged, cleared or resolved
 )
 
 // Event is a live event for dashboards. A check-in in an event is always
@@ -307,5 +392,6 @@ type Event struct {
 	CheckIn  vetnet.CheckIn  // for EventCheckIn; masked
 	Presence Presence        // for EventPresence
 	Feedback vetnet.Feedback // for EventFeedback
+	Alert    Alert           // for EventAlert
 	Changed  bool            // for EventPresence: the state changed (not only the heartbeat data)
 }

@@ -2,9 +2,7 @@ package e2e_test
 
 import (
 	"context"
-	"encoding/json"
 	"math"
-	"net/http"
 	"net/url"
 	"sync/atomic"
 	"testing"
@@ -56,10 +54,6 @@ func TestClockSkew(t *testing.T) {
 
 	// The timeline in sequence order.
 	q := url.Values{"station": {a}, "order": {"seq"}, "limit": {"100"}}
-	resp, err := http.Get("http://" + h.HTTPAddr() + "/api/v1/checkins?" + q.Encode())
-	if err != nil {
-		t.Fatal(err)
-	}
 	var page struct {
 		CheckIns []struct {
 			ID         string    `json:"id"`
@@ -68,8 +62,7 @@ func TestClockSkew(t *testing.T) {
 			ReceivedAt time.Time `json:"received_at"`
 		} `json:"checkins"`
 	}
-	err = json.NewDecoder(resp.Body).Decode(&page)
-	resp.Body.Close()
+	err = api(t, h).Get(context.Background(), "/api/v1/checkins?"+q.Encode(), &page)
 	if err != nil || len(page.CheckIns) != len(made) {
 		t.Fatalf("%d check-ins, %v", len(page.CheckIns), err)
 	}

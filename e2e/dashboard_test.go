@@ -26,7 +26,9 @@ func browser(t *testing.T) context.Context {
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromiumPath), chromedp.NoSandbox,
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-gpu", true), chromedp.UserDataDir(t.TempDir()))
+		chromedp.Flag("disable-gpu", true), chromedp.UserDataDir(t.TempDir()),
+		// As a browser in the district would be: China's time and language.
+		chromedp.Env("TZ=Asia/Shanghai"), chromedp.Flag("lang", "zh-CN"))
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelB := chromedp.NewContext(actx)
 	ctx, cancelC := context.WithTimeout(ctx, 90*time.Second)
@@ -34,25 +36,36 @@ func browser(t *testing.T) context.Context {
 	return ctx
 }
 
-// TestDashboardLive opens the dashboard in a real browser, then makes
-// check-ins at two stations: they appear on the page without a reload,
-// masked, and the stations show online.
+// TestDashboardLive drives the dashboard in a real browser against a hub
+// with two stations that run real agents: sign in, live masked
+// check-ins without a reload, a station going offline and coming back,
+// filters, exports, and a town administrator refused another town's data.
 func TestDashboardLive(t *testing.T) {
 	stations, a, b := district(t)
+	p := stations[0].ID
+	// A second town: what the first town's administrator must not see.
+	stations = append(stations,
+		vetnet.Station{ID: p + "-town2", Name: "另一镇退役军人服务站", Level: vetnet.LevelTown, Parent: p},
+		vetnet.Station{ID: p + "-town2-v", Name: "另一村退役军人服务站", Level: vetnet.LevelVillage, Parent: p + "-town2"})
 	h := startHub(t, hubOpts{dir: t.TempDir(), mqttListen: "127.0.0.1:0", stations: stations})
 	defer h.Close()
 	byID := map[string]vetnet.Station{}
 	for _, s := range stations {
 		byID[s.ID] = s
 	}
-	_, cA := startAgent(t, byID[a], "tcp://"+h.MQTTAddr())
+	base := "http://" + h.HTTPAddr()
+	admin := api(t, h)
+	if err := admin.Post(context.Background(), "/api/v1/users", map[string]any{"name": "town1", "role": "town_admin",
+		"station": p + "-town", "password": adminPassword}, nil); err != nil {
+		t.Fatal(err)
+	}
+	dirA := t.TempDir()
+	agA, cA := startAgentIn(t, byID[a], "tcp://"+h.MQTTAddr(), dirA)
 	_, cB := startAgent(t, byID[b], "tcp://"+h.MQTTAddr())
 	kA, kB := newKiosk(t, cA, vetnet.ServiceBenefits), newKiosk(t, cB, vetnet.ServicePostServices)
 
 	ctx := browser(t)
-	if _, err := chromedp.Run(ctx, chromedp.Navigate("http://"+h.HTTPAddr()+"/")); err != nil {
-		t.Fatal(err)
-	}
+	signIn(t, ctx, base, "admin", adminPassword)
 	if _, err := chromedp.Run(ctx, chromedp.WaitVisible("#st-"+a)); err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +73,18 @@ func TestDashboardLive(t *testing.T) {
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[int](`window.__noReload = 7`)); err != nil {
 		t.Fatal(err)
 	}
+	noReload := func() {
+		t.Helper()
+		marker, err := chromedp.Run(ctx, chromedp.Evaluate[int](`window.__noReload || 0`))
+		if err != nil || marker != 7 {
+			t.Fatalf("the page reloaded (marker %d, %v)", marker, err)
+		}
+	}
+	for _, st := range []string{a, b} {
+		waitText(t, ctx, "#st-"+st, "在线", "Online")
+	}
 
+	// Live check-ins, masked.
 	r := rand.New(rand.NewPCG(11, 12))
 	var people []vetnet.Visitor
 	for i := 0; i < 3; i++ {
@@ -70,29 +94,22 @@ func TestDashboardLive(t *testing.T) {
 			k.tap(localapi.SimTapRequest{IDNumber: v.IDNumber, Name: v.Name})
 		}
 	}
-
-	rows := 0
-	deadline := time.Now().Add(30 * time.Second)
-	for rows < len(people) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the page shows %d of %d check-ins", rows, len(people))
-		}
-		time.Sleep(200 * time.Millisecond)
+	rows := func() int {
 		n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('#checkins tr[data-id]').length`))
 		if err != nil {
 			t.Fatal(err)
 		}
-		rows = n
+		return n
 	}
-	marker, err := chromedp.Run(ctx, chromedp.Evaluate[int](`window.__noReload || 0`))
-	if err != nil || marker != 7 {
-		t.Fatalf("the page reloaded (marker %d, %v)", marker, err)
+	deadline := time.Now().Add(30 * time.Second)
+	for rows() < len(people) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the page shows %d of %d check-ins", rows(), len(people))
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
-
-	table, err := chromedp.Run(ctx, chromedp.Text("#checkins"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	noReload()
+	table := waitText(t, ctx, "#checkins", byID[a].Name, byID[b].Name)
 	page, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`))
 	if err != nil {
 		t.Fatal(err)
@@ -105,23 +122,105 @@ func TestDashboardLive(t *testing.T) {
 			t.Errorf("the page shows personal data unmasked")
 		}
 	}
-	for _, st := range []string{a, b} {
-		if !strings.Contains(table, byID[st].Name) {
-			t.Errorf("no check-in of %s on the page", st)
+
+	// Station A goes offline (its agent stops) and comes back.
+	if err := agA.Close(); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, ctx, "#st-"+a, "离线", "Offline")
+	waitText(t, ctx, "#sum-offline", "1")
+	_, cA = startAgentIn(t, byID[a], "tcp://"+h.MQTTAddr(), dirA)
+	waitText(t, ctx, "#st-"+a, "在线", "Online")
+	noReload()
+
+	// Filters: a search, then a state.
+	visible := func() []string {
+		ids, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#tree .station')].map(e => e.dataset.id)`))
+		if err != nil {
+			t.Fatal(err)
 		}
-		deadline := time.Now().Add(30 * time.Second)
-		for {
-			txt, err := chromedp.Run(ctx, chromedp.Text("#st-"+st))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if strings.Contains(txt, "在线") && strings.Contains(txt, "Online") {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("station %s not shown online: %q", st, txt)
-			}
-			time.Sleep(200 * time.Millisecond)
+		return ids
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => { const q = document.getElementById('f-q'); q.value = '驿站'; q.dispatchEvent(new Event('input')); return true; })()`)); err != nil {
+		t.Fatal(err)
+	}
+	if ids := visible(); len(ids) != 1 || ids[0] != b {
+		t.Fatalf("search 驿站 shows %v", ids)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => { const q = document.getElementById('f-q'); q.value = ''; q.dispatchEvent(new Event('input'));
+		const s = document.getElementById('f-state'); s.value = 'never_seen'; s.dispatchEvent(new Event('change')); return true; })()`)); err != nil {
+		t.Fatal(err)
+	}
+	if ids := visible(); len(ids) != 4 { // district, town, town2, town2-v
+		t.Fatalf("never seen: %v", ids)
+	}
+
+	// Exports of the check-ins of A, as on the check-ins page.
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/#/checkins?station="+a), chromedp.WaitVisible("#checkin-list")); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, ctx, "#checkins-total", "共 3 条")
+	csv, err := chromedp.Run(ctx, chromedp.Evaluate[string](`fetch('/api/v1/export/checkins?format=csv&station=`+a+`').then(r => r.text())`,
+		chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// (text() drops the byte order mark: it is read from the bytes below.)
+	if strings.Count(csv, "\n") != 4 || !strings.Contains(csv, "********") || !strings.HasPrefix(csv, "签到时间 At,") {
+		t.Fatalf("CSV export:\n%s", csv)
+	}
+	bom, err := chromedp.Run(ctx, chromedp.Evaluate[[]int](`fetch('/api/v1/export/checkins?format=csv&station=`+a+`').then(r => r.arrayBuffer()).then(b => [...new Uint8Array(b).slice(0, 3)])`,
+		chromedp.EvalAwaitPromise))
+	if err != nil || len(bom) != 3 || bom[0] != 0xEF || bom[1] != 0xBB || bom[2] != 0xBF {
+		t.Fatalf("the CSV starts with %v, not a UTF-8 byte order mark (%v)", bom, err)
+	}
+	for _, p := range people {
+		if strings.Contains(csv, p.IDNumber) {
+			t.Fatal("the export shows an ID number unmasked")
 		}
+	}
+	magic, err := chromedp.Run(ctx, chromedp.Evaluate[string](`fetch('/api/v1/export/checkins?format=xlsx&station=`+a+`').then(r => r.arrayBuffer()).then(b => String.fromCharCode(...new Uint8Array(b).slice(0, 2)))`,
+		chromedp.EvalAwaitPromise))
+	if err != nil || magic != "PK" {
+		t.Fatalf("XLSX export starts with %q (%v)", magic, err)
+	}
+	var audit struct {
+		Entries []struct{ Target string } `json:"entries"`
+	}
+	if err := admin.Get(context.Background(), "/api/v1/audit?action=export", &audit); err != nil || len(audit.Entries) != 3 {
+		t.Fatalf("audited exports: %+v %v", audit, err)
+	}
+
+	// The town administrator sees the town, not the post nor the other town.
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/#/"), chromedp.WaitVisible("#signout"), chromedp.Click("#signout"), chromedp.WaitVisible("#signin-user")); err != nil {
+		t.Fatal(err)
+	}
+	signIn(t, ctx, base, "town1", adminPassword)
+	if _, err := chromedp.Run(ctx, chromedp.WaitVisible("#st-"+a)); err != nil {
+		t.Fatal(err)
+	}
+	if ids := visible(); len(ids) != 2 {
+		t.Fatalf("the town administrator sees %v", ids)
+	}
+	code, err := chromedp.Run(ctx, chromedp.Evaluate[int](`fetch('/api/v1/checkins?station=`+b+`').then(r => r.status)`,
+		chromedp.EvalAwaitPromise))
+	if err != nil || code != 403 {
+		t.Fatalf("another station's check-ins: HTTP %d (%v)", code, err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/#/station/"+p+"-town2"), chromedp.WaitVisible("#view .bad")); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, ctx, "#view", "无权访问")
+	// Live: a check-in at the post does not reach the town's screen.
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/#/"), chromedp.WaitVisible("#checkins")); err != nil {
+		t.Fatal(err)
+	}
+	kA = newKiosk(t, cA, vetnet.ServiceBenefits)
+	before := rows()
+	kB.checkIn()
+	last := kA.checkIn()
+	waitText(t, ctx, "#checkins", last.QueueNo)
+	if got := rows(); got != before+1 {
+		t.Fatalf("the town's screen got %d new check-ins, want 1 (its own)", got-before)
 	}
 }

@@ -4,10 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"net"
-	"net/http"
 	"net/url"
 	"sync"
 	"testing"
@@ -15,6 +13,7 @@ import (
 
 	"github.com/vetnet/vetnet"
 	"github.com/vetnet/vetnet/cloud/hub"
+	"github.com/vetnet/vetnet/cloud/web"
 	"github.com/vetnet/vetnet/edge-agent/agent"
 	"github.com/vetnet/vetnet/edge-agent/localapi"
 )
@@ -51,7 +50,7 @@ func startHub(t *testing.T, o hubOpts) *hub.Hub {
 	h, err := hub.New(hub.Config{
 		DataDir: o.dir, MQTTListen: o.mqttListen, BrokerURL: o.brokerURL, OwnTopicsOnly: o.brokerURL != "",
 		HTTPListen: "127.0.0.1:0", Stations: o.stations, HeartbeatS: 1,
-		Logf: t.Logf,
+		Logf: t.Logf, AdminPassword: adminPassword,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -62,10 +61,31 @@ func startHub(t *testing.T, o hubOpts) *hub.Hub {
 	return h
 }
 
+// adminPassword is the district administrator's password of the tests'
+// hubs (user "admin").
+const adminPassword = "e2e-admin-password"
+
+// api signs in to the hub's API as the district administrator.
+func api(t *testing.T, h *hub.Hub) *web.Client {
+	t.Helper()
+	c, err := web.SignIn(context.Background(), "http://"+h.HTTPAddr(), "admin", adminPassword)
+	if err != nil {
+		t.Fatalf("sign in: %v", err)
+	}
+	return c
+}
+
 func startAgent(t *testing.T, station vetnet.Station, brokerURL string) (*agent.Agent, *localapi.Client) {
 	t.Helper()
+	return startAgentIn(t, station, brokerURL, t.TempDir())
+}
+
+// startAgentIn starts an agent on the data directory dir (a station that
+// restarts keeps its store).
+func startAgentIn(t *testing.T, station vetnet.Station, brokerURL, dir string) (*agent.Agent, *localapi.Client) {
+	t.Helper()
 	a, err := agent.New(agent.Config{
-		StationID: station.ID, DataDir: t.TempDir(), BrokerURL: brokerURL, APIAddr: "127.0.0.1:0",
+		StationID: station.ID, DataDir: dir, BrokerURL: brokerURL, APIAddr: "127.0.0.1:0",
 		Station: &station, HeartbeatInterval: time.Second, SimReader: true,
 		AckTimeout: 2 * time.Second, MaxBackoff: 4 * time.Second, ReconnectInterval: time.Second,
 		Version: "e2e", Logf: t.Logf,
@@ -145,14 +165,11 @@ func hubCheckIns(t *testing.T, h *hub.Hub, station string) map[string]int {
 	t.Helper()
 	seen := map[string]int{}
 	cursor := ""
+	c := api(t, h)
 	for page := 0; ; page++ {
 		q := url.Values{"station": {station}, "limit": {"7"}}
 		if cursor != "" {
 			q.Set("cursor", cursor)
-		}
-		resp, err := http.Get("http://" + h.HTTPAddr() + "/api/v1/checkins?" + q.Encode())
-		if err != nil {
-			t.Fatal(err)
 		}
 		var body struct {
 			CheckIns []struct {
@@ -162,10 +179,8 @@ func hubCheckIns(t *testing.T, h *hub.Hub, station string) map[string]int {
 			} `json:"checkins"`
 			Next string `json:"next"`
 		}
-		err = json.NewDecoder(resp.Body).Decode(&body)
-		resp.Body.Close()
-		if err != nil || resp.StatusCode != http.StatusOK {
-			t.Fatalf("GET checkins: %d %v", resp.StatusCode, err)
+		if err := c.Get(context.Background(), "/api/v1/checkins?"+q.Encode(), &body); err != nil {
+			t.Fatalf("GET checkins: %v", err)
 		}
 		for _, c := range body.CheckIns {
 			if c.Station != station {

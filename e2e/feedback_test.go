@@ -2,8 +2,6 @@ package e2e_test
 
 import (
 	"context"
-	"encoding/json"
-	"net/http"
 	"testing"
 	"time"
 
@@ -49,11 +47,6 @@ func TestRatingsReachHub(t *testing.T) {
 	defer h.Close()
 	eventually(t, 60*time.Second, "the outbox to drain", func() bool { return outboxEmpty(ag) })
 
-	resp, err := http.Get("http://" + h.HTTPAddr() + "/api/v1/feedback?station=" + a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
 	var body struct {
 		Feedback []struct {
 			ID      string `json:"id"`
@@ -64,7 +57,7 @@ func TestRatingsReachHub(t *testing.T) {
 			} `json:"reasons"`
 		} `json:"feedback"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+	if err := api(t, h).Get(context.Background(), "/api/v1/feedback?station="+a, &body); err != nil {
 		t.Fatal(err)
 	}
 	if len(body.Feedback) != 2 {

@@ -47,6 +47,7 @@ import (
 
 	"github.com/vetnet/vetnet"
 	"github.com/vetnet/vetnet/cloud"
+	"github.com/vetnet/vetnet/cloud/auth"
 	"github.com/vetnet/vetnet/cloud/metrics"
 	"github.com/vetnet/vetnet/cloud/mochi"
 	"github.com/vetnet/vetnet/cloud/mqttclient"
@@ -124,6 +125,19 @@ type Config struct {
 
 	// Now is the hub's clock. Default time.Now.
 	Now func() time.Time
+
+	// Rules are the alert rules. Nil: DefaultRules().
+	Rules *Rules
+
+	// AdminUser and AdminPassword: at New, the district administrator
+	// AdminUser (default "admin") gets this password, created or reset.
+	// Empty AdminPassword: when nobody can sign in yet, a random password
+	// is made for AdminUser (GeneratedPassword) and shown once.
+	AdminUser     string
+	AdminPassword string
+
+	// SessionTTL is how long a sign-in lasts. Default 12 h.
+	SessionTTL time.Duration
 }
 
 // transport is how the hub publishes: the embedded broker or the external
@@ -146,6 +160,11 @@ type Hub struct {
 	reg      *metrics.Registry
 	c        counters
 	web      *web.Server
+	alerts   *alerting
+	genPass  string
+
+	logMu  sync.Mutex
+	logBuf []cloud.LogEntry // station log entries not stored yet
 
 	mu      sync.Mutex // guards the fields below
 	tr      transport
@@ -200,7 +219,7 @@ func New(cfg Config) (*Hub, error) {
 		if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 			return nil, vetnet.Wrap(vetnet.EUNAVAILABLE, err, "无法创建数据目录", "Cannot create the data directory.")
 		}
-		s, err := sqlite.Open(filepath.Join(cfg.DataDir, "hub.db"), nil)
+		s, err := sqlite.Open(filepath.Join(cfg.DataDir, "hub.db"), &sqlite.Options{Location: cfg.Location})
 		if err != nil {
 			return nil, err
 		}
@@ -224,6 +243,35 @@ func New(cfg Config) (*Hub, error) {
 		return nil, err
 	}
 	h.seqs = newSeqs(runs)
+	rules := DefaultRules()
+	if cfg.Rules != nil {
+		rules = *cfg.Rules
+	}
+	if err := rules.Validate(); err != nil {
+		h.store.Close()
+		return nil, err
+	}
+	var active []cloud.Alert
+	for f := (cloud.AlertFilter{States: []cloud.AlertState{cloud.AlertOpen, cloud.AlertAcknowledged}, Limit: cloud.MaxLimit}); ; {
+		p, err := h.store.Alerts(ctx, f)
+		if err != nil {
+			h.store.Close()
+			return nil, err
+		}
+		active = append(active, p.Alerts...)
+		if p.Next == "" {
+			break
+		}
+		f.Cursor = p.Next
+	}
+	if h.alerts, err = newAlerting(h, rules, active); err != nil {
+		h.store.Close()
+		return nil, err
+	}
+	if err := h.bootstrapAdmin(ctx); err != nil {
+		h.store.Close()
+		return nil, err
+	}
 	h.ctx, h.cancel = context.WithCancel(context.Background())
 	h.c = newCounters(h.reg)
 	h.events = newFanout(func() { h.c.eventsDropped.Inc() })
@@ -240,8 +288,80 @@ func New(cfg Config) (*Hub, error) {
 		Location:   cfg.Location,
 		Now:        cfg.Now,
 		Logf:       cfg.Logf,
+		SessionTTL: cfg.SessionTTL,
+		Alerts: web.AlertActions{
+			Ack:     h.AckAlert,
+			Resolve: h.ResolveAlert,
+		},
+		StationLogPending: h.pendingLog,
 	})
 	return h, nil
+}
+
+// bootstrapAdmin gives the district administrator its password, or makes
+// one when nobody could sign in.
+func (h *Hub) bootstrapAdmin(ctx context.Context) error {
+	name := h.cfg.AdminUser
+	if name == "" {
+		name = "admin"
+	}
+	pw := h.cfg.AdminPassword
+	if pw == "" {
+		users, err := h.store.Users(ctx)
+		if err != nil {
+			return err
+		}
+		for _, u := range users {
+			if u.Role == cloud.RoleDistrictAdmin && !u.Disabled {
+				return nil
+			}
+		}
+		if pw, err = auth.RandomPassword(); err != nil {
+			return err
+		}
+		h.genPass = pw
+	} else if err := auth.CheckPasswordPolicy(pw); err != nil {
+		return err
+	}
+	hash, err := auth.HashPassword(pw)
+	if err != nil {
+		return err
+	}
+	u, err := h.store.User(ctx, name)
+	if err != nil && vetnet.ErrorCode(err) != vetnet.ENOTFOUND {
+		return err
+	}
+	if err != nil {
+		u = cloud.User{Name: name, DisplayName: "区级管理员", CreatedAt: h.cfg.Now()}
+	}
+	u.Role, u.Station, u.PasswordHash, u.Disabled = cloud.RoleDistrictAdmin, "", hash, false
+	return h.store.PutUser(ctx, u)
+}
+
+// GeneratedPassword returns the password New made for the district
+// administrator because none was given and nobody could sign in; "" when
+// it made none. Show it once; it is not kept in clear anywhere.
+func (h *Hub) GeneratedPassword() string { return h.genPass }
+
+// AdminUser returns the district administrator's sign-in name.
+func (h *Hub) AdminUser() string {
+	if h.cfg.AdminUser == "" {
+		return "admin"
+	}
+	return h.cfg.AdminUser
+}
+
+// pendingLog returns a station's log entries not stored yet.
+func (h *Hub) pendingLog(station string) []cloud.LogEntry {
+	h.logMu.Lock()
+	defer h.logMu.Unlock()
+	var out []cloud.LogEntry
+	for _, e := range h.logBuf {
+		if e.Station == station {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // Start starts the broker or the broker client, publishes each station's
@@ -318,6 +438,10 @@ func (h *Hub) Start(ctx context.Context) error {
 		}()
 	}
 
+	if h.alerts.hooks != nil {
+		h.wg.Add(1)
+		go h.alerts.webhookLoop()
+	}
 	h.wg.Add(1)
 	go h.presenceLoop()
 	return nil
@@ -376,6 +500,7 @@ func (h *Hub) presenceLoop() {
 		case <-t.C:
 			h.CheckPresence()
 			h.flushPresence()
+			h.flushLog()
 		}
 	}
 }
@@ -384,10 +509,17 @@ func (h *Hub) presenceLoop() {
 // event for each change and returns the changed presences. The hub's
 // timer calls it every PresenceEvery; tests call it with a fake clock.
 func (h *Hub) CheckPresence() []cloud.Presence {
-	changed := h.presence.evaluate(h.cfg.Now())
+	now := h.cfg.Now()
+	changed := h.presence.evaluate(now)
 	for _, p := range changed {
 		h.c.transitions.Inc(string(p.State))
+		h.logTransitions(cloud.Presence{State: cloud.StateOnline}, cloud.Presence{Station: p.Station, State: p.State, Reason: p.Reason})
 		h.events.publish(cloud.Event{Kind: cloud.EventPresence, Presence: p, Changed: true})
+	}
+	// The alert rules: a station offline for long opens its alert here,
+	// with no message to trigger it.
+	for _, p := range h.presence.all() {
+		h.alerts.evaluate(p, now)
 	}
 	return changed
 }
@@ -504,6 +636,7 @@ func (h *Hub) Close() error {
 	h.cancel()
 	h.wg.Wait()
 	h.flushPresence()
+	h.flushLog()
 	if err := h.store.Close(); err != nil {
 		errs = append(errs, err)
 	}

@@ -93,7 +93,7 @@ func newTestHub(t *testing.T, dir string, mod func(*Config)) *testHub {
 		dir = t.TempDir()
 	}
 	c := &clock{t: t0}
-	cfg := Config{DataDir: dir, Stations: testStations(), Now: c.Now, Logf: t.Logf}
+	cfg := Config{DataDir: dir, Stations: testStations(), Now: c.Now, Logf: t.Logf, AdminPassword: testAdminPassword}
 	if mod != nil {
 		mod(&cfg)
 	}
@@ -108,6 +108,29 @@ func newTestHub(t *testing.T, dir string, mod func(*Config)) *testHub {
 }
 
 const station = "st-d-t1-v1"
+
+// testAdminPassword is the district administrator's password in tests.
+const testAdminPassword = "hub-test-password"
+
+// apiGet signs in as the district administrator and gets path from the
+// hub's handler.
+func (h *testHub) apiGet(t *testing.T, path string) *httptest.ResponseRecorder {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	h.Handler().ServeHTTP(rec, httptest.NewRequest("POST", "/api/v1/session",
+		strings.NewReader(`{"user":"admin","password":"`+testAdminPassword+`"}`)))
+	var body struct {
+		Token string `json:"token"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || body.Token == "" {
+		t.Fatalf("sign-in: %d %s", rec.Code, rec.Body)
+	}
+	rec = httptest.NewRecorder()
+	req := httptest.NewRequest("GET", path, nil)
+	req.Header.Set("Authorization", "Bearer "+body.Token)
+	h.Handler().ServeHTTP(rec, req)
+	return rec
+}
 
 func checkIns(t *testing.T, seed uint64, st string, first uint64, n int) []vetnet.CheckIn {
 	return storetest.NewCheckIns(t, rand.New(rand.NewPCG(seed, seed)), st, first, n, t0.Add(-time.Hour), time.Minute)
@@ -386,8 +409,7 @@ func TestGapsAndSkew(t *testing.T) {
 	h.HandleMessage(topic, batch(t, station, "8", cs[7:8]))
 
 	// The API shows it; a restarted hub rebuilds it from the store.
-	rec := httptest.NewRecorder()
-	h.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/api/v1/stations", nil))
+	rec := h.apiGet(t, "/api/v1/stations")
 	if !strings.Contains(rec.Body.String(), `"seq":{"max":8,"missing":1,"gaps":[{"first":7,"last":7}]}`) {
 		t.Fatalf("stations API does not report the gap: %s", rec.Body.String())
 	}

@@ -36,6 +36,8 @@ type counters struct {
 	feedback        *metrics.Counter // result: stored, duplicate
 	visits          *metrics.Counter // result: stored, duplicate
 	duty            *metrics.Counter // result: stored, duplicate
+	alerts          *metrics.Counter // rule, event
+	webhook         *metrics.Counter // result: ok, failed, dropped
 }
 
 func newCounters(r *metrics.Registry) counters {
@@ -54,6 +56,8 @@ func newCounters(r *metrics.Registry) counters {
 		feedback:        r.Counter("vetnet_hub_feedback_total", "Ratings received in batches, by result: stored (new), duplicate (already stored).", "result"),
 		visits:          r.Counter("vetnet_hub_visit_events_total", "Visit events (queue tickets called, recalled, served, no-show, transferred) received in batches, by result: stored (new), duplicate (already stored).", "result"),
 		duty:            r.Counter("vetnet_hub_duty_events_total", "Duty events (staff on or off duty) received in batches, by result: stored (new), duplicate (already stored).", "result"),
+		alerts:          r.Counter("vetnet_hub_alerts_total", "Alert events, by rule and event: opened, acknowledged, resolved.", "rule", "event"),
+		webhook:         r.Counter("vetnet_hub_alert_webhook_total", "Alert events posted to the webhook, by result: ok, failed (after retries), dropped (queue full).", "result"),
 		gapsOpened:      r.Counter("vetnet_hub_seq_gaps_opened_total", "Batches after which a station had more sequence numbers missing below its highest than before."),
 	}
 }
@@ -272,6 +276,7 @@ func (h *Hub) checkIns(station string, payload []byte) *wire.Ack {
 		for _, f := range fs {
 			if isNew[f.ID] {
 				h.events.publish(cloud.Event{Kind: cloud.EventFeedback, Feedback: f})
+				h.alerts.badRating(f, now)
 			}
 		}
 	}
@@ -308,12 +313,13 @@ func (h *Hub) status(station string, payload []byte) {
 		h.c.decodeFailures.Inc(string(wire.KindStatus), wire.Reason(err))
 		return
 	}
+	before, _ := h.presence.get(station)
 	p, changed, ok := h.presence.status(station, s, h.cfg.Now())
 	if !ok {
 		h.c.ignored.Inc("old_will")
 		return
 	}
-	h.presenceEvent(p, changed)
+	h.presenceEvent(before, p, changed)
 }
 
 func (h *Hub) heartbeat(station string, payload []byte) {
@@ -326,13 +332,75 @@ func (h *Hub) heartbeat(station string, payload []byte) {
 		h.c.decodeFailures.Inc(string(wire.KindHeartbeat), wire.Reason(err))
 		return
 	}
+	before, _ := h.presence.get(station)
 	p, changed, _ := h.presence.heartbeat(station, hb, h.cfg.Now())
-	h.presenceEvent(p, changed)
+	h.presenceEvent(before, p, changed)
 }
 
-func (h *Hub) presenceEvent(p cloud.Presence, changed bool) {
+func (h *Hub) presenceEvent(before, p cloud.Presence, changed bool) {
 	if changed {
 		h.c.transitions.Inc(string(p.State))
 	}
+	h.logTransitions(before, p)
 	h.events.publish(cloud.Event{Kind: cloud.EventPresence, Presence: p, Changed: changed})
+	h.alerts.evaluate(p, h.cfg.Now())
+}
+
+// logTransitions queues the station log entries of a presence change:
+// its state, each reader's health, its disk. They are stored with the
+// presence, by the timer.
+func (h *Hub) logTransitions(before, p cloud.Presence) {
+	now := h.cfg.Now()
+	var out []cloud.LogEntry
+	if before.State != p.State {
+		out = append(out, cloud.LogEntry{Station: p.Station, At: now, Kind: cloud.LogPresence, State: string(p.State), Detail: p.Reason})
+	}
+	old := map[string]cloud.Reader{}
+	for _, r := range before.Readers {
+		old[r.Name] = r
+	}
+	for _, r := range p.Readers {
+		if o, ok := old[r.Name]; (!ok && r.State != "ok") || (ok && o.State != r.State) {
+			detail := r.Kind
+			if r.Detail != "" {
+				detail += ": " + r.Detail
+			}
+			out = append(out, cloud.LogEntry{Station: p.Station, At: now, Kind: cloud.LogReader, Subject: r.Name, State: r.State, Detail: detail})
+		}
+	}
+	if before.Disk.Low != p.Disk.Low && !p.LastHeartbeat.IsZero() {
+		st := "ok"
+		if p.Disk.Low {
+			st = "low"
+		}
+		out = append(out, cloud.LogEntry{Station: p.Station, At: now, Kind: cloud.LogDisk, State: st})
+	}
+	if len(out) == 0 {
+		return
+	}
+	h.logMu.Lock()
+	h.logBuf = append(h.logBuf, out...)
+	h.logMu.Unlock()
+}
+
+// flushLog stores the queued station log entries.
+func (h *Hub) flushLog() {
+	h.logMu.Lock()
+	entries := h.logBuf
+	h.logBuf = nil
+	h.logMu.Unlock()
+	if len(entries) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := h.store.AppendLog(ctx, entries); err != nil {
+		h.c.storeErrors.Inc("append_log")
+		h.cfg.Logf("hub: station log: %v", err)
+		h.logMu.Lock()
+		if len(h.logBuf) < 100000 {
+			h.logBuf = append(entries, h.logBuf...)
+		}
+		h.logMu.Unlock()
+	}
 }

@@ -2,7 +2,6 @@ package hub_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -18,6 +17,7 @@ import (
 	"github.com/vetnet/vetnet/cloud"
 	"github.com/vetnet/vetnet/cloud/hub"
 	"github.com/vetnet/vetnet/cloud/storetest"
+	"github.com/vetnet/vetnet/cloud/web"
 	"github.com/vetnet/vetnet/wire"
 )
 
@@ -156,7 +156,8 @@ func TestMosquitto(t *testing.T) {
 func runIntegration(t *testing.T, broker func(*hub.Config), url func(*hub.Hub) string) {
 	stations := registry()
 	village := stations[2]
-	cfg := hub.Config{DataDir: t.TempDir(), HTTPListen: "127.0.0.1:0", Stations: stations, Logf: t.Logf, PresenceEvery: 50 * time.Millisecond}
+	cfg := hub.Config{DataDir: t.TempDir(), HTTPListen: "127.0.0.1:0", Stations: stations, Logf: t.Logf, PresenceEvery: 50 * time.Millisecond,
+		AdminPassword: "integration-password"}
 	broker(&cfg)
 	h, err := hub.New(cfg)
 	if err != nil {
@@ -214,7 +215,7 @@ func runIntegration(t *testing.T, broker func(*hub.Config), url func(*hub.Hub) s
 	eventually(t, "the heartbeat", func() bool { p, _ := h.Presence(village.ID); return p.Outbox.LastSeq == 5 })
 
 	// The dashboard API sees it.
-	resp, err := http.Get("http://" + h.HTTPAddr() + "/api/v1/stations")
+	api, err := web.SignIn(context.Background(), "http://"+h.HTTPAddr(), "admin", "integration-password")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,8 +227,9 @@ func runIntegration(t *testing.T, broker func(*hub.Config), url func(*hub.Hub) s
 			ConfigCurrent bool   `json:"config_current"`
 		} `json:"stations"`
 	}
-	json.NewDecoder(resp.Body).Decode(&body)
-	resp.Body.Close()
+	if err := api.Get(context.Background(), "/api/v1/stations", &body); err != nil {
+		t.Fatal(err)
+	}
 	if len(body.Stations) != 3 || body.Stations[2].State != "online" || body.Stations[2].LastSeq != 5 || !body.Stations[2].ConfigCurrent {
 		t.Fatalf("stations API: %+v", body.Stations)
 	}

@@ -35,6 +35,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -55,6 +56,11 @@ type Options struct {
 
 	// ReadConns is the number of read-only connections. Default 4.
 	ReadConns int
+
+	// Location is the zone of the statistics' days and hours. The
+	// aggregates are rebuilt at Open when it differs from the zone they
+	// were built in (a scan of every check-in). Default time.Local.
+	Location *time.Location
 }
 
 // Store is cloud.Store on a SQLite file.
@@ -63,6 +69,12 @@ type Store struct {
 	w      *sql.DB // exactly one connection: the only writer
 	r      *sql.DB // read-only connections
 	closed atomic.Bool
+	loc    *time.Location
+	treeMu sync.RWMutex
+	tree   treeBox // the stations' parents, for the subtree aggregates
+	stmts  *stmtCache
+	gen    atomic.Uint64 // counts committed saves, for memo
+	memo   cumMemo
 }
 
 //go:embed migrations/*.sql
@@ -82,6 +94,9 @@ func Open(path string, opts *Options) (*Store, error) {
 	if o.ReadConns <= 0 {
 		o.ReadConns = 4
 	}
+	if o.Location == nil {
+		o.Location = time.Local
+	}
 	base := "file:" + (&url.URL{Path: path}).EscapedPath()
 	common := fmt.Sprintf("_pragma=busy_timeout(%d)&_pragma=foreign_keys(on)", o.BusyTimeout.Milliseconds())
 	w, err := sql.Open("sqlite", base+"?"+common+"&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=cache_size(-65536)&_txlock=immediate")
@@ -92,8 +107,20 @@ func Open(path string, opts *Options) (*Store, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	s := &Store{path: path, w: w}
+	s := &Store{path: path, w: w, loc: o.Location}
 	if err := s.migrate(context.Background()); err != nil {
+		w.Close()
+		return nil, err
+	}
+	if err := s.loadTree(context.Background()); err != nil {
+		w.Close()
+		return nil, err
+	}
+	if err := s.checkAggregates(context.Background()); err != nil {
+		w.Close()
+		return nil, err
+	}
+	if err := s.prepareStmts(context.Background()); err != nil {
 		w.Close()
 		return nil, err
 	}
@@ -112,6 +139,9 @@ func Open(path string, opts *Options) (*Store, error) {
 func (s *Store) Close() error {
 	if s.closed.Swap(true) {
 		return nil
+	}
+	if s.stmts != nil {
+		s.stmts.closeAll()
 	}
 	err := s.r.Close()
 	if werr := s.w.Close(); werr != nil {
@@ -187,8 +217,8 @@ func (s *Store) check() error {
 }
 
 // inTx runs fn in a write transaction and commits it. Any error rolls the
-// whole transaction back.
-func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+// whole transaction back. The after functions run once it committed.
+func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error, after ...func()) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -197,7 +227,13 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		tx.Rollback()
 		return err
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	for _, f := range after {
+		f()
+	}
+	return nil
 }
 
 // Ping implements cloud.Store.
@@ -222,6 +258,12 @@ func (s *Store) UpsertStations(ctx context.Context, stations []vetnet.Station) e
 			return err
 		}
 	}
+	// Saves read the tree while they write; the lock keeps a save from
+	// aggregating by a tree that a concurrent change is replacing.
+	s.treeMu.Lock()
+	defer s.treeMu.Unlock()
+	next := s.tree.with(stations)
+	changed := !next.equal(s.tree.get())
 	return translate(s.inTx(ctx, func(tx *sql.Tx) error {
 		stmt, err := tx.PrepareContext(ctx, `INSERT INTO stations (id, name, name_en, level, parent, services, address, contact)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -241,7 +283,14 @@ func (s *Store) UpsertStations(ctx context.Context, stations []vetnet.Station) e
 				return err
 			}
 		}
+		if changed {
+			return rebuildTreeAggregates(ctx, tx, next)
+		}
 		return nil
+	}, func() {
+		if changed {
+			s.tree.set(next)
+		}
 	}))
 }
 
@@ -302,6 +351,17 @@ func fromNull(n sql.NullInt64) time.Time {
 	return fromNanos(n.Int64)
 }
 
+const (
+	qInsertCheckIn = `INSERT INTO checkins
+		(id, station_id, seq, at, received_at, service, method, queue_no, id_number, name, doc, staff, detail)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO NOTHING`
+	qInsertFeedback = `INSERT INTO feedback
+		(id, station_id, checkin_id, service, rating, reasons, comment, at, received_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO NOTHING`
+)
+
 // Save implements cloud.Store.
 func (s *Store) Save(ctx context.Context, b cloud.Batch) (cloud.Saved, error) {
 	if err := s.check(); err != nil {
@@ -338,13 +398,14 @@ func (s *Store) Save(ctx context.Context, b cloud.Batch) (cloud.Saved, error) {
 		return cloud.Saved{}, nil
 	}
 	var saved cloud.Saved
+	s.treeMu.RLock()
+	defer s.treeMu.RUnlock()
+	tr := s.tree.get()
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		saved = cloud.Saved{}
+		agg := newAggregates(s.stmts, s.loc, tr)
 		if len(b.CheckIns) > 0 {
-			stmt, err := tx.PrepareContext(ctx, `INSERT INTO checkins
-				(id, station_id, seq, at, received_at, service, method, queue_no, id_number, name, doc, staff, detail)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-				ON CONFLICT (id) DO NOTHING`)
+			stmt, err := agg.prep(ctx, tx, qInsertCheckIn)
 			if err != nil {
 				return err
 			}
@@ -359,14 +420,12 @@ func (s *Store) Save(ctx context.Context, b cloud.Batch) (cloud.Saved, error) {
 					return err
 				} else if n == 1 {
 					saved.CheckIns = append(saved.CheckIns, c.ID)
+					agg.addCheckIn(c.StationID, c.At, c.Service, c.Seq)
 				}
 			}
 		}
 		if len(b.Feedback) > 0 {
-			stmt, err := tx.PrepareContext(ctx, `INSERT INTO feedback
-				(id, station_id, checkin_id, service, rating, reasons, comment, at, received_at)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-				ON CONFLICT (id) DO NOTHING`)
+			stmt, err := agg.prep(ctx, tx, qInsertFeedback)
 			if err != nil {
 				return err
 			}
@@ -385,14 +444,19 @@ func (s *Store) Save(ctx context.Context, b cloud.Batch) (cloud.Saved, error) {
 					return err
 				} else if n == 1 {
 					saved.Feedback = append(saved.Feedback, f.ID)
+					agg.addRating(f.StationID, f.At, f.Service, f.Rating)
 				}
 			}
 		}
-		return saveEvents(ctx, tx, b, &saved)
+		if err := saveEvents(ctx, tx, b, &saved); err != nil {
+			return err
+		}
+		return agg.write(ctx, tx)
 	})
 	if err != nil {
 		return cloud.Saved{}, translate(err)
 	}
+	s.gen.Add(1)
 	return saved, nil
 }
 
@@ -455,9 +519,18 @@ func (s *Store) Feedback(ctx context.Context, f cloud.CheckInFilter) (cloud.Feed
 func where(f cloud.CheckInFilter) (string, []any) {
 	var conds []string
 	var args []any
-	if f.Station != "" {
+	switch set := stationSet(f); {
+	case set == nil:
+	case len(set) == 1:
 		conds = append(conds, "station_id = ?")
-		args = append(args, f.Station)
+		args = append(args, set[0])
+	default:
+		conds = append(conds, "station_id IN (SELECT value FROM json_each(?))")
+		args = append(args, jsonList(set))
+	}
+	if f.Service != "" {
+		conds = append(conds, "service = ?")
+		args = append(args, string(f.Service))
 	}
 	if !f.From.IsZero() {
 		conds = append(conds, "at >= ?")
@@ -596,6 +669,9 @@ func (s *Store) CountCheckIns(ctx context.Context, f cloud.CheckInFilter) (int, 
 	if err := s.check(); err != nil {
 		return 0, err
 	}
+	if n, ok, err := s.countFromAggregates(ctx, f); ok {
+		return n, err
+	}
 	cond, args := where(f)
 	q := `SELECT COUNT(*) FROM checkins`
 	if cond != "" {
@@ -610,6 +686,9 @@ func (s *Store) CountCheckIns(ctx context.Context, f cloud.CheckInFilter) (int, 
 func (s *Store) StationStats(ctx context.Context, since time.Time) (map[string]cloud.StationStats, error) {
 	if err := s.check(); err != nil {
 		return nil, err
+	}
+	if isMidnight(since, s.loc) {
+		return s.stationStatsFromAggregates(ctx, since)
 	}
 	rows, err := s.r.QueryContext(ctx, `SELECT station_id, MAX(seq), MAX(at), SUM(at >= ?) FROM checkins GROUP BY station_id`,
 		clampNanos(since))

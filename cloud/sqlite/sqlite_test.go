@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"fmt"
 	"io/fs"
 	"math/rand/v2"
 	"os"
@@ -19,7 +20,7 @@ import (
 // test ends.
 func MustOpen(tb testing.TB) *Store {
 	tb.Helper()
-	s, err := Open(filepath.Join(tb.TempDir(), "hub.db"), nil)
+	s, err := Open(filepath.Join(tb.TempDir(), "hub.db"), &Options{Location: storetest.Zone})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -158,6 +159,90 @@ func BenchmarkSaveCheckIns(b *testing.B) {
 		b.StartTimer()
 		if _, err := cloud.SaveCheckIns(ctx, s, cs); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestAggregatesZone: the aggregates follow the zone the store is opened
+// in; reopening in another zone rebuilds them.
+func TestAggregatesZone(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "hub.db")
+	s, err := Open(path, &Options{Location: time.UTC})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	cs := storetest.NewCheckIns(t, r, "st-a", 1, 3, time.Date(2026, 11, 26, 20, 0, 0, 0, time.UTC), time.Minute)
+	if _, err := cloud.SaveCheckIns(context.Background(), s, cs); err != nil {
+		t.Fatal(err)
+	}
+	q := cloud.StatsQuery{GroupBy: []cloud.Dim{cloud.DimDay, cloud.DimHour}}
+	rows, err := s.CheckInStats(context.Background(), q)
+	if err != nil || len(rows) != 1 || rows[0].Hour != 20 || rows[0].Day.Format("2006-01-02") != "2026-11-26" || rows[0].N != 3 {
+		t.Fatalf("UTC: %+v %v", rows, err)
+	}
+	s.Close()
+	cst := time.FixedZone("CST", 8*3600)
+	s, err = Open(path, &Options{Location: cst})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	rows, err = s.CheckInStats(context.Background(), q)
+	if err != nil || len(rows) != 1 || rows[0].Hour != 4 || rows[0].Day.In(cst).Format("2006-01-02") != "2026-11-27" || rows[0].N != 3 {
+		t.Fatalf("CST: %+v %v", rows, err)
+	}
+}
+
+// TestRebuildAggregates: aggregates rebuilt from the rows (running totals
+// by window functions) answer exactly as those kept by Save.
+func TestRebuildAggregates(t *testing.T) {
+	s := MustOpen(t)
+	ctx := context.Background()
+	if err := s.UpsertStations(ctx, storetest.Stations()); err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(8, 9))
+	var cs []vetnet.CheckIn
+	for i, st := range storetest.Stations() {
+		cs = append(cs, storetest.NewCheckIns(t, r, st.ID, 1, 50+10*i, storetest.T0.Add(-15*24*time.Hour), 5*time.Hour+7*time.Minute)...)
+	}
+	fs := storetest.NewFeedback(t, r, cs)
+	for i := len(cs) - 40; i >= 0; i -= 40 { // newest first: late days arrive last
+		if _, err := s.Save(ctx, cloud.Batch{CheckIns: cs[i : i+40], Feedback: fs[i : i+40]}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	queries := []cloud.StatsQuery{
+		{GroupBy: []cloud.Dim{cloud.DimStation}}, {GroupBy: []cloud.Dim{cloud.DimService}},
+		{Roots: []string{"st-d-t1"}, From: storetest.T0.Add(-7 * 24 * time.Hour), GroupBy: []cloud.Dim{cloud.DimService}},
+		{From: storetest.T0.Add(-9 * 24 * time.Hour), To: storetest.T0.Add(-2 * 24 * time.Hour), GroupBy: []cloud.Dim{cloud.DimStation}},
+	}
+	answers := func() []string {
+		var out []string
+		for _, q := range queries {
+			a, err := s.CheckInStats(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rq := q
+			rq.GroupBy = append(rq.GroupBy, cloud.DimRating)
+			b, err := s.RatingStats(ctx, rq)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, fmt.Sprint(a), fmt.Sprint(b))
+		}
+		return out
+	}
+	before := answers()
+	if err := s.RebuildAggregates(ctx); err != nil {
+		t.Fatal(err)
+	}
+	after := answers()
+	for i := range before {
+		if before[i] != after[i] {
+			t.Errorf("answer %d changed by the rebuild:\n%s\n%s", i, before[i], after[i])
 		}
 	}
 }

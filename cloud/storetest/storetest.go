@@ -96,8 +96,9 @@ func Stations() []vetnet.Station {
 	}
 }
 
-// Run runs the conformance suite. open must return a new, empty store;
-// Run closes it (a store's Close may be called twice).
+// Run runs the conformance suite. open must return a new, empty store
+// whose statistics use the zone Zone; Run closes it (a store's Close may
+// be called twice).
 func Run(t *testing.T, open func(t *testing.T) cloud.Store) {
 	tests := []struct {
 		name string
@@ -120,6 +121,7 @@ func Run(t *testing.T, open func(t *testing.T) cloud.Store) {
 		{"SeqRuns", testSeqRuns},
 		{"Closed", testClosed},
 	}
+	tests = append(tests, dashboardTests...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := open(t)

@@ -13,6 +13,7 @@ import (
 
 type stationsResponse struct {
 	Stations    []stationView `json:"stations"`
+	Summary     summaryView   `json:"summary"` // over every station the person sees, before filters
 	GeneratedAt time.Time     `json:"generated_at"`
 	TodayFrom   time.Time     `json:"today_from"` // start of "today" for checkins_today
 }
@@ -29,6 +30,7 @@ type stationView struct {
 	LastSeq       uint64     `json:"last_seq"`        // highest sequence number the hub stored
 	LastCheckInAt *time.Time `json:"last_checkin_at"` // station clock of the newest stored check-in
 	Seq           seqView    `json:"seq"`
+	AlertsOpen    int        `json:"alerts_open"` // alerts not resolved
 	presenceView
 }
 
@@ -239,4 +241,48 @@ func feedbackViewOf(f vetnet.Feedback, st vetnet.Station) feedbackView {
 		v.Reasons = append(v.Reasons, reasonView{Key: string(r), ZH: r.Label("zh"), EN: r.Label("en")})
 	}
 	return v
+}
+
+// summaryView counts the stations a person sees.
+type summaryView struct {
+	Stations      int `json:"stations"`
+	Online        int `json:"online"`
+	Stale         int `json:"stale"`
+	Offline       int `json:"offline"`
+	NeverSeen     int `json:"never_seen"`
+	Backlog       int `json:"backlog"` // check-ins waiting at stations not offline
+	CheckInsToday int `json:"checkins_today"`
+	Faults        int `json:"faults"` // stations with a reader or printer fault or a full disk
+	AlertsOpen    int `json:"alerts_open"`
+}
+
+func (m *summaryView) add(v stationView) {
+	m.Stations++
+	switch cloud.PresenceState(v.State) {
+	case cloud.StateOnline:
+		m.Online++
+	case cloud.StateStale:
+		m.Stale++
+	case cloud.StateOffline:
+		m.Offline++
+	default:
+		m.NeverSeen++
+	}
+	if v.State != string(cloud.StateOffline) && v.State != string(cloud.StateNeverSeen) {
+		m.Backlog += v.Outbox.Depth
+	}
+	m.CheckInsToday += v.CheckInsToday
+	if v.hasFault() {
+		m.Faults++
+	}
+	m.AlertsOpen += v.AlertsOpen
+}
+
+func (v stationView) hasFault() bool {
+	for _, r := range v.Readers {
+		if r.State == "fault" {
+			return true
+		}
+	}
+	return v.Disk.Low
 }

@@ -13,8 +13,8 @@ import (
 // the filters and cursors of /api/v1/feedback.
 
 func (s *Server) hallRoutes() {
-	s.handle("GET /api/v1/visits", "/api/v1/visits", s.visits)
-	s.handle("GET /api/v1/duty", "/api/v1/duty", s.duty)
+	s.handle("GET /api/v1/visits", "/api/v1/visits", s.authed(false, s.visits))
+	s.handle("GET /api/v1/duty", "/api/v1/duty", s.authed(false, s.duty))
 }
 
 type visitsResponse struct {
@@ -75,14 +75,16 @@ func optionLabel(info vetnet.ServiceInfo, key, lang string) string {
 }
 
 // eventFilter reads the query as /api/v1/feedback does (no seq order).
-func (s *Server) eventFilter(w http.ResponseWriter, r *http.Request) (cloud.CheckInFilter, bool) {
-	f, param, err := s.parseFilter(r)
-	if err == nil && f.Order != cloud.OrderAt {
-		param, err = "order", vetnet.Errorz(vetnet.EINVALID, "只能按时间排列", "Listed by time only.")
+// eventFilter reads the query of a list of station events, limited to
+// the stations the person sees.
+func (s *Server) eventFilter(w http.ResponseWriter, r *http.Request, a *reqAuth) (cloud.CheckInFilter, bool) {
+	f, ok := s.scopedFilter(w, r, a)
+	if !ok {
+		return f, false
 	}
-	if err != nil {
-		s.badReqs.Inc(param)
-		writeError(w, http.StatusBadRequest, err, param)
+	if f.Order != cloud.OrderAt {
+		s.badReqs.Inc("order")
+		writeError(w, http.StatusBadRequest, vetnet.Errorz(vetnet.EINVALID, "只能按时间排列", "Listed by time only."), "order")
 		return f, false
 	}
 	return f, true
@@ -105,8 +107,8 @@ func (s *Server) stationsByID() map[string]vetnet.Station {
 	return names
 }
 
-func (s *Server) visits(w http.ResponseWriter, r *http.Request) {
-	f, ok := s.eventFilter(w, r)
+func (s *Server) visits(w http.ResponseWriter, r *http.Request, a *reqAuth) {
+	f, ok := s.eventFilter(w, r, a)
 	if !ok {
 		return
 	}
@@ -129,8 +131,8 @@ func (s *Server) visits(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-func (s *Server) duty(w http.ResponseWriter, r *http.Request) {
-	f, ok := s.eventFilter(w, r)
+func (s *Server) duty(w http.ResponseWriter, r *http.Request, a *reqAuth) {
+	f, ok := s.eventFilter(w, r, a)
 	if !ok {
 		return
 	}

@@ -23,6 +23,7 @@ import (
 
 	"github.com/vetnet/vetnet"
 	"github.com/vetnet/vetnet/cloud"
+	"github.com/vetnet/vetnet/cloud/auth"
 	"github.com/vetnet/vetnet/cloud/metrics"
 	"github.com/vetnet/vetnet/internal/httpstatus"
 )
@@ -64,6 +65,23 @@ type Options struct {
 
 	Now  func() time.Time                 // default time.Now
 	Logf func(format string, args ...any) // default: discarded
+
+	// SessionTTL is how long a sign-in lasts. Default 12 h.
+	SessionTTL time.Duration
+
+	// Alerts acknowledges and resolves alerts (the hub's rules engine
+	// publishes the changes). Nil functions: those calls answer 503.
+	Alerts AlertActions
+
+	// StationLogPending returns a station's log entries the hub has not
+	// stored yet, so that a station page is current. Optional.
+	StationLogPending func(station string) []cloud.LogEntry
+}
+
+// AlertActions change alerts.
+type AlertActions struct {
+	Ack     func(ctx context.Context, id int64, by, comment string) (cloud.Alert, error)
+	Resolve func(ctx context.Context, id int64, by, comment string) (cloud.Alert, error)
 }
 
 // Health is the state of the hub's dependencies.
@@ -82,10 +100,14 @@ type Component struct {
 
 // Server serves the dashboard and the API.
 type Server struct {
-	o        Options
-	mux      *http.ServeMux
-	requests *metrics.Counter
-	badReqs  *metrics.Counter
+	o            Options
+	mux          *http.ServeMux
+	requests     *metrics.Counter
+	badReqs      *metrics.Counter
+	exports      *metrics.Counter
+	throttleUser *auth.Throttle
+	throttleAddr *auth.Throttle
+	dummyHash    string // checked for unknown users, so timing tells nothing
 }
 
 //go:embed assets
@@ -111,6 +133,9 @@ func New(o Options) *Server {
 	if o.Logf == nil {
 		o.Logf = func(string, ...any) {}
 	}
+	if o.SessionTTL <= 0 {
+		o.SessionTTL = 12 * time.Hour
+	}
 	if o.Health == nil {
 		o.Health = func(ctx context.Context) Health {
 			h := Health{Broker: Component{Mode: "none"}}
@@ -122,19 +147,35 @@ func New(o Options) *Server {
 			return h
 		}
 	}
-	s := &Server{o: o, mux: http.NewServeMux()}
+	s := &Server{o: o, mux: http.NewServeMux(),
+		throttleUser: auth.NewThrottle(5, 15*time.Minute), throttleAddr: auth.NewThrottle(20, 15*time.Minute)}
+	s.dummyHash, _ = auth.HashPassword("no user has this password")
 	s.requests = o.Metrics.Counter("vetnet_http_requests_total", "HTTP requests, by route and status code.", "route", "code")
 	s.badReqs = o.Metrics.Counter("vetnet_http_bad_requests_total", "API requests refused for a bad query parameter, by parameter.", "param")
+	s.exports = o.Metrics.Counter("vetnet_http_exports_total", "Exports, by kind and format.", "kind", "format")
 
 	static, _ := fs.Sub(assets, "assets")
 	s.handle("GET /{$}", "/", s.index)
 	s.handle("GET /static/", "/static/", http.StripPrefix("/static/", http.FileServerFS(static)).ServeHTTP)
 	s.handle("GET /healthz", "/healthz", s.healthz)
 	s.handle("GET /metrics", "/metrics", s.metrics)
-	s.handle("GET /api/v1/stations", "/api/v1/stations", s.stations)
-	s.handle("GET /api/v1/checkins", "/api/v1/checkins", s.checkIns)
-	s.handle("GET /api/v1/feedback", "/api/v1/feedback", s.feedback)
-	s.handle("GET /api/v1/events", "/api/v1/events", s.events)
+	s.handle("POST /api/v1/session", "/api/v1/session", s.signIn)
+	s.handle("GET /api/v1/session", "/api/v1/session", s.authed(false, s.session))
+	s.handle("DELETE /api/v1/session", "/api/v1/session", s.authed(false, s.signOut))
+	s.handle("GET /api/v1/stations", "/api/v1/stations", s.authed(false, s.stations))
+	s.handle("GET /api/v1/stations/{id}", "/api/v1/stations/{id}", s.authed(false, s.stationPage))
+	s.handle("GET /api/v1/checkins", "/api/v1/checkins", s.authed(false, s.checkIns))
+	s.handle("POST /api/v1/checkins/{id}/unmask", "/api/v1/checkins/{id}/unmask", s.authed(true, s.unmask))
+	s.handle("GET /api/v1/feedback", "/api/v1/feedback", s.authed(false, s.feedback))
+	s.handle("GET /api/v1/stats", "/api/v1/stats", s.authed(false, s.stats))
+	s.handle("GET /api/v1/alerts", "/api/v1/alerts", s.authed(false, s.alerts))
+	s.handle("POST /api/v1/alerts/{id}/ack", "/api/v1/alerts/{id}/ack", s.authed(true, s.alertAction))
+	s.handle("POST /api/v1/alerts/{id}/resolve", "/api/v1/alerts/{id}/resolve", s.authed(true, s.alertAction))
+	s.handle("GET /api/v1/audit", "/api/v1/audit", s.authed(false, s.auditLog))
+	s.handle("GET /api/v1/users", "/api/v1/users", s.authed(false, s.users))
+	s.handle("POST /api/v1/users", "/api/v1/users", s.authed(true, s.putUser))
+	s.handle("GET /api/v1/export/{kind}", "/api/v1/export/{kind}", s.authed(false, s.export))
+	s.handle("GET /api/v1/events", "/api/v1/events", s.authed(false, s.events))
 	s.hallRoutes()
 	s.handle("/", "other", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, vetnet.Errorz(vetnet.ENOTFOUND, "没有这个地址", "No such page."), "")
@@ -148,7 +189,8 @@ func (s *Server) handle(pattern, route string, fn http.HandlerFunc) {
 		h := sw.Header()
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'")
+		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'")
+		h.Set("X-Frame-Options", "DENY")
 		fn(sw, r)
 		code := sw.Code
 		if code == 0 {
@@ -200,7 +242,17 @@ func (s *Server) today() time.Time {
 	return time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, s.o.Location)
 }
 
-func (s *Server) stations(w http.ResponseWriter, r *http.Request) {
+func (s *Server) stations(w http.ResponseWriter, r *http.Request, a *reqAuth) {
+	sel, param, err := s.stationFilter(r, a)
+	if err != nil {
+		if vetnet.ErrorCode(err) == vetnet.EINVALID && param == "" {
+			s.deny(w, r, a, err.Error())
+			return
+		}
+		s.badReqs.Inc(param)
+		writeError(w, http.StatusBadRequest, err, param)
+		return
+	}
 	today := s.today()
 	stats, err := s.o.Store.StationStats(r.Context(), today)
 	if err != nil {
@@ -211,22 +263,37 @@ func (s *Server) stations(w http.ResponseWriter, r *http.Request) {
 	for _, p := range s.o.Presences() {
 		pres[p.Station] = p
 	}
+	open, err := s.activeAlerts(r.Context(), a)
+	if err != nil {
+		writeError(w, statusOf(err), err, "")
+		return
+	}
+	perStation := map[string]int{}
+	for _, x := range open {
+		perStation[x.Station]++
+	}
 	out := stationsResponse{Stations: []stationView{}, GeneratedAt: s.o.Now().UTC(), TodayFrom: today}
 	for _, st := range s.o.Stations() {
+		if !a.Sees(st.ID) {
+			continue
+		}
 		p, ok := pres[st.ID]
 		if !ok {
 			p = cloud.Presence{Station: st.ID, State: cloud.StateNeverSeen}
 		}
-		out.Stations = append(out.Stations, s.stationView(st, p, stats[st.ID]))
+		v := s.stationView(st, p, stats[st.ID])
+		v.AlertsOpen = perStation[st.ID]
+		out.Summary.add(v)
+		if sel.keep(v) {
+			out.Stations = append(out.Stations, v)
+		}
 	}
 	writeJSON(w, http.StatusOK, out)
 }
 
-func (s *Server) checkIns(w http.ResponseWriter, r *http.Request) {
-	f, param, err := s.parseFilter(r)
-	if err != nil {
-		s.badReqs.Inc(param)
-		writeError(w, http.StatusBadRequest, err, param)
+func (s *Server) checkIns(w http.ResponseWriter, r *http.Request, a *reqAuth) {
+	f, ok := s.scopedFilter(w, r, a)
+	if !ok {
 		return
 	}
 	page, err := s.o.Store.CheckIns(r.Context(), f)
@@ -255,14 +322,14 @@ func (s *Server) checkIns(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-func (s *Server) feedback(w http.ResponseWriter, r *http.Request) {
-	f, param, err := s.parseFilter(r)
-	if err == nil && f.Order != cloud.OrderAt {
-		param, err = "order", vetnet.Errorz(vetnet.EINVALID, "评价只能按时间排列", "Ratings are listed by time only.")
+func (s *Server) feedback(w http.ResponseWriter, r *http.Request, a *reqAuth) {
+	f, ok := s.scopedFilter(w, r, a)
+	if !ok {
+		return
 	}
-	if err != nil {
-		s.badReqs.Inc(param)
-		writeError(w, http.StatusBadRequest, err, param)
+	if f.Order != cloud.OrderAt {
+		s.badReqs.Inc("order")
+		writeError(w, http.StatusBadRequest, vetnet.Errorz(vetnet.EINVALID, "评价只能按时间排列", "Ratings are listed by time only."), "order")
 		return
 	}
 	page, err := s.o.Store.Feedback(r.Context(), f)
@@ -301,6 +368,13 @@ func (s *Server) parseFilter(r *http.Request) (cloud.CheckInFilter, string, erro
 			return f, "station", err
 		}
 		f.Station = v
+	}
+	if v := q.Get("service"); v != "" {
+		sv, err := vetnet.ParseService(v)
+		if err != nil {
+			return f, "service", err
+		}
+		f.Service = sv
 	}
 	for _, p := range []struct {
 		name string
@@ -391,7 +465,7 @@ func writeError(w http.ResponseWriter, code int, err error, param string) {
 
 // events streams live events as server-sent events until the client goes
 // away or the hub stops.
-func (s *Server) events(w http.ResponseWriter, r *http.Request) {
+func (s *Server) events(w http.ResponseWriter, r *http.Request, a *reqAuth) {
 	if s.o.Subscribe == nil {
 		writeError(w, http.StatusServiceUnavailable, vetnet.Errorz(vetnet.EUNAVAILABLE, "实时事件不可用", "Live events are not available."), "")
 		return
@@ -426,8 +500,13 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 			if !ok {
 				return
 			}
+			if !a.Sees(eventStation(e)) {
+				continue
+			}
 			var data any
 			switch e.Kind {
+			case cloud.EventAlert:
+				data = s.alertViewOf(e.Alert, names[e.Alert.Station])
 			case cloud.EventCheckIn:
 				data = checkInViewOf(e.CheckIn, names[e.CheckIn.StationID])
 			case cloud.EventPresence:

@@ -18,6 +18,7 @@ import (
 
 	"github.com/vetnet/vetnet"
 	"github.com/vetnet/vetnet/cloud"
+	"github.com/vetnet/vetnet/cloud/auth"
 	"github.com/vetnet/vetnet/cloud/sqlite"
 	"github.com/vetnet/vetnet/cloud/storetest"
 )
@@ -25,6 +26,7 @@ import (
 var now = time.Date(2026, 11, 26, 15, 0, 0, 0, time.UTC)
 
 type env struct {
+	token  string // the district administrator's session
 	srv    *Server
 	store  cloud.Store
 	cs     []vetnet.CheckIn
@@ -64,13 +66,48 @@ func newEnv(t *testing.T) *env {
 		Now:       func() time.Time { return now },
 		KeepAlive: 50 * time.Millisecond,
 	})
+	e.token = addUser(t, e.srv, st, cloud.User{Name: "admin", Role: cloud.RoleDistrictAdmin})
 	return e
+}
+
+// testPassword is every test user's password.
+const testPassword = "test-password-1"
+
+// tokens are the sessions of the servers under test: get signs its
+// requests in with them.
+var tokens sync.Map // *Server → string
+
+// addUser stores u with testPassword, signs it in and returns its token;
+// the first user of a server signs get's requests.
+func addUser(t *testing.T, srv *Server, st cloud.Store, u cloud.User) string {
+	t.Helper()
+	var err error
+	if u.PasswordHash, err = auth.HashPassword(testPassword); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.PutUser(context.Background(), u); err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	srv.ServeHTTP(rec, httptest.NewRequest("POST", "/api/v1/session", strings.NewReader(`{"user":"`+u.Name+`","password":"`+testPassword+`"}`)))
+	var body struct {
+		Token string `json:"token"`
+	}
+	if rec.Code != 200 || json.Unmarshal(rec.Body.Bytes(), &body) != nil || body.Token == "" {
+		t.Fatalf("sign-in of %s: %d %s", u.Name, rec.Code, rec.Body)
+	}
+	tokens.LoadOrStore(srv, body.Token)
+	return body.Token
 }
 
 func get(t *testing.T, h http.Handler, target string) (*httptest.ResponseRecorder, map[string]any) {
 	t.Helper()
 	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest("GET", target, nil))
+	req := httptest.NewRequest("GET", target, nil)
+	if tok, ok := tokens.Load(h); ok {
+		req.Header.Set("Authorization", "Bearer "+tok.(string))
+	}
+	h.ServeHTTP(rec, req)
 	var body map[string]any
 	if strings.HasPrefix(rec.Header().Get("Content-Type"), "application/json") {
 		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
@@ -282,7 +319,7 @@ func TestHealthAndMetrics(t *testing.T) {
 func TestDashboardAssets(t *testing.T) {
 	e := newEnv(t)
 	rec, _ := get(t, e.srv, "/")
-	if rec.Code != 200 || !strings.Contains(rec.Body.String(), "最新签到") || !strings.Contains(rec.Body.String(), "Latest check-ins") {
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), "退役军人服务站") || !strings.Contains(rec.Body.String(), "Station monitor") {
 		t.Fatalf("index: %d", rec.Code)
 	}
 	if !strings.Contains(rec.Header().Get("Content-Security-Policy"), "default-src 'self'") {
@@ -294,6 +331,8 @@ func TestDashboardAssets(t *testing.T) {
 			return nil
 		}
 		b, _ := assets.ReadFile(p)
+		// The SVG namespace is a name, not an address that is loaded.
+		b = []byte(strings.ReplaceAll(string(b), `"http://www.w3.org/2000/svg"`, ""))
 		for _, bad := range []string{"http://", "https://", "//cdn", "innerHTML"} {
 			if strings.Contains(string(b), bad) {
 				t.Errorf("%s contains %q", p, bad)
@@ -316,7 +355,9 @@ func TestEvents(t *testing.T) {
 	e.subs.Add(1)
 	srv := httptest.NewServer(e.srv)
 	defer srv.Close()
-	resp, err := http.Get(srv.URL + "/api/v1/events")
+	req, _ := http.NewRequest("GET", srv.URL+"/api/v1/events", nil)
+	req.Header.Set("Authorization", "Bearer "+e.token)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,6 +33,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/vetnet/vetnet/cloud/web"
 )
 
 type station struct {
@@ -58,6 +60,8 @@ func main() {
 	every := flag.Duration("card-every", 0, "simulated readers present a card this often (default 9 s and 13 s)")
 	hwProfile := flag.String("profile", "firmware-config/profiles/demo-emulator.toml", "hardware profile of the stations' agents")
 	simReader := flag.Bool("sim", false, "use the simulated reader instead of the hardware profile (no serial path)")
+	adminPW := flag.String("admin-password", envOr("VETNET_ADMIN_PASSWORD", "vetnet-demo-2026"),
+		"password of the dashboard's district administrator (user admin) and of the demo's other accounts")
 	flag.Parse()
 
 	api := func(i int) string { return fmt.Sprintf("127.0.0.1:%d", *apiPort+i) }
@@ -91,8 +95,14 @@ func main() {
 	defer stop()
 	var g group
 
+	// The hub reads the administrator's password from its environment
+	// (not its command line, which other users of the machine can read).
+	os.Setenv("VETNET_ADMIN_PASSWORD", *adminPW)
 	hubArgs := []string{"-data", filepath.Join(*data, "hub"), "-mqtt", *mqttAddr, "-http", *httpAddr,
 		"-stations", *registry, "-heartbeat", "10"}
+	if rules := filepath.Join(filepath.Dir(filepath.Dir(*registry)), "alerts", "rules.toml"); fileExists(rules) {
+		hubArgs = append(hubArgs, "-alerts", rules)
+	}
 	hubProc := g.start("hub", filepath.Join(*bin, "hub"), hubArgs...)
 	if err := waitHTTP(ctx, "http://"+*httpAddr+"/healthz", 60*time.Second); err != nil {
 		g.stop()
@@ -124,7 +134,17 @@ func main() {
 		}
 	}
 
+	accounts, err := demoAccounts(ctx, *httpAddr, *adminPW)
+	if err != nil {
+		g.stop()
+		fatalf("the demo accounts: %v", err)
+	}
+
 	fmt.Printf("\n  监控大屏 Dashboard:  http://%s/\n", *httpAddr)
+	fmt.Printf("  登录 Sign in:        user admin, password %s (district administrator)\n", *adminPW)
+	for _, a := range accounts {
+		fmt.Printf("                       user %-14s same password (%s)\n", a[0], a[1])
+	}
 	fmt.Printf("  MQTT broker:         tcp://%s (embedded)\n", *mqttAddr)
 	for _, s := range stations {
 		mode := "autopilot kiosk (headless), a card every " + s.interval
@@ -146,7 +166,7 @@ func main() {
 
 	if *outage > 0 {
 		ok := checkOutage(ctx, &g, outageRun{
-			hub: hubProc, hubPath: filepath.Join(*bin, "hub"), hubArgs: hubArgs, httpAddr: *httpAddr,
+			hub: hubProc, hubPath: filepath.Join(*bin, "hub"), hubArgs: hubArgs, httpAddr: *httpAddr, adminPW: *adminPW,
 			kiosks: kiosks, stations: stations, outage: *outage, warmup: *warmup, kill: *kill,
 		})
 		g.stop()
@@ -292,4 +312,39 @@ func waitHTTP(ctx context.Context, url string, limit time.Duration) error {
 func fatalf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "demo: "+format+"\n", args...)
 	os.Exit(1)
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// demoAccounts adds one person of each other role, so that the dashboard
+// can be seen as each of them; it returns their names and roles.
+func demoAccounts(ctx context.Context, httpAddr, password string) ([][2]string, error) {
+	c, err := web.SignIn(ctx, "http://"+httpAddr, "admin", password)
+	if err != nil {
+		return nil, err
+	}
+	users := []struct{ name, display, role, station, label string }{
+		{"sanjing", "三井街道管理员", "town_admin", "cz-xb-sanjing", "town administrator of 三井街道"},
+		{"xinqiao", "新桥村工作人员", "station_staff", "cz-xb-sanjing-xinqiao", "staff of 新桥村"},
+		{"auditor", "审计员", "auditor", "", "auditor: read only, masked"},
+	}
+	var out [][2]string
+	for _, u := range users {
+		if err := c.Post(ctx, "/api/v1/users", map[string]any{"name": u.name, "display_name": u.display, "role": u.role,
+			"station": u.station, "password": password}, nil); err != nil {
+			return nil, fmt.Errorf("user %s: %w", u.name, err)
+		}
+		out = append(out, [2]string{u.name, u.label})
+	}
+	return out, nil
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }

@@ -2,13 +2,12 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"net/http"
 	"net/url"
 	"syscall"
 	"time"
 
+	"github.com/vetnet/vetnet/cloud/web"
 	"github.com/vetnet/vetnet/edge-agent/localapi"
 )
 
@@ -18,6 +17,7 @@ type outageRun struct {
 	hubPath  string
 	hubArgs  []string
 	httpAddr string
+	adminPW  string // the district administrator's password, for the API
 	kiosks   []*proc
 	stations []station
 	outage   time.Duration
@@ -94,6 +94,11 @@ func checkOutage(ctx context.Context, g *group, o outageRun) bool {
 		}
 	}
 
+	api, err := web.SignIn(ctx, "http://"+o.httpAddr, "admin", o.adminPW)
+	if err != nil {
+		say("sign in to the hub: %v", err)
+		return false
+	}
 	ok := true
 	total, stored := 0, 0
 	for _, s := range o.stations {
@@ -103,7 +108,7 @@ func checkOutage(ctx context.Context, g *group, o outageRun) bool {
 			return false
 		}
 		made := int(st.Outbox.LastSeq)
-		rows, err := hubRows(ctx, o.httpAddr, s.id)
+		rows, err := hubRows(ctx, api, s.id)
 		if err != nil {
 			say("%s: %v", s.id, err)
 			return false
@@ -168,7 +173,7 @@ type row struct {
 }
 
 // hubRows reads every check-in of station from the hub's API, page by page.
-func hubRows(ctx context.Context, httpAddr, station string) ([]row, error) {
+func hubRows(ctx context.Context, api *web.Client, station string) ([]row, error) {
 	var out []row
 	cursor := ""
 	for {
@@ -176,19 +181,12 @@ func hubRows(ctx context.Context, httpAddr, station string) ([]row, error) {
 		if cursor != "" {
 			q.Set("cursor", cursor)
 		}
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+httpAddr+"/api/v1/checkins?"+q.Encode(), nil)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return nil, err
-		}
 		var page struct {
 			CheckIns []row  `json:"checkins"`
 			Next     string `json:"next"`
 		}
-		err = json.NewDecoder(resp.Body).Decode(&page)
-		resp.Body.Close()
-		if err != nil || resp.StatusCode != http.StatusOK {
-			return nil, fmt.Errorf("GET checkins: HTTP %d %v", resp.StatusCode, err)
+		if err := api.Get(ctx, "/api/v1/checkins?"+q.Encode(), &page); err != nil {
+			return nil, fmt.Errorf("GET checkins: %w", err)
 		}
 		out = append(out, page.CheckIns...)
 		if page.Next == "" {

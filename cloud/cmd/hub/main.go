@@ -4,6 +4,11 @@
 //	hub -data ./hub-data -stations firmware-config/stations/demo.toml
 //
 // With -broker it joins an external broker instead of embedding one.
+//
+// Sign-in: the district administrator (-admin-user, default "admin") gets
+// the password of -admin-password or $VETNET_ADMIN_PASSWORD at every
+// start; without one, and when nobody can sign in yet, the hub makes a
+// password and prints it once.
 package main
 
 import (
@@ -52,6 +57,7 @@ func main() {
 type Main struct {
 	Config       hub.Config
 	StationsPath string    // the registry (TOML)
+	RulesPath    string    // the alert rules (TOML); "" for the defaults
 	Stdout       io.Writer // where the start banner goes; default os.Stdout
 
 	Hub *hub.Hub // set by Run
@@ -83,6 +89,11 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.StringVar(&c.HTTPListen, "http", c.HTTPListen, "listen address of the dashboard and API")
 	fs.StringVar(&m.StationsPath, "stations", m.StationsPath, "station registry (TOML)")
 	fs.IntVar(&c.HeartbeatS, "heartbeat", c.HeartbeatS, "heartbeat interval configured for stations, seconds")
+	fs.StringVar(&m.RulesPath, "alerts", m.RulesPath, "alert rules file (TOML, e.g. firmware-config/alerts/rules.toml); empty: the built-in defaults")
+	fs.StringVar(&c.AdminUser, "admin-user", "admin", "sign-in name of the district administrator")
+	fs.StringVar(&c.AdminPassword, "admin-password", os.Getenv("VETNET_ADMIN_PASSWORD"),
+		"set the district administrator's password at start (default $VETNET_ADMIN_PASSWORD); empty: one is made and printed when nobody can sign in")
+	fs.DurationVar(&c.SessionTTL, "session-ttl", 12*time.Hour, "how long a sign-in lasts")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -106,6 +117,13 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	m.Config.Stations = reg.Stations()
+	if m.RulesPath != "" {
+		rules, err := hub.LoadRules(m.RulesPath)
+		if err != nil {
+			return err
+		}
+		m.Config.Rules = &rules
+	}
 	if m.Config.Logf == nil {
 		logger := log.New(os.Stderr, "", log.LstdFlags)
 		m.Config.Logf = logger.Printf
@@ -132,6 +150,11 @@ func (m *Main) Run(ctx context.Context) error {
 	fmt.Fprintf(m.Stdout, "hub: %d stations from %s; data in %s; %s\n", len(m.Config.Stations), m.StationsPath, m.Config.DataDir, mqtt)
 	if a := h.HTTPAddr(); a != "" {
 		fmt.Fprintf(m.Stdout, "hub: 监控页面 dashboard http://%s/\n", a)
+	}
+	if pw := h.GeneratedPassword(); pw != "" {
+		fmt.Fprintf(m.Stdout, "hub: 首次登录 first sign-in: user %q password %q (shown once; set your own with -admin-password)\n", h.AdminUser(), pw)
+	} else {
+		fmt.Fprintf(m.Stdout, "hub: 登录 sign in as %q\n", h.AdminUser())
 	}
 	return nil
 }

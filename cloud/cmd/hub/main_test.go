@@ -3,11 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"net/http"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
+
+	"github.com/vetnet/vetnet/cloud/web"
 )
 
 func TestParseFlags(t *testing.T) {
@@ -63,15 +65,21 @@ func TestRun(t *testing.T) {
 	if url == nil {
 		t.Fatalf("no dashboard URL in %q", out.String())
 	}
-	resp, err := http.Get(url[1] + "api/v1/stations")
+	// No password given: one is made and printed once.
+	pw := regexp.MustCompile(`user "admin" password "(\S+)"`).FindStringSubmatch(out.String())
+	if pw == nil {
+		t.Fatalf("no first password in %q", out.String())
+	}
+	api, err := web.SignIn(context.Background(), strings.TrimSuffix(url[1], "/"), "admin", pw[1])
 	if err != nil {
 		t.Fatal(err)
 	}
 	var body struct {
 		Stations []struct{ ID, State string } `json:"stations"`
 	}
-	json.NewDecoder(resp.Body).Decode(&body)
-	resp.Body.Close()
+	if err := api.Get(context.Background(), "/api/v1/stations", &body); err != nil {
+		t.Fatal(err)
+	}
 	if len(body.Stations) < 5 || body.Stations[0].ID != "cz-xb" || body.Stations[0].State != "never_seen" {
 		t.Fatalf("stations %+v", body.Stations)
 	}
