@@ -46,7 +46,7 @@ func (r *run) check(ctx context.Context) error {
 
 	sum := 0
 	for _, st := range r.stations {
-		rows, _, err := hubRows(ctx, r.hubHTTP, st.id)
+		rows, _, err := hubRows(ctx, r.hubHTTP, r.adminPW, st.id)
 		if err != nil {
 			return fmt.Errorf("read the hub's check-ins of %s: %w", st.id, err)
 		}
@@ -57,7 +57,7 @@ func (r *run) check(ctx context.Context) error {
 			r.logf("%s: %s", st.id, p)
 		}
 	}
-	_, total, err := hubRows(ctx, r.hubHTTP, "")
+	_, total, err := hubRows(ctx, r.hubHTTP, r.adminPW, "")
 	if err != nil {
 		return fmt.Errorf("count the hub's check-ins: %w", err)
 	}

@@ -2,7 +2,6 @@ package faults
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -19,6 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/vetnet/vetnet/cloud/web"
 	"github.com/vetnet/vetnet/edge-agent/localapi"
 )
 
@@ -273,6 +273,7 @@ type run struct {
 
 	hub      *Process
 	hubHTTP  string
+	adminPW  string // the hub's administrator password, for reading its API
 	brokerAt string // host:port the proxies forward to
 	mosq     *Process
 	stations []*station
@@ -340,7 +341,9 @@ func (r *run) setUp(ctx context.Context) error {
 	}
 	r.hubHTTP = fmt.Sprintf("127.0.0.1:%d", ports[0])
 	r.brokerAt = fmt.Sprintf("127.0.0.1:%d", ports[1])
-	hubArgs := []string{"-data", filepath.Join(cfg.Dir, "hub"), "-http", r.hubHTTP, "-stations", reg, "-heartbeat", "5"}
+	r.adminPW = "faults-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	hubArgs := []string{"-data", filepath.Join(cfg.Dir, "hub"), "-http", r.hubHTTP, "-stations", reg, "-heartbeat", "5",
+		"-admin-password", r.adminPW}
 	if cfg.Broker == BrokerMosquitto {
 		m, err := NewMosquitto(cfg.Dir, ports[1])
 		if err != nil {
@@ -553,11 +556,14 @@ func machine(b Broker) string {
 }
 
 // hubRows reads every check-in of a station from the hub's API, page by
-// page.
-func hubRows(ctx context.Context, httpAddr, station string) ([]Row, int, error) {
+// page, signed in as the hub's administrator.
+func hubRows(ctx context.Context, httpAddr, password, station string) ([]Row, int, error) {
+	c, err := web.SignIn(ctx, "http://"+httpAddr, "admin", password)
+	if err != nil {
+		return nil, 0, fmt.Errorf("sign in at the hub: %w", err)
+	}
 	var out []Row
 	cursor := ""
-	c := &http.Client{Timeout: 30 * time.Second}
 	total := 0
 	for {
 		q := url.Values{"limit": {"500"}}
@@ -567,20 +573,13 @@ func hubRows(ctx context.Context, httpAddr, station string) ([]Row, int, error) 
 		if cursor != "" {
 			q.Set("cursor", cursor)
 		}
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+httpAddr+"/api/v1/checkins?"+q.Encode(), nil)
-		resp, err := c.Do(req)
-		if err != nil {
-			return nil, 0, err
-		}
 		var page struct {
 			CheckIns []Row  `json:"checkins"`
 			Next     string `json:"next"`
 			Total    int    `json:"total"`
 		}
-		err = json.NewDecoder(resp.Body).Decode(&page)
-		resp.Body.Close()
-		if err != nil || resp.StatusCode != http.StatusOK {
-			return nil, 0, fmt.Errorf("GET /api/v1/checkins: HTTP %d %v", resp.StatusCode, err)
+		if err := c.Get(ctx, "/api/v1/checkins?"+q.Encode(), &page); err != nil {
+			return nil, 0, fmt.Errorf("GET /api/v1/checkins: %w", err)
 		}
 		if cursor == "" {
 			total = page.Total
