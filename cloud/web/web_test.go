@@ -452,6 +452,7 @@ func TestCheckInStaff(t *testing.T) {
 	}
 	srv := New(Options{Store: st, Stations: stations, Presences: func() []cloud.Presence { return nil },
 		Subscribe: func() (<-chan cloud.Event, func()) { return nil, func() {} }, Location: time.UTC, Now: func() time.Time { return now }})
+	addUser(t, srv, st, cloud.User{Name: "admin", Role: cloud.RoleDistrictAdmin})
 	_, body := get(t, srv, "/api/v1/checkins")
 	list := body["checkins"].([]any)
 	if len(list) != 2 {
