@@ -1,0 +1,361 @@
+package postgres
+
+import (
+	"context"
+	crand "crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"math/rand/v2"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vetnet/vetnet"
+	"github.com/vetnet/vetnet/cloud"
+	"github.com/vetnet/vetnet/cloud/storetest"
+)
+
+// testURL returns the URL of the test database (VETNET_TEST_PG, default
+// postgres://postgres@127.0.0.1:5432/test), or skips the test when no
+// server listens there, unless VETNET_REQUIRE_POSTGRES=1.
+func testURL(tb testing.TB) string {
+	tb.Helper()
+	u := os.Getenv("VETNET_TEST_PG")
+	if u == "" {
+		u = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+	}
+	c, err := net.DialTimeout("tcp", "127.0.0.1:5432", time.Second)
+	if err != nil {
+		if os.Getenv("VETNET_REQUIRE_POSTGRES") == "1" {
+			tb.Fatalf("PostgreSQL not reachable: %v", err)
+		}
+		tb.Skipf("PostgreSQL not reachable: %v", err)
+	}
+	c.Close()
+	return u
+}
+
+// MustOpen opens a store in a new schema of the test database and drops
+// the schema when the test ends.
+func MustOpen(tb testing.TB, opts *Options) *Store {
+	tb.Helper()
+	u := testURL(tb)
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.Schema == "" {
+		o.Schema = NewSchemaName()
+	}
+	if o.Location == nil {
+		o.Location = storetest.Zone
+	}
+	if o.MaxConns == 0 {
+		o.MaxConns = 4
+	}
+	s, err := Open(u, &o)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		s.Close()
+		DropSchema(tb, u, o.Schema)
+	})
+	return s
+}
+
+// NewSchemaName returns a fresh schema name for a test.
+func NewSchemaName() string {
+	b := make([]byte, 6)
+	crand.Read(b)
+	return "t_" + hex.EncodeToString(b)
+}
+
+// DropSchema drops a test's schema.
+func DropSchema(tb testing.TB, url, schema string) {
+	tb.Helper()
+	s, err := Open(url, &Options{Schema: "vetnet_scratch", MaxConns: 1})
+	if err != nil {
+		tb.Logf("drop schema %s: %v", schema, err)
+		return
+	}
+	defer s.Close()
+	if _, err := s.db.Exec(`DROP SCHEMA IF EXISTS ` + quoteIdent(schema) + ` CASCADE`); err != nil {
+		tb.Logf("drop schema %s: %v", schema, err)
+	}
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) cloud.Store { return MustOpen(t, nil) })
+}
+
+// TestReopen: data and schema survive a reopen, migrations are applied
+// once, and two stores opening one schema at once migrate it once.
+func TestReopen(t *testing.T) {
+	u := testURL(t)
+	schema := NewSchemaName()
+	t.Cleanup(func() { DropSchema(t, u, schema) })
+	var wg sync.WaitGroup
+	stores := make([]*Store, 3)
+	errs := make([]error, 3)
+	for i := range stores {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			stores[i], errs[i] = Open(u, &Options{Schema: schema, MaxConns: 2, Location: storetest.Zone})
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("open %d: %v", i, err)
+		}
+	}
+	ctx := context.Background()
+	cs := storetest.NewCheckIns(t, rand.New(rand.NewPCG(1, 2)), "st-a", 1, 3, storetest.T0, time.Minute)
+	if _, err := cloud.SaveCheckIns(ctx, stores[0], cs); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range stores {
+		s.Close()
+	}
+	s, err := Open(u, &Options{Schema: schema, Location: storetest.Zone})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if n, err := s.CountCheckIns(ctx, cloud.CheckInFilter{}); err != nil || n != 3 {
+		t.Fatalf("after reopen: %d check-ins, %v", n, err)
+	}
+	files, _ := fs.Glob(migrations, "migrations/*.sql")
+	if v, err := s.SchemaVersion(ctx); err != nil || v != len(files) {
+		t.Fatalf("schema version %d, %v; want %d", v, err, len(files))
+	}
+	var rows int
+	s.db.QueryRow(`SELECT COUNT(*) FROM schema_version`).Scan(&rows)
+	if rows != len(files) {
+		t.Fatalf("%d schema_version rows, want %d", rows, len(files))
+	}
+}
+
+// TestPartitions: check-ins land in their month's partition, made on
+// demand, also for a station whose clock is years off; the months ahead
+// exist from Open.
+func TestPartitions(t *testing.T) {
+	s := MustOpen(t, &Options{AheadMonths: 2})
+	ctx := context.Background()
+	now := time.Now().UTC()
+	parts, err := s.Partitions(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i <= 2; i++ {
+		want := partitionName(time.Date(now.Year(), now.Month()+time.Month(i), 1, 0, 0, 0, 0, time.UTC))
+		if !contains(parts, want) {
+			t.Fatalf("partition %s missing from %v", want, parts)
+		}
+	}
+	r := rand.New(rand.NewPCG(3, 3))
+	old := storetest.NewCheckIns(t, r, "st-a", 1, 2, time.Date(2019, 3, 31, 23, 59, 0, 0, time.UTC), time.Minute)
+	if _, err := cloud.SaveCheckIns(ctx, s, old); err != nil {
+		t.Fatal(err)
+	}
+	parts, _ = s.Partitions(ctx)
+	for _, want := range []string{"checkins_p201903", "checkins_p201904"} {
+		if !contains(parts, want) {
+			t.Fatalf("partition %s missing from %v", want, parts)
+		}
+	}
+	for _, c := range old {
+		var table string
+		if err := s.db.QueryRow(`SELECT tableoid::regclass::text FROM checkins WHERE id = $1`, c.ID).Scan(&table); err != nil {
+			t.Fatal(err)
+		}
+		want := partitionName(c.At)
+		if !strings.HasSuffix(table, want) {
+			t.Fatalf("check-in at %v in %s, want %s", c.At, table, want)
+		}
+		got, err := s.CheckIn(ctx, c.ID)
+		if err != nil || got.ID != c.ID {
+			t.Fatalf("CheckIn: %+v %v", got, err)
+		}
+	}
+}
+
+func contains(ss []string, s string) bool {
+	for _, x := range ss {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// TestGroupCommit: many concurrent Saves, with IDs repeated across them,
+// store every check-in once, each Save names exactly the IDs it stored
+// first, and the aggregates count each once.
+func TestGroupCommit(t *testing.T) {
+	s := MustOpen(t, nil)
+	ctx := context.Background()
+	if err := s.UpsertStations(ctx, storetest.Stations()); err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(4, 4))
+	var all []vetnet.CheckIn
+	for _, st := range storetest.Stations() {
+		all = append(all, storetest.NewCheckIns(t, r, st.ID, 1, 200, storetest.T0, time.Minute)...)
+	}
+	// Batches of 10, each sent twice by different goroutines.
+	var mu sync.Mutex
+	claimed := map[string]int{}
+	var wg sync.WaitGroup
+	for rep := 0; rep < 2; rep++ {
+		for i := 0; i < len(all); i += 10 {
+			wg.Add(1)
+			go func(b []vetnet.CheckIn) {
+				defer wg.Done()
+				ids, err := cloud.SaveCheckIns(ctx, s, b)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				for _, id := range ids {
+					claimed[id]++
+				}
+				mu.Unlock()
+			}(all[i : i+10])
+		}
+	}
+	wg.Wait()
+	if len(claimed) != len(all) {
+		t.Fatalf("%d IDs reported new, want %d", len(claimed), len(all))
+	}
+	for id, n := range claimed {
+		if n != 1 {
+			t.Fatalf("%s reported new %d times", id, n)
+		}
+	}
+	if n, err := s.CountCheckIns(ctx, cloud.CheckInFilter{}); err != nil || n != len(all) {
+		t.Fatalf("count %d %v, want %d", n, err, len(all))
+	}
+	var rows int
+	s.db.QueryRow(`SELECT COUNT(*) FROM checkins`).Scan(&rows)
+	if rows != len(all) {
+		t.Fatalf("%d rows, want %d", rows, len(all))
+	}
+}
+
+// TestTwoStoresOneSchema: two stores (two hub replicas) saving
+// overlapping batches into one schema keep the aggregates exact.
+func TestTwoStoresOneSchema(t *testing.T) {
+	a := MustOpen(t, nil)
+	b, err := Open(testURL(t), &Options{Schema: a.Schema(), MaxConns: 4, Location: storetest.Zone})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	ctx := context.Background()
+	if err := a.UpsertStations(ctx, storetest.Stations()); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.UpsertStations(ctx, storetest.Stations()); err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(5, 5))
+	var all []vetnet.CheckIn
+	for _, st := range storetest.Stations() {
+		all = append(all, storetest.NewCheckIns(t, r, st.ID, 1, 300, storetest.T0.Add(-72*time.Hour), 13*time.Minute)...)
+	}
+	fb := storetest.NewFeedback(t, r, all)
+	var wg sync.WaitGroup
+	for i, s := range []*Store{a, b} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := i * 5; j < len(all); j += 20 {
+				end := min(j+20, len(all))
+				if _, err := s.Save(ctx, cloud.Batch{CheckIns: all[j:end], Feedback: fb[j:end]}); err != nil {
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	// Fill what neither covered (the first 5 of the range).
+	if _, err := a.Save(ctx, cloud.Batch{CheckIns: all, Feedback: fb}); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int64{}
+	for _, c := range all {
+		want[c.StationID]++
+	}
+	rows, err := b.CheckInStats(ctx, cloud.StatsQuery{GroupBy: []cloud.Dim{cloud.DimStation}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int64{}
+	for _, r := range rows {
+		got[r.Station] = r.N
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("per station %v, want %v", got, want)
+	}
+	before, err := a.CheckInStats(ctx, cloud.StatsQuery{Roots: []string{"st-d-t1"}, GroupBy: []cloud.Dim{cloud.DimDay, cloud.DimService}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.RebuildAggregates(ctx); err != nil {
+		t.Fatal(err)
+	}
+	after, err := a.CheckInStats(ctx, cloud.StatsQuery{Roots: []string{"st-d-t1"}, GroupBy: []cloud.Dim{cloud.DimDay, cloud.DimService}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(before) != fmt.Sprint(after) {
+		t.Fatalf("aggregates kept by two writers differ from rebuilt ones:\n%v\n%v", before, after)
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	tests := []struct {
+		name, url string
+		opts      *Options
+		code      string
+	}{
+		{"not a postgres URL", "mysql://x", nil, vetnet.EINVALID},
+		{"bad schema", "postgres://postgres@127.0.0.1:5432/test", &Options{Schema: "a;b"}, vetnet.EINVALID},
+		{"nobody listening", "postgres://postgres@127.0.0.1:1/test?connect_timeout=2", nil, vetnet.EUNAVAILABLE},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := Open(tt.url, tt.opts)
+			if err == nil {
+				s.Close()
+				t.Fatal("opened")
+			}
+			if vetnet.ErrorCode(err) != tt.code {
+				t.Fatalf("code %q (%v), want %q", vetnet.ErrorCode(err), err, tt.code)
+			}
+			if msg := vetnet.ErrorMessage(err, "en"); strings.Contains(strings.ToUpper(msg), "SELECT") {
+				t.Fatalf("message leaks SQL: %q", msg)
+			}
+		})
+	}
+}
+
+func TestTranslateHidesSQL(t *testing.T) {
+	s := MustOpen(t, nil)
+	_, err := s.db.Exec("SELECT * FROM no_such_table")
+	err = translate(err)
+	if vetnet.ErrorCode(err) != vetnet.EINTERNAL {
+		t.Fatalf("code %q", vetnet.ErrorCode(err))
+	}
+	if msg := vetnet.ErrorMessage(err, "en"); strings.Contains(msg, "no_such_table") {
+		t.Fatalf("message leaks SQL: %q", msg)
+	}
+}
