@@ -77,9 +77,11 @@ type Config struct {
 	// topics there.
 	BrokerURL string
 
-	// ShareGroup, with BrokerURL, subscribes as the MQTT shared
-	// subscription group $share/{ShareGroup}/..., so that several hub
-	// replicas split the stations' messages. Optional.
+	// ShareGroup, with BrokerURL, subscribes to check-ins as the MQTT
+	// shared subscription group $share/{ShareGroup}/..., so that several
+	// hub replicas (on one PostgreSQL store) split the batches: each is
+	// stored and acked by one replica. Status and heartbeats are not
+	// shared: every replica keeps every station's presence. Optional.
 	ShareGroup string
 
 	// OwnTopicsOnly, with BrokerURL, subscribes to the registered
@@ -397,6 +399,9 @@ func (h *Hub) Start(ctx context.Context) error {
 		}
 		cl, err := mqttclient.Open(mqttclient.Options{
 			URL: h.cfg.BrokerURL, ClientID: h.cfg.ClientID, ShareGroup: h.cfg.ShareGroup, Stations: only,
+			// Check-ins are split between replicas; status and heartbeats
+			// reach every replica, so each knows every station's presence.
+			SharedKinds: []wire.Kind{wire.KindCheckIns},
 			Handle: func(topic string, payload []byte) { h.HandleMessage(topic, payload) },
 			// A broker that restarted may have lost the retained configs.
 			OnConnect: func() { h.publishConfigs() },

@@ -52,6 +52,15 @@ type Options struct {
 	// that replicas of the hub split the messages.
 	ShareGroup string
 
+	// SharedKinds, with ShareGroup, are the kinds subscribed through the
+	// shared subscription; the other kinds are subscribed plainly, so
+	// that every replica gets every such message. Nil: every kind shared.
+	// The hub shares check-ins (each batch is stored and acked by one
+	// replica) and not status and heartbeats (every replica keeps the
+	// presence of every station, and the retained statuses reach each
+	// replica when it subscribes).
+	SharedKinds []wire.Kind
+
 	// Kinds are the station topic kinds to subscribe to, at QoS 1.
 	// Default: checkins, status and heartbeat.
 	Kinds []wire.Kind
@@ -180,6 +189,19 @@ func Open(opts Options) (*Client, error) {
 	return cl, nil
 }
 
+// shared reports whether kind k is subscribed through the share group.
+func (cl *Client) shared(k wire.Kind) bool {
+	if cl.opts.SharedKinds == nil {
+		return true
+	}
+	for _, x := range cl.opts.SharedKinds {
+		if x == k {
+			return true
+		}
+	}
+	return false
+}
+
 func (cl *Client) filters() map[string]byte {
 	f := map[string]byte{}
 	for _, k := range cl.opts.Kinds {
@@ -191,7 +213,7 @@ func (cl *Client) filters() map[string]byte {
 			}
 		}
 		for _, t := range topics {
-			if cl.opts.ShareGroup != "" {
+			if cl.opts.ShareGroup != "" && cl.shared(k) {
 				t = "$share/" + cl.opts.ShareGroup + "/" + t
 			}
 			f[t] = 1

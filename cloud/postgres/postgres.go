@@ -525,11 +525,11 @@ func (s *Store) SavePresence(ctx context.Context, ps []cloud.Presence) error {
 		last[p.Station] = i
 	}
 	var (
-		station, state, reason, agent, cfgv, readers       []string
-		since, seen, hb, conn, oldest                      []*int64
-		hbs, depth, rejected                               []int32
-		uptime, lastSeq, skew, diskFree, diskFile          []int64
-		diskLow                                            []bool
+		station, state, reason, agent, cfgv, readers []string
+		since, seen, hb, conn, oldest                []*int64
+		hbs, depth, rejected                         []int32
+		uptime, lastSeq, skew, diskFree, diskFile    []int64
+		diskLow                                      []bool
 	)
 	np := func(t time.Time) *int64 {
 		v := nullNanos(t)

@@ -2,8 +2,8 @@ package postgres
 
 import (
 	"context"
-	"fmt"
 	"database/sql"
+	"fmt"
 	"math"
 	"sort"
 	"strconv"

@@ -32,7 +32,7 @@ func checkEvents(b cloud.Batch) error {
 func saveEvents(ctx context.Context, tx *sql.Tx, group []*saveReq, saved []cloud.Saved) error {
 	var (
 		id, station, checkin, action, service, queue, staff, counter, toService, toQueue []string
-		at, recv                                                                          []int64
+		at, recv                                                                         []int64
 	)
 	seen := map[string]bool{}
 	for _, r := range group {

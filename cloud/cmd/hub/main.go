@@ -3,7 +3,12 @@
 //
 //	hub -data ./hub-data -stations firmware-config/stations/demo.toml
 //
-// With -broker it joins an external broker instead of embedding one.
+// With -broker it joins an external broker instead of embedding one; with
+// -store postgres://... it keeps its data in PostgreSQL instead of the
+// embedded store, so that several replicas (-broker and -share-group) can
+// share the work:
+//
+//	hub -broker tcp://mqtt:1883 -share-group hub -store postgres://hub@db:5432/vetnet
 //
 // Sign-in: the district administrator (-admin-user, default "admin") gets
 // the password of -admin-password or $VETNET_ADMIN_PASSWORD at every
@@ -20,11 +25,13 @@ import (
 	"log"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/vetnet/vetnet"
 	"github.com/vetnet/vetnet/cloud/hub"
+	"github.com/vetnet/vetnet/cloud/postgres"
 	"github.com/vetnet/vetnet/firmware-config/registry"
 )
 
@@ -57,6 +64,9 @@ func main() {
 type Main struct {
 	Config       hub.Config
 	StationsPath string    // the registry (TOML)
+	StoreURL     string    // "" for the embedded store, or postgres://... (-store)
+	StoreSchema  string    // the PostgreSQL schema (-store-schema); default public
+	StoreConns   int       // PostgreSQL connections (-store-conns); default 8
 	RulesPath    string    // the alert rules (TOML); "" for the defaults
 	Stdout       io.Writer // where the start banner goes; default os.Stdout
 
@@ -86,6 +96,9 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.StringVar(&c.BrokerURL, "broker", c.BrokerURL, "external MQTT broker URL, e.g. tcp://127.0.0.1:1883; disables the embedded broker")
 	fs.StringVar(&c.ShareGroup, "share-group", c.ShareGroup, "with -broker: MQTT shared-subscription group, for several hub replicas")
 	fs.BoolVar(&c.OwnTopicsOnly, "own-topics", c.OwnTopicsOnly, "with -broker: subscribe to the registered stations' topics only (a broker shared with other hubs)")
+	fs.StringVar(&m.StoreURL, "store", m.StoreURL, "store: empty for the embedded one in -data, or a PostgreSQL URL postgres://user@host:5432/db (several hub replicas share one)")
+	fs.StringVar(&m.StoreSchema, "store-schema", m.StoreSchema, "with -store postgres://...: the schema of the tables (default public)")
+	fs.IntVar(&m.StoreConns, "store-conns", m.StoreConns, "with -store postgres://...: connections to PostgreSQL (default 8)")
 	fs.StringVar(&c.HTTPListen, "http", c.HTTPListen, "listen address of the dashboard and API")
 	fs.StringVar(&m.StationsPath, "stations", m.StationsPath, "station registry (TOML)")
 	fs.IntVar(&c.HeartbeatS, "heartbeat", c.HeartbeatS, "heartbeat interval configured for stations, seconds")
@@ -102,6 +115,9 @@ func (m *Main) ParseFlags(args []string) error {
 	}
 	if c.HeartbeatS < 1 || c.HeartbeatS > 3600 {
 		return vetnet.Errorz(vetnet.EINVALID, "心跳间隔应为 1 到 3600 秒", "-heartbeat must be 1 to 3600 seconds.")
+	}
+	if m.StoreURL != "" && !strings.HasPrefix(m.StoreURL, "postgres://") && !strings.HasPrefix(m.StoreURL, "postgresql://") {
+		return vetnet.Errorz(vetnet.EINVALID, "-store 应为 postgres:// 地址", "-store must be a postgres:// URL.")
 	}
 	if c.ShareGroup != "" && c.BrokerURL == "" {
 		return vetnet.Errorz(vetnet.EINVALID, "-share-group 需要 -broker", "-share-group needs -broker.")
@@ -128,8 +144,18 @@ func (m *Main) Run(ctx context.Context) error {
 		logger := log.New(os.Stderr, "", log.LstdFlags)
 		m.Config.Logf = logger.Printf
 	}
+	if m.StoreURL != "" && m.Config.Store == nil {
+		st, err := postgres.Open(m.StoreURL, &postgres.Options{Schema: m.StoreSchema, MaxConns: m.StoreConns, Location: m.Config.Location})
+		if err != nil {
+			return err
+		}
+		m.Config.Store = st // the hub closes it
+	}
 	h, err := hub.New(m.Config)
 	if err != nil {
+		if m.Config.Store != nil {
+			m.Config.Store.Close()
+		}
 		return err
 	}
 	m.Hub = h
