@@ -402,7 +402,7 @@ func (h *Hub) Start(ctx context.Context) error {
 			// Check-ins are split between replicas; status and heartbeats
 			// reach every replica, so each knows every station's presence.
 			SharedKinds: []wire.Kind{wire.KindCheckIns},
-			Handle: func(topic string, payload []byte) { h.HandleMessage(topic, payload) },
+			Handle:      func(topic string, payload []byte) { h.HandleMessage(topic, payload) },
 			// A broker that restarted may have lost the retained configs.
 			OnConnect: func() { h.publishConfigs() },
 			Logf:      h.cfg.Logf,
