@@ -317,6 +317,8 @@ func (a *aggregates) writeCum(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO station_cum (station_id, day, checkins, r1, r2, r3, r4, r5)
 			SELECT k.station_id, k.day, COALESCE(p.checkins, 0), COALESCE(p.r1, 0), COALESCE(p.r2, 0), COALESCE(p.r3, 0), COALESCE(p.r4, 0), COALESCE(p.r5, 0)
 			FROM unnest($1::text[], $2::bigint[]) AS k(station_id, day)
+			-- Most keys are today's, whose row exists: only missing ones look back.
+			JOIN LATERAL (SELECT NOT EXISTS (SELECT 1 FROM station_cum x WHERE x.station_id = k.station_id AND x.day = k.day) AS missing) m ON m.missing
 			LEFT JOIN LATERAL (SELECT checkins, r1, r2, r3, r4, r5 FROM station_cum c
 				WHERE c.station_id = k.station_id AND c.day < k.day ORDER BY c.day DESC LIMIT 1) p ON true
 			ON CONFLICT (station_id, day) DO NOTHING`, keys, day); err != nil {
@@ -343,6 +345,7 @@ func (a *aggregates) writeCum(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO scope_cum (scope, service, day, checkins, r1, r2, r3, r4, r5)
 			SELECT k.scope, k.service, k.day, COALESCE(p.checkins, 0), COALESCE(p.r1, 0), COALESCE(p.r2, 0), COALESCE(p.r3, 0), COALESCE(p.r4, 0), COALESCE(p.r5, 0)
 			FROM unnest($1::text[], $2::text[], $3::bigint[]) AS k(scope, service, day)
+			JOIN LATERAL (SELECT NOT EXISTS (SELECT 1 FROM scope_cum x WHERE x.scope = k.scope AND x.service = k.service AND x.day = k.day) AS missing) m ON m.missing
 			LEFT JOIN LATERAL (SELECT checkins, r1, r2, r3, r4, r5 FROM scope_cum c
 				WHERE c.scope = k.scope AND c.service = k.service AND c.day < k.day ORDER BY c.day DESC LIMIT 1) p ON true
 			ON CONFLICT (scope, service, day) DO NOTHING`, scopes, services, day); err != nil {

@@ -49,6 +49,15 @@ func (s *Store) ensurePartition(ctx context.Context, m time.Time) error {
 	return nil
 }
 
+// EnsurePartition makes the check-in partition of t's month (UTC) if it
+// is missing: for bulk loads that write rows directly.
+func (s *Store) EnsurePartition(ctx context.Context, t time.Time) error {
+	if err := s.check(); err != nil {
+		return err
+	}
+	return translate(s.ensurePartition(ctx, t))
+}
+
 // Partitions returns the names of the check-in partitions, oldest first.
 func (s *Store) Partitions(ctx context.Context) ([]string, error) {
 	if err := s.check(); err != nil {

@@ -71,8 +71,13 @@ type Options struct {
 	// replica holds up to this many connections: mind max_connections.
 	MaxConns int
 
+	// Writers is the number of group commits that run at once. Their
+	// check-in rows are written in parallel; their aggregates one after
+	// the other (an advisory lock). Default 3.
+	Writers int
+
 	// MaxGroup is the most records (check-ins, ratings, events) one
-	// group commit stores. Default 5000.
+	// group commit stores. Default 2000.
 	MaxGroup int
 
 	// AheadMonths is how many months of check-in partitions after the
@@ -121,7 +126,13 @@ func Open(dsn string, opts *Options) (*Store, error) {
 		o.MaxConns = 8
 	}
 	if o.MaxGroup <= 0 {
-		o.MaxGroup = 5000
+		o.MaxGroup = 2000
+	}
+	if o.Writers <= 0 {
+		o.Writers = 3
+	}
+	if o.MaxConns < o.Writers+1 {
+		o.MaxConns = o.Writers + 1
 	}
 	if o.AheadMonths <= 0 {
 		o.AheadMonths = 2
@@ -156,8 +167,10 @@ func Open(dsn string, opts *Options) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
-	s.writer.Add(1)
-	go s.writeLoop()
+	for i := 0; i < o.Writers; i++ {
+		s.writer.Add(1)
+		go s.writeLoop()
+	}
 	return s, nil
 }
 

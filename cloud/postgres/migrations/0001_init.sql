@@ -40,9 +40,10 @@ CREATE TABLE checkins (
 	name        TEXT NOT NULL DEFAULT '',
 	doc         TEXT NOT NULL DEFAULT '',
 	staff       TEXT NOT NULL DEFAULT '',
-	detail      TEXT NOT NULL DEFAULT '',
-	PRIMARY KEY (id, at)
+	detail      TEXT NOT NULL DEFAULT ''
 ) PARTITION BY RANGE (at);
+-- No primary key here: checkin_ids is the key, and a lookup by ID takes
+-- its at from there and finds the row through checkins_at (at, id).
 
 CREATE INDEX checkins_station_seq ON checkins (station_id, seq);
 CREATE INDEX checkins_at ON checkins (at DESC, id DESC);
