@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -188,5 +189,106 @@ func TestUnknownStationPresenceIgnored(t *testing.T) {
 	}
 	if h.c.ignored.Value("empty_status") != 1 {
 		t.Fatal("the empty status was not counted")
+	}
+}
+
+// TestPresenceDeadlines: with many stations, a tick turns stale exactly
+// those whose deadline passed, each at its own deadline, in registry
+// order; a heartbeat moves a station's deadline; an offline station never
+// turns stale; and the persister takes only the stations that changed.
+func TestPresenceDeadlines(t *testing.T) {
+	const n = 2000
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("st-%04d", i)
+	}
+	p := newPresence(ids, nil, 10)
+	now := t0
+	// Station i says it is online at now + i ms with a heartbeat interval
+	// of 10 s: stale 25 s + i ms later.
+	for i, id := range ids {
+		p.status(id, wire.Status{V: 1, Station: id, State: wire.StateOnline, Reason: wire.StatusConnect, Since: now, HeartbeatS: 10},
+			now.Add(time.Duration(i)*time.Millisecond))
+	}
+	if got := len(p.takeDirty()); got != n {
+		t.Fatalf("%d dirty after connecting, want %d", got, n)
+	}
+	// Station 5 keeps beating; station 7 goes offline.
+	p.heartbeat(ids[5], wire.Heartbeat{V: 1, Station: ids[5], At: now, IntervalS: 10}, now.Add(20*time.Second))
+	p.status(ids[7], wire.Status{V: 1, Station: ids[7], State: wire.StateOffline, Reason: wire.StatusShutdown, Since: now}, now.Add(time.Second))
+	p.takeDirty()
+	// 25.0995 s: stations 0..99 are past their deadline, minus 5 and 7.
+	got := p.evaluate(now.Add(25*time.Second + 99*time.Millisecond + 500*time.Microsecond))
+	if len(got) != 98 {
+		t.Fatalf("%d turned stale, want 98", len(got))
+	}
+	for i, x := range got {
+		if x.State != cloud.StateStale || x.Reason != ReasonHeartbeatMissed {
+			t.Fatalf("%s: %s %s", x.Station, x.State, x.Reason)
+		}
+		if i > 0 && x.Station <= got[i-1].Station {
+			t.Fatalf("not in registry order: %s after %s", x.Station, got[i-1].Station)
+		}
+		var k int
+		fmt.Sscanf(x.Station, "st-%d", &k)
+		if k == 5 || k == 7 || k > 99 {
+			t.Fatalf("%s turned stale", x.Station)
+		}
+		if want := now.Add(25*time.Second + time.Duration(k)*time.Millisecond); !x.Since.Equal(want) {
+			t.Fatalf("%s stale since %v, want %v", x.Station, x.Since, want)
+		}
+	}
+	if d := p.takeDirty(); len(d) != 98 {
+		t.Fatalf("%d dirty, want the 98 changed", len(d))
+	}
+	if again := p.evaluate(now.Add(25*time.Second + 99*time.Millisecond + 500*time.Microsecond)); len(again) != 0 {
+		t.Fatalf("%d turned stale twice", len(again))
+	}
+	// Station 5's deadline moved to 45 s; 7 stays offline for ever.
+	rest := p.evaluate(now.Add(time.Hour))
+	if len(rest) != n-98-1 { // all but the 98 and station 7
+		t.Fatalf("%d more turned stale, want %d", len(rest), n-98-1)
+	}
+	if x, _ := p.get(ids[5]); x.State != cloud.StateStale || !x.Since.Equal(now.Add(45*time.Second)) {
+		t.Fatalf("station 5: %s since %v", x.State, x.Since)
+	}
+	if x, _ := p.get(ids[7]); x.State != cloud.StateOffline {
+		t.Fatalf("station 7: %s", x.State)
+	}
+	if p.deadlines.Len() != 0 {
+		t.Fatalf("%d deadlines left, want none", p.deadlines.Len())
+	}
+}
+
+// BenchmarkPresenceHeartbeat is one heartbeat's presence work (and a
+// thousandth of a tick's) at 1,000 and 100,000 stations: O(log n), not
+// O(n).
+func BenchmarkPresenceHeartbeat(b *testing.B) {
+	for _, n := range []int{1000, 100_000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) { benchPresence(b, n) })
+	}
+}
+
+func benchPresence(b *testing.B, n int) {
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("st-%06d", i)
+	}
+	p := newPresence(ids, nil, 30)
+	now := t0
+	for _, id := range ids {
+		p.status(id, wire.Status{V: 1, Station: id, State: wire.StateOnline, Reason: wire.StatusConnect, Since: now, HeartbeatS: 30}, now)
+	}
+	p.takeDirty()
+	i := 0
+	for b.Loop() {
+		now = now.Add(time.Millisecond)
+		id := ids[i%n]
+		p.heartbeat(id, wire.Heartbeat{V: 1, Station: id, At: now, IntervalS: 30}, now)
+		if i%1000 == 0 {
+			p.evaluate(now)
+			p.takeDirty()
+		}
+		i++
 	}
 }

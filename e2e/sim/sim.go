@@ -105,7 +105,7 @@ type station struct {
 	sentAt time.Time
 	nBatch int
 
-	storm chan time.Duration // Storm: go down for this long
+	storm chan storm // Storm: go down
 	wake  chan struct{}
 }
 
@@ -141,7 +141,7 @@ func Start(opts Options) (*Sim, error) {
 	now := time.Now()
 	for i, st := range opts.Stations {
 		x := &station{sim: s, st: st, svc: st.OfferedServices(), r: rand.New(rand.NewPCG(uint64(i)+1, 77)), start: now,
-			storm: make(chan time.Duration, 1), wake: make(chan struct{}, 1)}
+			storm: make(chan storm, 1), wake: make(chan struct{}, 1)}
 		for j := 0; j < opts.Backlog; j++ {
 			x.make(now.Add(-time.Duration(opts.Backlog-j) * time.Second))
 		}
@@ -162,12 +162,19 @@ func Start(opts Options) (*Sim, error) {
 // hold.
 func (s *Sim) StopMaking() { s.making.Store(false) }
 
+// storm is one Storm's orders to a station.
+type storm struct {
+	down    time.Duration
+	backlog int
+}
+
 // Storm takes every station off the network at once and brings all of
-// them back together after down.
-func (s *Sim) Storm(down time.Duration) {
+// them back together after down; while off, each makes backlog
+// check-ins (visitors served while the network was down).
+func (s *Sim) Storm(down time.Duration, backlog int) {
 	for _, x := range s.stations {
 		select {
-		case x.storm <- down:
+		case x.storm <- storm{down, backlog}:
 		default:
 		}
 	}
@@ -301,9 +308,15 @@ func (x *station) run(delay time.Duration) {
 			x.sim.outages.Add(1)
 			x.down(o.OutageFor)
 			nextOutage = x.nextOutage()
-		case d := <-x.storm:
+		case st := <-x.storm:
 			x.sim.outages.Add(1)
-			x.down(d)
+			x.closeUp()
+			x.mu.Lock()
+			for i := 0; i < st.backlog; i++ {
+				x.make(time.Now().Add(time.Duration(i) * st.down / time.Duration(max(st.backlog, 1))))
+			}
+			x.mu.Unlock()
+			x.down(st.down)
 		}
 	}
 }

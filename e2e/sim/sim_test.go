@@ -52,7 +52,7 @@ func TestSimulation(t *testing.T) {
 	}
 	defer s.Close()
 	time.Sleep(2 * time.Second)
-	s.Storm(time.Second)
+	s.Storm(time.Second, 5)
 	time.Sleep(3 * time.Second)
 	s.StopMaking()
 	deadline := time.Now().Add(60 * time.Second)

@@ -20,8 +20,12 @@ package main
 import (
 	"flag"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -44,9 +48,11 @@ func main() {
 	outageFor := fs.Duration("outage-for", 30*time.Second, "length of an outage")
 	stormAt := fs.Duration("storm-at", 0, "take every station off at this time (0: no storm)")
 	stormFor := fs.Duration("storm-for", 10*time.Second, "how long the storm keeps them off")
+	stormBacklog := fs.Int("storm-backlog", 0, "check-ins each station makes while the storm keeps it off")
 	duration := fs.Duration("duration", time.Minute, "how long to make check-ins")
 	drain := fs.Bool("drain", false, "after -duration, stop making check-ins and wait for every outbox to empty")
 	drainLimit := fs.Duration("drain-limit", 10*time.Minute, "with -drain: give up after this")
+	hubMetrics := fs.String("hub-metrics", "", "the hub's /metrics URL: report how many stations the hub sees online")
 	fs.Parse(os.Args[1:])
 
 	stations := sim.District(*prefix, *n)
@@ -77,7 +83,8 @@ func main() {
 	defer tick.Stop()
 	var last sim.Totals
 	var allConnected, drained time.Duration
-	var stormed time.Time
+	var stormed, firstAck, hubOnline time.Time
+	var firstAcked int64
 	storm := time.After(*stormAt)
 	if *stormAt <= 0 {
 		storm = nil
@@ -92,8 +99,8 @@ loop:
 		case <-sig:
 			break loop
 		case <-storm:
-			fmt.Printf("storm: every station off for %v\n", *stormFor)
-			s.Storm(*stormFor)
+			fmt.Printf("storm: every station off for %v, making %d check-ins each meanwhile\n", *stormFor, *stormBacklog)
+			s.Storm(*stormFor, *stormBacklog)
 			stormed = time.Now().Add(*stormFor)
 			allConnected, drained = 0, 0
 		case <-end:
@@ -110,8 +117,27 @@ loop:
 		case <-tick.C:
 			t := s.Totals()
 			el := time.Since(start)
-			fmt.Printf("t=%6.1fs stations=%d connected=%d made=%d acked=%d outbox=%d acked/s=%d batches=%d resent=%d outages=%d\n",
-				el.Seconds(), t.Stations, t.Connected, t.Made, t.Acked, t.Outbox, t.Acked-last.Acked, t.Batches, t.Resent, t.Outages)
+			online := ""
+			if *hubMetrics != "" {
+				n := onlineAtHub(*hubMetrics)
+				online = fmt.Sprintf(" hub_online=%d", n)
+				if n == t.Stations && hubOnline.IsZero() {
+					hubOnline = time.Now()
+					ref := start
+					if !stormed.IsZero() {
+						ref = stormed
+					}
+					fmt.Printf("the hub sees all %d stations online %.1fs after the %s\n", n, hubOnline.Sub(ref).Seconds(), what(stormed))
+				}
+				if n < t.Stations {
+					hubOnline = time.Time{}
+				}
+			}
+			if firstAck.IsZero() && t.Acked > 0 {
+				firstAck, firstAcked = time.Now(), t.Acked
+			}
+			fmt.Printf("t=%6.1fs stations=%d connected=%d made=%d acked=%d outbox=%d acked/s=%d batches=%d resent=%d outages=%d%s\n",
+				el.Seconds(), t.Stations, t.Connected, t.Made, t.Acked, t.Outbox, t.Acked-last.Acked, t.Batches, t.Resent, t.Outages, online)
 			last = t
 			ref := start
 			if !stormed.IsZero() {
@@ -133,9 +159,33 @@ loop:
 		}
 	}
 	t := s.Totals()
+	if !firstAck.IsZero() && t.Outbox == 0 && t.Acked > firstAcked {
+		d := time.Since(firstAck)
+		fmt.Printf("ingest: %d check-ins acknowledged in %.1fs after the first report with an ack: %.0f check-ins/s\n",
+			t.Acked-firstAcked, d.Seconds(), float64(t.Acked-firstAcked)/d.Seconds())
+	}
 	fmt.Printf("total: stations=%d made=%d acked=%d outbox=%d in %.1fs\n", t.Stations, t.Made, t.Acked, t.Outbox, time.Since(start).Seconds())
 	s.Close()
 	os.Exit(code)
+}
+
+// onlineAtHub reads vetnet_hub_stations{state="online"} from the hub's
+// metrics; -1 when it cannot.
+func onlineAtHub(url string) int {
+	c := http.Client{Timeout: 2 * time.Second}
+	resp, err := c.Get(url)
+	if err != nil {
+		return -1
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, `vetnet_hub_stations{state="online"} `); ok {
+			n, _ := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			return int(n)
+		}
+	}
+	return -1
 }
 
 func what(stormed time.Time) string {
