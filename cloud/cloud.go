@@ -395,3 +395,16 @@ type Event struct {
 	Alert    Alert           // for EventAlert
 	Changed  bool            // for EventPresence: the state changed (not only the heartbeat data)
 }
+
+// Leadership is implemented by a store that several hub replicas share
+// (cloud/postgres). Every replica takes every status and heartbeat and
+// keeps every station's presence in memory, but one at a time leads: only
+// the leader stores presence and the station log and opens and resolves
+// the presence alerts, which would otherwise be written once per replica.
+// When the leader dies its database session ends and another replica
+// takes over at its next presence tick.
+type Leadership interface {
+	// Lead reports whether this store's replica leads, trying to become
+	// the leader if nobody is. Errors: EUNAVAILABLE.
+	Lead(ctx context.Context) (bool, error)
+}

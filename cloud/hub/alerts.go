@@ -108,6 +108,17 @@ func newAlerting(h *Hub, rules Rules, active []cloud.Alert) (*alerting, error) {
 	return a, nil
 }
 
+// reload replaces the alerts kept in memory with those the store has
+// open (a replica that became the leader).
+func (a *alerting) reload(active []cloud.Alert) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.active = map[string]cloud.Alert{}
+	for _, x := range active {
+		a.active[x.Key] = x
+	}
+}
+
 // condition is an alert a station's state calls for.
 type condition struct {
 	rule    cloud.AlertRule

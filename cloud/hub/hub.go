@@ -43,6 +43,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vetnet/vetnet"
@@ -168,6 +169,11 @@ type Hub struct {
 	logMu  sync.Mutex
 	logBuf []cloud.LogEntry // station log entries not stored yet
 
+	// leading: this replica stores presence and the station log and runs
+	// the presence alerts (always, unless the store is a
+	// cloud.Leadership shared with other replicas).
+	leading atomic.Bool
+
 	mu      sync.Mutex // guards the fields below
 	tr      transport
 	mqttURL string
@@ -278,6 +284,11 @@ func New(cfg Config) (*Hub, error) {
 	h.c = newCounters(h.reg)
 	h.events = newFanout(func() { h.c.eventsDropped.Inc() })
 	h.registerGauges()
+	if _, shared := h.store.(cloud.Leadership); !shared {
+		h.leading.Store(true)
+	} else {
+		h.lead()
+	}
 	h.web = web.New(web.Options{
 		Store:      h.store,
 		Stations:   h.Stations,
@@ -503,6 +514,7 @@ func (h *Hub) presenceLoop() {
 		case <-h.ctx.Done():
 			return
 		case <-t.C:
+			h.lead()
 			h.CheckPresence()
 			h.flushPresence()
 			h.flushLog()
@@ -521,12 +533,63 @@ func (h *Hub) CheckPresence() []cloud.Presence {
 		h.logTransitions(cloud.Presence{State: cloud.StateOnline}, cloud.Presence{Station: p.Station, State: p.State, Reason: p.Reason})
 		h.events.publish(cloud.Event{Kind: cloud.EventPresence, Presence: p, Changed: true})
 	}
+	if !h.leading.Load() {
+		return changed
+	}
 	// The alert rules: a station offline for long opens its alert here,
 	// with no message to trigger it.
 	for _, p := range h.presence.all() {
 		h.alerts.evaluate(p, now)
 	}
 	return changed
+}
+
+// Leading reports whether this replica stores presence and the station
+// log and runs the presence alerts (see cloud.Leadership).
+func (h *Hub) Leading() bool { return h.leading.Load() }
+
+// lead asks a shared store whether this replica leads. A replica that
+// becomes the leader takes the alerts the previous one left open and
+// stores every station's presence as it sees it; one that is not the
+// leader keeps presence in memory only.
+func (h *Hub) lead() {
+	l, ok := h.store.(cloud.Leadership)
+	if !ok {
+		h.leading.Store(true)
+		return
+	}
+	ctx, cancel := context.WithTimeout(h.ctx, 5*time.Second)
+	defer cancel()
+	now, err := l.Lead(ctx)
+	if err != nil {
+		h.c.storeErrors.Inc("lead")
+		return
+	}
+	was := h.leading.Swap(now)
+	if now && !was {
+		h.cfg.Logf("hub: this replica now leads (presence, station log, alerts)")
+		var active []cloud.Alert
+		for f := (cloud.AlertFilter{States: []cloud.AlertState{cloud.AlertOpen, cloud.AlertAcknowledged}, Limit: cloud.MaxLimit}); ; {
+			p, err := h.store.Alerts(ctx, f)
+			if err != nil {
+				h.leading.Store(false) // again at the next tick
+				return
+			}
+			active = append(active, p.Alerts...)
+			if p.Next == "" {
+				break
+			}
+			f.Cursor = p.Next
+		}
+		h.alerts.reload(active)
+		h.presence.putDirty(h.presence.all())
+	}
+	if !now {
+		h.presence.takeDirty()
+		h.logMu.Lock()
+		h.logBuf = nil
+		h.logMu.Unlock()
+	}
 }
 
 // flushPresence saves the presences changed since the last flush.

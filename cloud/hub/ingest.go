@@ -341,9 +341,11 @@ func (h *Hub) presenceEvent(before, p cloud.Presence, changed bool) {
 	if changed {
 		h.c.transitions.Inc(string(p.State))
 	}
-	h.logTransitions(before, p)
 	h.events.publish(cloud.Event{Kind: cloud.EventPresence, Presence: p, Changed: changed})
-	h.alerts.evaluate(p, h.cfg.Now())
+	if h.leading.Load() {
+		h.logTransitions(before, p)
+		h.alerts.evaluate(p, h.cfg.Now())
+	}
 }
 
 // logTransitions queues the station log entries of a presence change:

@@ -105,7 +105,12 @@ type Store struct {
 	stop    chan struct{}
 	writer  sync.WaitGroup
 	closeMu sync.Mutex
+
+	leadMu   sync.Mutex
+	leadConn *sql.Conn // holds the leader's lock while this replica leads
 }
+
+var _ cloud.Leadership = (*Store)(nil)
 
 //go:embed migrations/*.sql
 var migrations embed.FS
@@ -230,6 +235,7 @@ func (s *Store) Close() error {
 	}
 	close(s.stop)
 	s.writer.Wait()
+	s.resign()
 	return translate(s.db.Close())
 }
 

@@ -359,3 +359,29 @@ func TestTranslateHidesSQL(t *testing.T) {
 		t.Fatalf("message leaks SQL: %q", msg)
 	}
 }
+
+// TestLead: of two stores on one schema one leads; when it closes, the
+// other takes over.
+func TestLead(t *testing.T) {
+	a := MustOpen(t, nil)
+	b, err := Open(testURL(t), &Options{Schema: a.Schema(), MaxConns: 2, Location: storetest.Zone})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	ctx := context.Background()
+	la, err := a.Lead(ctx)
+	if err != nil || !la {
+		t.Fatalf("first: %v %v, want to lead", la, err)
+	}
+	if lb, err := b.Lead(ctx); err != nil || lb {
+		t.Fatalf("second: %v %v, want not to lead", lb, err)
+	}
+	if la, err := a.Lead(ctx); err != nil || !la {
+		t.Fatalf("first again: %v %v, want to lead still", la, err)
+	}
+	a.Close()
+	if lb, err := b.Lead(ctx); err != nil || !lb {
+		t.Fatalf("second after the first closed: %v %v, want to lead", lb, err)
+	}
+}
