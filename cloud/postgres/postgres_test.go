@@ -385,3 +385,77 @@ func TestLead(t *testing.T) {
 		t.Fatalf("second after the first closed: %v %v, want to lead", lb, err)
 	}
 }
+
+// TestRebuildAggregates: aggregates rebuilt from the rows answer exactly
+// as those kept by Save: by the server for a zone of one offset, by the
+// store for a zone with daylight saving time.
+func TestRebuildAggregates(t *testing.T) {
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Skip("no zone data:", err)
+	}
+	for _, loc := range []*time.Location{storetest.Zone, ny} {
+		t.Run(loc.String(), func(t *testing.T) {
+			s := MustOpen(t, &Options{Location: loc})
+			ctx := context.Background()
+			if err := s.UpsertStations(ctx, storetest.Stations()); err != nil {
+				t.Fatal(err)
+			}
+			r := rand.New(rand.NewPCG(8, 9))
+			var cs []vetnet.CheckIn
+			for i, st := range storetest.Stations() {
+				// Over the spring change of clocks.
+				cs = append(cs, storetest.NewCheckIns(t, r, st.ID, 1, 50+10*i, time.Date(2026, 3, 1, 3, 0, 0, 0, time.UTC), 5*time.Hour+7*time.Minute)...)
+			}
+			cs = append(cs, storetest.NewCheckIns(t, r, "st-unknown", 1, 7, time.Date(2026, 3, 2, 3, 0, 0, 0, time.UTC), time.Hour)...)
+			fs := storetest.NewFeedback(t, r, cs)
+			for i := 0; i < len(cs); i += 40 {
+				end := min(i+40, len(cs))
+				if _, err := s.Save(ctx, cloud.Batch{CheckIns: cs[i:end], Feedback: fs[i:end]}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			from, to := time.Date(2026, 3, 5, 0, 0, 0, 0, loc), time.Date(2026, 3, 12, 0, 0, 0, 0, loc)
+			queries := []cloud.StatsQuery{
+				{GroupBy: []cloud.Dim{cloud.DimStation}}, {GroupBy: []cloud.Dim{cloud.DimService}},
+				{GroupBy: []cloud.Dim{cloud.DimDay, cloud.DimHour}},
+				{Roots: []string{"st-d-t1"}, From: from, GroupBy: []cloud.Dim{cloud.DimService}},
+				{From: from, To: to, GroupBy: []cloud.Dim{cloud.DimStation, cloud.DimDay}},
+			}
+			answers := func() []string {
+				var out []string
+				for _, q := range queries {
+					a, err := s.CheckInStats(ctx, q)
+					if err != nil {
+						t.Fatal(err)
+					}
+					out = append(out, fmt.Sprint(a))
+					if q.GroupBy[len(q.GroupBy)-1] != cloud.DimHour {
+						rq := q
+						rq.GroupBy = append(rq.GroupBy, cloud.DimRating)
+						b, err := s.RatingStats(ctx, rq)
+						if err != nil {
+							t.Fatal(err)
+						}
+						out = append(out, fmt.Sprint(b))
+					}
+				}
+				st, err := s.StationStats(ctx, from)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return append(out, fmt.Sprint(st))
+			}
+			before := answers()
+			if err := s.RebuildAggregates(ctx); err != nil {
+				t.Fatal(err)
+			}
+			after := answers()
+			for i := range before {
+				if before[i] != after[i] {
+					t.Errorf("answer %d changed by the rebuild:\n%s\n%s", i, before[i], after[i])
+				}
+			}
+		})
+	}
+}

@@ -49,15 +49,21 @@ func BenchmarkDashboardAtScalePostgres(b *testing.B) {
 	if err := st.UpsertStations(ctx, stations); err != nil {
 		b.Fatal(err)
 	}
-	have, err := st.CountCheckIns(ctx, cloud.CheckInFilter{})
+	var rows, ratings int
+	if err := st.DB().QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM checkin_ids), (SELECT COUNT(*) FROM feedback)`).Scan(&rows, &ratings); err != nil {
+		b.Fatal(err)
+	}
+	counted, err := st.CountCheckIns(ctx, cloud.CheckInFilter{})
 	if err != nil {
 		b.Fatal(err)
 	}
-	if have < n {
+	if rows < n || ratings == 0 {
 		start := time.Now()
 		bulkLoad(b, st, stations, n, now)
 		b.Logf("loaded %d check-ins in %v", n, time.Since(start).Round(time.Second))
-		start = time.Now()
+	}
+	if counted < n {
+		start := time.Now()
 		if err := st.RebuildAggregates(ctx); err != nil {
 			b.Fatal(err)
 		}
