@@ -5,6 +5,7 @@
 #   scripts/scale-bench.sh ingest      # 1,000 stations drain backlogs: into PostgreSQL, then the embedded store
 #   scripts/scale-bench.sh stations    # 10,000 stations, heartbeat 30 s: hub (embedded broker) and Mosquitto memory
 #   scripts/scale-bench.sh storm       # 10,000 stations off at once and back together, with backlogs
+#                                      # (BROKER=mosquitto: on a Mosquitto of its own, the hub subscribed)
 #
 # PG (default postgres://postgres@127.0.0.1:5432/test) is used for ingest;
 # each run uses a schema of its own and drops it.
@@ -104,15 +105,24 @@ stations() {
 
 storm() {
   "$W/simulate" -registry "$W/reg.toml" -n "$N" -prefix storm
-  local port
+  local port mq=""
   port=$(free_port)
-  hub -data "$W/d-storm" -stations "$W/reg.toml" -mqtt 127.0.0.1:$port
+  if [ "${BROKER:-embedded}" = mosquitto ]; then
+    printf 'listener %s 127.0.0.1\nallow_anonymous true\nmax_connections -1\npersistence false\n' "$port" >"$W/mosquitto.conf"
+    mosquitto -c "$W/mosquitto.conf" >"$W/mosquitto.log" 2>&1 &
+    mq=$!
+    sleep 1
+    hub -data "$W/d-storm" -stations "$W/reg.toml" -broker tcp://127.0.0.1:$port
+  else
+    hub -data "$W/d-storm" -stations "$W/reg.toml" -mqtt 127.0.0.1:$port
+  fi
   machine
+  echo "broker: ${BROKER:-embedded}"
   echo "storm: $N stations connect, at 60 s all go off for 30 s and make ${STORM_BACKLOG:-5} check-ins each, then all come back at once"
   "$W/simulate" -broker tcp://127.0.0.1:$port -n "$N" -prefix storm -heartbeat 30 -spread 30s -storm-at 60s -storm-for 30s \
     -storm-backlog "${STORM_BACKLOG:-5}" -duration 180s -drain -hub-metrics "http://$HUB_HTTP/metrics" | grep -vE '^t='
   echo "hub memory: VmHWM $(mem $HUB_PID VmHWM) kB"
-  kill $HUB_PID; wait $HUB_PID || true
+  kill $HUB_PID $mq; wait || true
 }
 
 for what in "${@:-ingest}"; do "$what"; done
