@@ -73,9 +73,10 @@ stations() {
   sleep "${dur%s}"
   grep -E '^(the hub|all)' "$W/sim.log" || true
   tail -1 "$W/sim.log" | grep -v '^total' || true
-  local rss hwm
+  local rss hwm conn
   rss=$(mem $HUB_PID VmRSS); hwm=$(mem $HUB_PID VmHWM)
-  echo "hub (embedded broker), $N stations connected: VmRSS $rss kB, VmHWM $hwm kB; per station $(( (rss - idle) * 1024 / N )) bytes"
+  conn=$(grep '^t=' "$W/sim.log" | tail -1 | sed -n 's/.* connected=\([0-9]*\).*/\1/p')
+  echo "hub (embedded broker), $conn of $N stations connected: VmRSS $rss kB, VmHWM $hwm kB; per connected station $(( (rss - idle) * 1024 / (conn > 0 ? conn : 1) )) bytes"
   wait $sim || true
   kill $HUB_PID; wait $HUB_PID || true
 
