@@ -89,6 +89,9 @@ type alerting struct {
 
 	mu     sync.Mutex
 	active map[string]cloud.Alert // by key
+	// byStation indexes active by station, so that a station's message
+	// looks at its own alerts, not at every open alert.
+	byStation map[string]map[string]bool
 
 	hooks chan []byte // webhook deliveries; nil without a webhook
 }
@@ -98,9 +101,9 @@ func newAlerting(h *Hub, rules Rules, active []cloud.Alert) (*alerting, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &alerting{h: h, rules: rules, cal: cal, active: map[string]cloud.Alert{}}
+	a := &alerting{h: h, rules: rules, cal: cal, active: map[string]cloud.Alert{}, byStation: map[string]map[string]bool{}}
 	for _, x := range active {
-		a.active[x.Key] = x
+		a.put(x)
 	}
 	if rules.Webhook != "" {
 		a.hooks = make(chan []byte, 1024)
@@ -113,9 +116,28 @@ func newAlerting(h *Hub, rules Rules, active []cloud.Alert) (*alerting, error) {
 func (a *alerting) reload(active []cloud.Alert) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.active = map[string]cloud.Alert{}
+	a.active, a.byStation = map[string]cloud.Alert{}, map[string]map[string]bool{}
 	for _, x := range active {
-		a.active[x.Key] = x
+		a.put(x)
+	}
+}
+
+// put and drop keep active and byStation together; a.mu is held.
+func (a *alerting) put(x cloud.Alert) {
+	a.active[x.Key] = x
+	if a.byStation[x.Station] == nil {
+		a.byStation[x.Station] = map[string]bool{}
+	}
+	a.byStation[x.Station][x.Key] = true
+}
+
+func (a *alerting) drop(x cloud.Alert) {
+	delete(a.active, x.Key)
+	if m := a.byStation[x.Station]; m != nil {
+		delete(m, x.Key)
+		if len(m) == 0 {
+			delete(a.byStation, x.Station)
+		}
 	}
 }
 
@@ -204,8 +226,8 @@ func (a *alerting) evaluate(p cloud.Presence, now time.Time) {
 	}
 	a.mu.Lock()
 	var cleared []cloud.Alert
-	for k, x := range a.active {
-		if x.Station == p.Station && judged[x.Rule] && !keys[k] {
+	for k := range a.byStation[p.Station] {
+		if x := a.active[k]; judged[x.Rule] && !keys[k] {
 			cleared = append(cleared, x)
 		}
 	}
@@ -253,7 +275,7 @@ func (a *alerting) open(x cloud.Alert) {
 		return
 	}
 	a.mu.Lock()
-	a.active[stored.Key] = stored
+	a.put(stored)
 	a.mu.Unlock()
 	if isNew {
 		a.h.c.alerts.Inc(string(stored.Rule), AlertOpened)
@@ -272,7 +294,7 @@ func (a *alerting) resolve(x cloud.Alert, by, comment string, now time.Time) (cl
 	}
 	a.mu.Lock()
 	if cur, ok := a.active[x.Key]; ok && cur.ID == x.ID {
-		delete(a.active, x.Key)
+		a.drop(cur)
 	}
 	a.mu.Unlock()
 	a.h.c.alerts.Inc(string(x.Rule), AlertResolved)
@@ -364,7 +386,7 @@ func (h *Hub) AckAlert(ctx context.Context, id int64, by, comment string) (cloud
 	}
 	h.alerts.mu.Lock()
 	if cur, ok := h.alerts.active[x.Key]; ok && cur.ID == x.ID {
-		h.alerts.active[x.Key] = x
+		h.alerts.put(x)
 	}
 	h.alerts.mu.Unlock()
 	h.c.alerts.Inc(string(x.Rule), AlertAcknowledged)
