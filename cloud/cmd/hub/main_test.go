@@ -27,6 +27,10 @@ func TestParseFlags(t *testing.T) {
 			return m.Config.BrokerURL == "tcp://127.0.0.1:1883" && m.Config.ShareGroup == "hubs" && m.Config.HeartbeatS == 30
 		}},
 		{"share group alone", []string{"-share-group", "hubs"}, false, nil},
+		{"postgres store", []string{"-store", "postgres://hub@db:5432/vetnet", "-store-schema", "district1", "-store-conns", "4"}, true, func(m *Main) bool {
+			return m.StoreURL == "postgres://hub@db:5432/vetnet" && m.StoreSchema == "district1" && m.StoreConns == 4
+		}},
+		{"store not postgres", []string{"-store", "mysql://hub@db/vetnet"}, false, nil},
 		{"bad heartbeat", []string{"-heartbeat", "0"}, false, nil},
 		{"stray argument", []string{"extra"}, false, nil},
 		{"unknown flag", []string{"-nope"}, false, nil},
