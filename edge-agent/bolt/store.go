@@ -225,19 +225,11 @@ func (s *Store) init() error {
 			return vetnet.Wrap(vetnet.EINVALID, fmt.Errorf("data file of station %q opened as %q", st, s.station),
 				"该数据文件属于另一个站点", "The data file belongs to another station.")
 		}
-		check := meta.Get(keyKeyCheck)
-		k, err := loadKey(s.path+".key", check == nil)
+		k, err := loadKeys(meta, s.path+".key")
 		if err != nil {
 			return err
 		}
 		s.keys = k
-		if check == nil {
-			return putCopy(meta, keyKeyCheck, k.check)
-		}
-		if !bytes.Equal(check, k.check) {
-			return vetnet.Wrap(vetnet.EINTERNAL, errors.New("device key does not match the database"),
-				"设备密钥与站点数据文件不匹配", "The device key does not match the station's data file.")
-		}
 		return nil
 	})
 }
