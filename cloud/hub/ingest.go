@@ -38,6 +38,7 @@ type counters struct {
 	duty            *metrics.Counter // result: stored, duplicate
 	alerts          *metrics.Counter // rule, event
 	webhook         *metrics.Counter // result: ok, failed, dropped
+	anonymised      *metrics.Counter
 }
 
 func newCounters(r *metrics.Registry) counters {
@@ -58,6 +59,7 @@ func newCounters(r *metrics.Registry) counters {
 		duty:            r.Counter("vetnet_hub_duty_events_total", "Duty events (staff on or off duty) received in batches, by result: stored (new), duplicate (already stored).", "result"),
 		alerts:          r.Counter("vetnet_hub_alerts_total", "Alert events, by rule and event: opened, acknowledged, resolved.", "rule", "event"),
 		webhook:         r.Counter("vetnet_hub_alert_webhook_total", "Alert events posted to the webhook, by result: ok, failed (after retries), dropped (queue full).", "result"),
+		anonymised:      r.Counter("vetnet_hub_anonymised_checkins_total", "Check-ins whose ID number and name were removed after the retention period (Config.AnonymiseAfter)."),
 		gapsOpened:      r.Counter("vetnet_hub_seq_gaps_opened_total", "Batches after which a station had more sequence numbers missing below its highest than before."),
 	}
 }

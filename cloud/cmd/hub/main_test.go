@@ -29,6 +29,11 @@ func TestParseFlags(t *testing.T) {
 		{"share group alone", []string{"-share-group", "hubs"}, false, nil},
 		{"bad heartbeat", []string{"-heartbeat", "0"}, false, nil},
 		{"stray argument", []string{"extra"}, false, nil},
+		{"tls", []string{"-tls-cert", "c.pem", "-tls-key", "k.pem", "-anonymise-after", "26280h", "-key-file", "/keys/hub.key"}, true, func(m *Main) bool {
+			return m.Config.TLSCert == "c.pem" && m.Config.TLSKey == "k.pem" && m.Config.AnonymiseAfter.Hours() == 26280 && m.Config.KeyFile == "/keys/hub.key"
+		}},
+		{"tls cert alone", []string{"-tls-cert", "c.pem"}, false, nil},
+		{"negative retention", []string{"-anonymise-after", "-1h"}, false, nil},
 		{"unknown flag", []string{"-nope"}, false, nil},
 	}
 	for _, tt := range tests {
