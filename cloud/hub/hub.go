@@ -36,9 +36,9 @@ package hub
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"log"
-	"crypto/tls"
 	"net"
 	"net/http"
 	"os"
