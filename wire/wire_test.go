@@ -406,3 +406,27 @@ func FuzzDecodeControl(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseTopic: any topic either names a valid station and a known kind
+// or is refused with a reason; a parsed topic is rebuilt exactly.
+func FuzzParseTopic(f *testing.F) {
+	f.Add(wire.Topic(station, wire.KindCheckIns))
+	f.Add(wire.Topic(station, wire.KindHeartbeat))
+	f.Add("vs/v1/st//checkins")
+	f.Add("vs/v1/st/a/b/c")
+	f.Fuzz(func(t *testing.T, topic string) {
+		st, kind, err := wire.ParseTopic(topic)
+		if err != nil {
+			if wire.Reason(err) == "" {
+				t.Fatalf("error without a reason: %v", err)
+			}
+			return
+		}
+		if err := vetnet.ValidateStationID(st); err != nil {
+			t.Fatalf("accepted station %q: %v", st, err)
+		}
+		if got := wire.Topic(st, kind); got != topic {
+			t.Fatalf("ParseTopic(%q) = %q %q, rebuilt %q", topic, st, kind, got)
+		}
+	})
+}

@@ -87,7 +87,7 @@ type testHub struct {
 	dir   string
 }
 
-func newTestHub(t *testing.T, dir string, mod func(*Config)) *testHub {
+func newTestHub(t testing.TB, dir string, mod func(*Config)) *testHub {
 	t.Helper()
 	if dir == "" {
 		dir = t.TempDir()
