@@ -430,3 +430,20 @@ func FuzzParseTopic(f *testing.F) {
 		}
 	})
 }
+
+// FuzzBatchLabel: the label read alone is the one a full decode finds.
+func FuzzBatchLabel(f *testing.F) {
+	for _, m := range messages {
+		b, _ := os.ReadFile(filepath.Join("testdata", m.file))
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		label := wire.BatchLabel(data)
+		if len(label) > 64 {
+			t.Fatalf("label of %d bytes", len(label))
+		}
+		if b, err := wire.DecodeCheckInBatch(station, data); err == nil && b.Batch != label {
+			t.Fatalf("BatchLabel %q, decoded %q", label, b.Batch)
+		}
+	})
+}

@@ -155,6 +155,15 @@ type Config struct {
 	// 1 h.
 	AnonymiseEvery time.Duration
 
+	// IngestRate is how many messages (check-in batches and heartbeats)
+	// a second each station may send on average, IngestBurst how many at
+	// once; beyond them a batch gets an error ack (rate_limited) and stays
+	// in the station's outbox, a heartbeat is dropped (see ratelimit.go).
+	// Defaults DefaultIngestRate (5) and DefaultIngestBurst (40); a
+	// negative IngestRate turns the limit off.
+	IngestRate  float64
+	IngestBurst int
+
 	// TLSCert and TLSKey are PEM files: when both are set the dashboard
 	// and API are served over HTTPS only (the session cookie is then
 	// Secure and answers carry Strict-Transport-Security).
@@ -183,6 +192,7 @@ type Hub struct {
 	web      *web.Server
 	alerts   *alerting
 	genPass  string
+	limit    *limiter
 
 	logMu  sync.Mutex
 	logBuf []cloud.LogEntry // station log entries not stored yet
@@ -219,13 +229,19 @@ func New(cfg Config) (*Hub, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.IngestRate == 0 {
+		cfg.IngestRate = DefaultIngestRate
+	}
+	if cfg.IngestBurst <= 0 {
+		cfg.IngestBurst = DefaultIngestBurst
+	}
 	if cfg.AnonymiseEvery <= 0 {
 		cfg.AnonymiseEvery = time.Hour
 	}
 	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
 		return nil, vetnet.Errorz(vetnet.EINVALID, "TLS 证书和私钥需同时提供", "TLS needs both the certificate and the key.")
 	}
-	h := &Hub{cfg: cfg, stations: map[string]vetnet.Station{}, reg: metrics.NewRegistry()}
+	h := &Hub{cfg: cfg, stations: map[string]vetnet.Station{}, reg: metrics.NewRegistry(), limit: newLimiter(cfg.IngestRate, cfg.IngestBurst)}
 	ids := make([]string, 0, len(cfg.Stations))
 	for _, st := range cfg.Stations {
 		if err := st.Validate(); err != nil {
