@@ -36,8 +36,8 @@ func (s *savesByStation) count(st string) int {
 }
 
 type floodResult struct {
-	ok, limited map[string]int            // acks per station
-	limitedCS   []vetnet.CheckIn          // the flooder's check-ins answered rate_limited
+	ok, limited map[string]int             // acks per station
+	limitedCS   []vetnet.CheckIn           // the flooder's check-ins answered rate_limited
 	latency     map[string][]time.Duration // ack latency of the other stations' batches
 }
 
