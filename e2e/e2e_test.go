@@ -43,6 +43,8 @@ type hubOpts struct {
 	mqttListen string // embedded broker address ("" with brokerURL)
 	brokerURL  string // external broker
 	stations   []vetnet.Station
+	ingestRate float64 // per-station messages a second; 0: the hub's default
+	burst      int
 }
 
 func startHub(t *testing.T, o hubOpts) *hub.Hub {
@@ -50,7 +52,7 @@ func startHub(t *testing.T, o hubOpts) *hub.Hub {
 	h, err := hub.New(hub.Config{
 		DataDir: o.dir, MQTTListen: o.mqttListen, BrokerURL: o.brokerURL, OwnTopicsOnly: o.brokerURL != "",
 		HTTPListen: "127.0.0.1:0", Stations: o.stations, HeartbeatS: 1,
-		Logf: logf(t), AdminPassword: adminPassword,
+		Logf: logf(t), AdminPassword: adminPassword, IngestRate: o.ingestRate, IngestBurst: o.burst,
 	})
 	if err != nil {
 		t.Fatal(err)
