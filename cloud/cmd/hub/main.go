@@ -105,6 +105,8 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.StringVar(&c.KeyFile, "key-file", "", "key ring sealing ID numbers and names (default <data>/hub.db.key); keep it apart from database backups")
 	fs.BoolVar(&m.RotateKey, "rotate-key", false, "make a new key, re-encrypt every ID number and name under it, retire the old key, and exit (stop the hub first)")
 	fs.DurationVar(&c.AnonymiseAfter, "anonymise-after", 0, "remove ID numbers and names of check-ins older than this, e.g. 26280h (3 years); statistics stay; 0 keeps them")
+	fs.Float64Var(&c.IngestRate, "ingest-rate", hub.DefaultIngestRate, "messages (check-in batches, heartbeats) a second each station may send; beyond it batches are answered rate_limited and sent again later; negative: no limit")
+	fs.IntVar(&c.IngestBurst, "ingest-burst", hub.DefaultIngestBurst, "messages a station may send at once before -ingest-rate applies")
 	fs.StringVar(&c.TLSCert, "tls-cert", "", "PEM certificate: serve the dashboard over HTTPS (with -tls-key)")
 	fs.StringVar(&c.TLSKey, "tls-key", "", "PEM private key of -tls-cert")
 	if err := fs.Parse(args); err != nil {
