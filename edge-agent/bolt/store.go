@@ -23,6 +23,8 @@ const (
 	DefaultTimeout   = time.Second
 	DefaultMinFree   = 64 << 20
 	DefaultRetention = 30 * 24 * time.Hour
+
+	DefaultVisitorRetention = 365 * 24 * time.Hour
 )
 
 // Options configure a Store. The zero value is usable apart from StationID.
@@ -74,6 +76,13 @@ type Options struct {
 	// ones. Default DefaultRetention (30 days). Check-ins not yet
 	// acknowledged and parked ones are never purged.
 	Retention time.Duration
+
+	// VisitorRetention is how long the station remembers that someone
+	// visited (the keyed hash of the ID number and the time of the last
+	// visit, for "welcome back" and the last visit on the kiosk), counted
+	// from that visit; Purge forgets older ones. Default
+	// DefaultVisitorRetention (365 days).
+	VisitorRetention time.Duration
 }
 
 // Draft is a check-in before the store numbers it.
@@ -179,6 +188,9 @@ func Open(path string, opts Options) (*Store, error) {
 	}
 	if opts.Retention <= 0 {
 		opts.Retention = DefaultRetention
+	}
+	if opts.VisitorRetention <= 0 {
+		opts.VisitorRetention = DefaultVisitorRetention
 	}
 	switch {
 	case opts.Timeout == 0:
