@@ -2,6 +2,7 @@ package agent_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -59,7 +60,9 @@ func FuzzLocalAPI(f *testing.F) {
 			req.Header.Set("Content-Type", "application/json")
 		} else {
 			req, _ = http.NewRequest("GET", base+p.path, nil)
-			req.URL.RawQuery = input
+			// As a client sends it: bytes a request line cannot hold are
+			// escaped (else Go's HTTP server refuses the line itself).
+			req.URL.RawQuery = escapeQuery(input)
 		}
 		if req == nil {
 			return
@@ -85,3 +88,20 @@ func FuzzLocalAPI(f *testing.F) {
 		}
 	})
 }
+
+// escapeQuery percent-encodes the bytes of s that may not appear raw in a
+// request line.
+func escapeQuery(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || c == '#' || c == '%' && (i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2])) {
+			fmt.Fprintf(&b, "%%%02X", c)
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+func isHex(c byte) bool { return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F' }
