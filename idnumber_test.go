@@ -141,3 +141,31 @@ func FuzzValidateIDNumber(f *testing.F) {
 		}
 	})
 }
+
+// FuzzMask: masking never panics, never returns an 18-character ID
+// number's birth date, and never returns a name of two or more characters
+// whole.
+func FuzzMask(f *testing.F) {
+	f.Add("320411195003070011")
+	f.Add("张三")
+	f.Add("欧阳建国")
+	f.Add("John Smith")
+	f.Add("")
+	f.Fuzz(func(t *testing.T, s string) {
+		m := vetnet.MaskIDNumber(s)
+		if len(s) == vetnet.IDNumberLen && m[6:14] != "********" {
+			t.Fatalf("MaskIDNumber(%q) = %q keeps the birth date", s, m)
+		}
+		if r := []rune(m); len(s) != vetnet.IDNumberLen && len(r) > 2 && strings.Trim(string(r[:len(r)-2]), "*") != "" {
+			t.Fatalf("MaskIDNumber(%q) = %q shows more than its last two characters", s, m)
+		}
+		n := vetnet.MaskName(s)
+		long := false // a word of two or more characters, which must lose some
+		for _, w := range strings.Fields(s) {
+			long = long || len([]rune(w)) >= 2
+		}
+		if long && n == strings.TrimSpace(s) && !strings.Contains(s, "*") {
+			t.Fatalf("MaskName(%q) returned it whole", s)
+		}
+	})
+}

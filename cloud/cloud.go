@@ -106,6 +106,24 @@ type Store interface {
 	// unmasking). Errors: ENOTFOUND, EUNAVAILABLE, EINTERNAL.
 	CheckIn(ctx context.Context, id string) (vetnet.CheckIn, error)
 
+	// PersonData returns the check-ins of the person with this ID number
+	// (found by its keyed hash, so returning visitors are recognised
+	// without a searchable ID number) and the ratings of those visits,
+	// oldest first, in full: for the person's own request.
+	// Errors: EINVALID (a malformed ID number), EUNAVAILABLE, EINTERNAL.
+	PersonData(ctx context.Context, idNumber string) (PersonData, error)
+
+	// ErasePerson removes the person's ID number and name from each of
+	// their check-ins and the comments from their ratings, in one
+	// transaction. The rows stay (without personal data), so counts and
+	// statistics do not change. Errors: EINVALID, EUNAVAILABLE, EINTERNAL.
+	ErasePerson(ctx context.Context, idNumber string, at time.Time) (Erased, error)
+
+	// Anonymise removes the ID number and name of at most limit check-ins
+	// made (station clock) before before, oldest first, and returns how
+	// many; statistics do not change. Errors: EUNAVAILABLE, EINTERNAL.
+	Anonymise(ctx context.Context, before, at time.Time, limit int) (int, error)
+
 	// CheckInStats returns check-in counts from the aggregates that Save
 	// keeps in the same transaction as the check-ins, so they are exact.
 	// Days and hours are in the store's zone. Rows come ordered by their

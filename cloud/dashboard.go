@@ -252,6 +252,8 @@ const (
 	AuditAlertResolve AuditAction = "alert_resolve" // an alert resolved
 	AuditUserChange   AuditAction = "user_change"   // a person added or changed
 	AuditDenied       AuditAction = "denied"        // a request outside the person's rights
+	AuditPersonExport AuditAction = "person_export" // a person's data exported at their request
+	AuditPersonErase  AuditAction = "person_erase"  // a person's data erased at their request
 )
 
 // AuditEntry is one line of the audit log: who did what, when and why.

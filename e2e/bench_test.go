@@ -39,7 +39,7 @@ func quietAgentIn(b *testing.B, dir string, st vetnet.Station, broker string) *a
 }
 
 func quietHub(b *testing.B, dir, mqtt string, stations []vetnet.Station) *hub.Hub {
-	h, err := hub.New(hub.Config{DataDir: dir, MQTTListen: mqtt, Stations: stations, Logf: func(string, ...any) {}})
+	h, err := hub.New(hub.Config{DataDir: dir, MQTTListen: mqtt, Stations: stations, Logf: func(string, ...any) {}, IngestRate: -1})
 	if err != nil {
 		b.Fatal(err)
 	}

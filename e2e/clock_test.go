@@ -32,7 +32,7 @@ func TestClockSkew(t *testing.T) {
 	ag, err := agent.New(agent.Config{
 		StationID: st.ID, DataDir: t.TempDir(), BrokerURL: "tcp://" + h.MQTTAddr(), APIAddr: "127.0.0.1:0",
 		Station: &st, HeartbeatInterval: time.Second, SimReader: true, ReconnectInterval: time.Second,
-		Logf: t.Logf, Now: func() time.Time { return time.Now().Add(time.Duration(offset.Load())) },
+		Logf: logf(t), Now: func() time.Time { return time.Now().Add(time.Duration(offset.Load())) },
 	})
 	if err != nil {
 		t.Fatal(err)

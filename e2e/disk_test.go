@@ -29,7 +29,7 @@ func TestDiskNearlyFull(t *testing.T) {
 	ag, err := agent.New(agent.Config{
 		StationID: st.ID, DataDir: t.TempDir(), BrokerURL: "tcp://" + h.MQTTAddr(), APIAddr: "127.0.0.1:0",
 		Station: &st, HeartbeatInterval: time.Second, SimReader: true, ReconnectInterval: time.Second,
-		MinFree: 256 << 20, FreeSpace: func(string) (uint64, error) { return free.Load(), nil }, Logf: t.Logf,
+		MinFree: 256 << 20, FreeSpace: func(string) (uint64, error) { return free.Load(), nil }, Logf: logf(t),
 	})
 	if err != nil {
 		t.Fatal(err)

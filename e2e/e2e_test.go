@@ -43,6 +43,8 @@ type hubOpts struct {
 	mqttListen string // embedded broker address ("" with brokerURL)
 	brokerURL  string // external broker
 	stations   []vetnet.Station
+	ingestRate float64 // per-station messages a second; 0: the hub's default
+	burst      int
 }
 
 func startHub(t *testing.T, o hubOpts) *hub.Hub {
@@ -50,7 +52,7 @@ func startHub(t *testing.T, o hubOpts) *hub.Hub {
 	h, err := hub.New(hub.Config{
 		DataDir: o.dir, MQTTListen: o.mqttListen, BrokerURL: o.brokerURL, OwnTopicsOnly: o.brokerURL != "",
 		HTTPListen: "127.0.0.1:0", Stations: o.stations, HeartbeatS: 1,
-		Logf: t.Logf, AdminPassword: adminPassword,
+		Logf: logf(t), AdminPassword: adminPassword, IngestRate: o.ingestRate, IngestBurst: o.burst,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -88,7 +90,7 @@ func startAgentIn(t *testing.T, station vetnet.Station, brokerURL, dir string) (
 		StationID: station.ID, DataDir: dir, BrokerURL: brokerURL, APIAddr: "127.0.0.1:0",
 		Station: &station, HeartbeatInterval: time.Second, SimReader: true,
 		AckTimeout: 2 * time.Second, MaxBackoff: 4 * time.Second, ReconnectInterval: time.Second,
-		Version: "e2e", Logf: t.Logf,
+		Version: "e2e", Logf: logf(t),
 	})
 	if err != nil {
 		t.Fatal(err)

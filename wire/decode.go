@@ -152,3 +152,42 @@ func checkStation(payload, topicStation string) error {
 	}
 	return nil
 }
+
+// BatchLabel returns the "batch" label of a check-in batch payload without
+// decoding it into check-ins, for an answer that must name the batch but
+// should not spend a full decode on it (a station over its rate). Like the
+// decoder, it takes the last "batch" key of the object. It returns "" when
+// the payload is too large, not one JSON object, or has no valid label.
+func BatchLabel(data []byte) string {
+	if len(data) > MaxCheckInsPayload {
+		return ""
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return ""
+	}
+	label := ""
+	for dec.More() {
+		k, err := dec.Token()
+		key, ok := k.(string)
+		if err != nil || !ok {
+			return ""
+		}
+		if strings.EqualFold(key, "batch") { // encoding/json matches keys without case
+			var s string
+			if dec.Decode(&s) != nil || len(s) > 64 {
+				return ""
+			}
+			label = s
+			continue
+		}
+		var skip json.RawMessage
+		if dec.Decode(&skip) != nil {
+			return ""
+		}
+	}
+	if t, err := dec.Token(); err != nil || t != json.Delim('}') {
+		return ""
+	}
+	return label
+}

@@ -406,3 +406,44 @@ func FuzzDecodeControl(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseTopic: any topic either names a valid station and a known kind
+// or is refused with a reason; a parsed topic is rebuilt exactly.
+func FuzzParseTopic(f *testing.F) {
+	f.Add(wire.Topic(station, wire.KindCheckIns))
+	f.Add(wire.Topic(station, wire.KindHeartbeat))
+	f.Add("vs/v1/st//checkins")
+	f.Add("vs/v1/st/a/b/c")
+	f.Fuzz(func(t *testing.T, topic string) {
+		st, kind, err := wire.ParseTopic(topic)
+		if err != nil {
+			if wire.Reason(err) == "" {
+				t.Fatalf("error without a reason: %v", err)
+			}
+			return
+		}
+		if err := vetnet.ValidateStationID(st); err != nil {
+			t.Fatalf("accepted station %q: %v", st, err)
+		}
+		if got := wire.Topic(st, kind); got != topic {
+			t.Fatalf("ParseTopic(%q) = %q %q, rebuilt %q", topic, st, kind, got)
+		}
+	})
+}
+
+// FuzzBatchLabel: the label read alone is the one a full decode finds.
+func FuzzBatchLabel(f *testing.F) {
+	for _, m := range messages {
+		b, _ := os.ReadFile(filepath.Join("testdata", m.file))
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		label := wire.BatchLabel(data)
+		if len(label) > 64 {
+			t.Fatalf("label of %d bytes", len(label))
+		}
+		if b, err := wire.DecodeCheckInBatch(station, data); err == nil && b.Batch != label {
+			t.Fatalf("BatchLabel %q, decoded %q", label, b.Batch)
+		}
+	})
+}

@@ -36,6 +36,7 @@ package hub
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"log"
 	"net"
@@ -141,6 +142,35 @@ type Config struct {
 
 	// SessionTTL is how long a sign-in lasts. Default 12 h.
 	SessionTTL time.Duration
+
+	// KeyFile is the key ring sealing ID numbers and names in the embedded
+	// store (sqlite.Options.KeyFile). Default DataDir/hub.db.key. Keep it
+	// out of database backups, or back it up apart.
+	KeyFile string
+
+	// AnonymiseAfter is how long the ID number and name of a check-in are
+	// kept (from its time at the station); older check-ins lose them (the
+	// Store's Anonymise), while counts and statistics stay. Zero keeps
+	// them for ever. The sweep runs at Start and every AnonymiseEvery.
+	AnonymiseAfter time.Duration
+
+	// AnonymiseEvery is how often the anonymisation sweep runs. Default
+	// 1 h.
+	AnonymiseEvery time.Duration
+
+	// IngestRate is how many messages (check-in batches and heartbeats)
+	// a second each station may send on average, IngestBurst how many at
+	// once; beyond them a batch gets an error ack (rate_limited) and stays
+	// in the station's outbox, a heartbeat is dropped (see ratelimit.go).
+	// Defaults DefaultIngestRate (5) and DefaultIngestBurst (40); a
+	// negative IngestRate turns the limit off.
+	IngestRate  float64
+	IngestBurst int
+
+	// TLSCert and TLSKey are PEM files: when both are set the dashboard
+	// and API are served over HTTPS only (the session cookie is then
+	// Secure and answers carry Strict-Transport-Security).
+	TLSCert, TLSKey string
 }
 
 // transport is how the hub publishes: the embedded broker or the external
@@ -165,6 +195,7 @@ type Hub struct {
 	web      *web.Server
 	alerts   *alerting
 	genPass  string
+	limit    *limiter
 
 	logMu  sync.Mutex
 	logBuf []cloud.LogEntry // station log entries not stored yet
@@ -206,7 +237,19 @@ func New(cfg Config) (*Hub, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	h := &Hub{cfg: cfg, stations: map[string]vetnet.Station{}, reg: metrics.NewRegistry()}
+	if cfg.IngestRate == 0 {
+		cfg.IngestRate = DefaultIngestRate
+	}
+	if cfg.IngestBurst <= 0 {
+		cfg.IngestBurst = DefaultIngestBurst
+	}
+	if cfg.AnonymiseEvery <= 0 {
+		cfg.AnonymiseEvery = time.Hour
+	}
+	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
+		return nil, vetnet.Errorz(vetnet.EINVALID, "TLS 证书和私钥需同时提供", "TLS needs both the certificate and the key.")
+	}
+	h := &Hub{cfg: cfg, stations: map[string]vetnet.Station{}, reg: metrics.NewRegistry(), limit: newLimiter(cfg.IngestRate, cfg.IngestBurst)}
 	ids := make([]string, 0, len(cfg.Stations))
 	for _, st := range cfg.Stations {
 		if err := st.Validate(); err != nil {
@@ -227,7 +270,7 @@ func New(cfg Config) (*Hub, error) {
 		if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 			return nil, vetnet.Wrap(vetnet.EUNAVAILABLE, err, "无法创建数据目录", "Cannot create the data directory.")
 		}
-		s, err := sqlite.Open(filepath.Join(cfg.DataDir, "hub.db"), &sqlite.Options{Location: cfg.Location})
+		s, err := sqlite.Open(filepath.Join(cfg.DataDir, "hub.db"), &sqlite.Options{Location: cfg.Location, KeyFile: cfg.KeyFile})
 		if err != nil {
 			return nil, err
 		}
@@ -442,6 +485,15 @@ func (h *Hub) Start(ctx context.Context) error {
 			return vetnet.Wrap(vetnet.EUNAVAILABLE, err, "网页服务端口无法监听", "Cannot listen on "+h.cfg.HTTPListen+".")
 		}
 		srv := &http.Server{Handler: h.web, ReadHeaderTimeout: 10 * time.Second}
+		if h.cfg.TLSCert != "" {
+			cert, err := tls.LoadX509KeyPair(h.cfg.TLSCert, h.cfg.TLSKey)
+			if err != nil {
+				ln.Close()
+				return vetnet.Wrap(vetnet.EINVALID, err, "无法读取 TLS 证书或私钥", "Cannot load the TLS certificate or key.")
+			}
+			srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+			ln = tls.NewListener(ln, srv.TLSConfig)
+		}
 		h.mu.Lock()
 		h.httpSrv, h.httpLn = srv, ln
 		h.mu.Unlock()
@@ -460,6 +512,10 @@ func (h *Hub) Start(ctx context.Context) error {
 	}
 	h.wg.Add(1)
 	go h.presenceLoop()
+	if h.cfg.AnonymiseAfter > 0 {
+		h.wg.Add(1)
+		go h.anonymiseLoop()
+	}
 	return nil
 }
 

@@ -87,7 +87,7 @@ type testHub struct {
 	dir   string
 }
 
-func newTestHub(t *testing.T, dir string, mod func(*Config)) *testHub {
+func newTestHub(t testing.TB, dir string, mod func(*Config)) *testHub {
 	t.Helper()
 	if dir == "" {
 		dir = t.TempDir()
@@ -132,11 +132,11 @@ func (h *testHub) apiGet(t *testing.T, path string) *httptest.ResponseRecorder {
 	return rec
 }
 
-func checkIns(t *testing.T, seed uint64, st string, first uint64, n int) []vetnet.CheckIn {
+func checkIns(t testing.TB, seed uint64, st string, first uint64, n int) []vetnet.CheckIn {
 	return storetest.NewCheckIns(t, rand.New(rand.NewPCG(seed, seed)), st, first, n, t0.Add(-time.Hour), time.Minute)
 }
 
-func batch(t *testing.T, st, label string, cs []vetnet.CheckIn) []byte {
+func batch(t testing.TB, st, label string, cs []vetnet.CheckIn) []byte {
 	t.Helper()
 	b, err := wire.NewCheckInBatch(st, label, t0, cs).Encode()
 	if err != nil {

@@ -38,6 +38,8 @@ type counters struct {
 	duty            *metrics.Counter // result: stored, duplicate
 	alerts          *metrics.Counter // rule, event
 	webhook         *metrics.Counter // result: ok, failed, dropped
+	anonymised      *metrics.Counter
+	rateLimited     *metrics.Counter // kind
 }
 
 func newCounters(r *metrics.Registry) counters {
@@ -58,6 +60,8 @@ func newCounters(r *metrics.Registry) counters {
 		duty:            r.Counter("vetnet_hub_duty_events_total", "Duty events (staff on or off duty) received in batches, by result: stored (new), duplicate (already stored).", "result"),
 		alerts:          r.Counter("vetnet_hub_alerts_total", "Alert events, by rule and event: opened, acknowledged, resolved.", "rule", "event"),
 		webhook:         r.Counter("vetnet_hub_alert_webhook_total", "Alert events posted to the webhook, by result: ok, failed (after retries), dropped (queue full).", "result"),
+		rateLimited:     r.Counter("vetnet_hub_rate_limited_total", "Station messages refused (check-in batches, answered rate_limited and sent again later) or dropped (heartbeats) because the station sent more than its rate, by kind.", "kind"),
+		anonymised:      r.Counter("vetnet_hub_anonymised_checkins_total", "Check-ins whose ID number and name were removed after the retention period (Config.AnonymiseAfter)."),
 		gapsOpened:      r.Counter("vetnet_hub_seq_gaps_opened_total", "Batches after which a station had more sequence numbers missing below its highest than before."),
 	}
 }
@@ -121,18 +125,42 @@ func (h *Hub) HandleMessage(topic string, payload []byte) *wire.Ack {
 		return nil
 	}
 	h.c.messages.Inc(string(kind))
+	// Buckets only for registered stations, so made-up station IDs cannot
+	// grow the limiter; their messages are refused as cheaply anyway.
+	_, known := h.stations[station]
 	switch kind {
 	case wire.KindCheckIns:
+		if known && !h.limit.allow(station, h.cfg.Now()) {
+			return h.rateLimited(station, payload)
+		}
 		return h.checkIns(station, payload)
 	case wire.KindStatus:
 		h.status(station, payload)
 	case wire.KindHeartbeat:
+		if known && !h.limit.allow(station, h.cfg.Now()) {
+			h.c.rateLimited.Inc(string(kind))
+			return nil
+		}
 		h.heartbeat(station, payload)
 	default:
 		// acks and config are the hub's own messages.
 		h.c.ignored.Inc("hub_topic")
 	}
 	return nil
+}
+
+// rateLimited answers a batch the station sent beyond its rate: an error
+// ack naming the batch, so the station keeps it and sends it again after
+// its backoff. Only the batch label is read (the payload is not decoded
+// whole), and only when the payload is small enough to be a batch.
+func (h *Hub) rateLimited(station string, payload []byte) *wire.Ack {
+	h.c.rateLimited.Inc(string(wire.KindCheckIns))
+	h.c.batches.Inc("rate_limited")
+	ack := &wire.Ack{V: wire.Version, Station: station, IDs: []string{}, At: h.cfg.Now().UTC(),
+		Error: &wire.Problem{Reason: ReasonRateLimited, Detail: "too many messages from this station; send again later"}}
+	ack.Batch = wire.BatchLabel(payload)
+	h.sendAck(ack, "error")
+	return ack
 }
 
 func (h *Hub) checkIns(station string, payload []byte) *wire.Ack {

@@ -72,12 +72,18 @@ func DefaultRules() Rules {
 // file keep their default. Errors: EINVALID (unreadable, unknown keys,
 // bad dates or negative thresholds).
 func LoadRules(path string) (Rules, error) {
-	r := DefaultRules()
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return r, vetnet.Wrap(vetnet.EINVALID, err, "无法读取告警规则文件", "Cannot read the alert rules file "+path+".")
+		return DefaultRules(), vetnet.Wrap(vetnet.EINVALID, err, "无法读取告警规则文件", "Cannot read the alert rules file "+path+".")
 	}
-	md, err := toml.Decode(string(b), &r)
+	return ParseRules(string(b))
+}
+
+// ParseRules reads rules text over the defaults, as LoadRules does.
+// Errors: EINVALID.
+func ParseRules(text string) (Rules, error) {
+	r := DefaultRules()
+	md, err := toml.Decode(text, &r)
 	if err != nil {
 		return r, vetnet.Wrap(vetnet.EINVALID, err, "告警规则文件格式错误", "The alert rules file is not valid TOML: "+err.Error())
 	}

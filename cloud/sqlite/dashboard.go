@@ -30,6 +30,9 @@ func (s *Store) CheckIn(ctx context.Context, id string) (vetnet.CheckIn, error) 
 	if err != nil {
 		return c, translate(err)
 	}
+	if err := s.openVisitor(c.ID, &c.Visitor); err != nil {
+		return vetnet.CheckIn{}, err
+	}
 	c.Seq, c.At, c.ReceivedAt = uint64(seq), fromNanos(at), fromNanos(recv)
 	c.Service, c.Method, c.Visitor.DocType = vetnet.Service(service), vetnet.Method(method), vetnet.DocType(doc)
 	return c, nil

@@ -44,6 +44,7 @@ import (
 
 	"github.com/vetnet/vetnet"
 	"github.com/vetnet/vetnet/cloud"
+	"github.com/vetnet/vetnet/internal/keyring"
 )
 
 var _ cloud.Store = (*Store)(nil)
@@ -56,6 +57,13 @@ type Options struct {
 
 	// ReadConns is the number of read-only connections. Default 4.
 	ReadConns int
+
+	// KeyFile is the key ring that seals ID numbers and names (see
+	// privacy.go and package keyring), mode 0600. Default the database's
+	// path + ".key". It is made when the database has no key yet; losing
+	// it makes the stored ID numbers and names unreadable, so Open refuses
+	// a database whose key file is missing or another one.
+	KeyFile string
 
 	// Location is the zone of the statistics' days and hours. The
 	// aggregates are rebuilt at Open when it differs from the zone they
@@ -75,6 +83,9 @@ type Store struct {
 	stmts  *stmtCache
 	gen    atomic.Uint64 // counts committed saves, for memo
 	memo   cumMemo
+
+	ring    *keyring.Ring // seals ID numbers and names
+	hashKey []byte        // HMAC key of id_hash
 }
 
 //go:embed migrations/*.sql
@@ -97,9 +108,12 @@ func Open(path string, opts *Options) (*Store, error) {
 	if o.Location == nil {
 		o.Location = time.Local
 	}
+	if o.KeyFile == "" {
+		o.KeyFile = path + ".key"
+	}
 	base := "file:" + (&url.URL{Path: path}).EscapedPath()
 	common := fmt.Sprintf("_pragma=busy_timeout(%d)&_pragma=foreign_keys(on)", o.BusyTimeout.Milliseconds())
-	w, err := sql.Open("sqlite", base+"?"+common+"&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=cache_size(-65536)&_txlock=immediate")
+	w, err := sql.Open("sqlite", base+"?"+common+"&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=secure_delete(on)&_pragma=cache_size(-65536)&_txlock=immediate")
 	if err != nil {
 		return nil, unavailable(err)
 	}
@@ -109,6 +123,14 @@ func Open(path string, opts *Options) (*Store, error) {
 	w.SetConnMaxIdleTime(0)
 	s := &Store{path: path, w: w, loc: o.Location}
 	if err := s.migrate(context.Background()); err != nil {
+		w.Close()
+		return nil, err
+	}
+	if err := s.loadKeys(context.Background(), o.KeyFile); err != nil {
+		w.Close()
+		return nil, err
+	}
+	if _, err := s.sealPlain(context.Background()); err != nil {
 		w.Close()
 		return nil, err
 	}
@@ -353,8 +375,8 @@ func fromNull(n sql.NullInt64) time.Time {
 
 const (
 	qInsertCheckIn = `INSERT INTO checkins
-		(id, station_id, seq, at, received_at, service, method, queue_no, id_number, name, doc, staff, detail)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		(id, station_id, seq, at, received_at, service, method, queue_no, id_number, name, doc, staff, detail, id_hash)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO NOTHING`
 	qInsertFeedback = `INSERT INTO feedback
 		(id, station_id, checkin_id, service, rating, reasons, comment, at, received_at)
@@ -411,8 +433,12 @@ func (s *Store) Save(ctx context.Context, b cloud.Batch) (cloud.Saved, error) {
 			}
 			defer stmt.Close()
 			for _, c := range b.CheckIns {
+				idn, name, hash, err := s.sealVisitor(c.ID, c.Visitor)
+				if err != nil {
+					return err
+				}
 				res, err := stmt.ExecContext(ctx, c.ID, c.StationID, int64(c.Seq), c.At.UnixNano(), c.ReceivedAt.UnixNano(),
-					string(c.Service), string(c.Method), c.QueueNo, c.Visitor.IDNumber, c.Visitor.Name, string(c.Visitor.DocType), c.Staff, c.Detail)
+					string(c.Service), string(c.Method), c.QueueNo, idn, name, string(c.Visitor.DocType), c.Staff, c.Detail, hash)
 				if err != nil {
 					return err
 				}
@@ -652,6 +678,9 @@ func (s *Store) CheckIns(ctx context.Context, f cloud.CheckInFilter) (cloud.Page
 		if len(p.CheckIns) == limit {
 			p.Next = encodeCursor(f.Order, lastKey, p.CheckIns[limit-1].ID)
 			break
+		}
+		if err := s.openVisitor(c.ID, &c.Visitor); err != nil {
+			return cloud.Page{}, err
 		}
 		c.Seq, c.At, c.ReceivedAt = uint64(seq), fromNanos(at), fromNanos(recv)
 		c.Service, c.Method, c.Visitor.DocType = vetnet.Service(service), vetnet.Method(method), vetnet.DocType(doc)

@@ -28,6 +28,7 @@ var dashboardTests = []struct {
 	{"Alerts", testAlerts},
 	{"UsersSessions", testUsersSessions},
 	{"Audit", testAudit},
+	{"PersonData", testPersonData},
 }
 
 // seed stores a random month of check-ins and ratings over the suite's

@@ -124,6 +124,9 @@ func readJSON(r *http.Request, v any) error {
 	if err := dec.Decode(v); err != nil {
 		return vetnet.Wrap(vetnet.EINVALID, err, "请求内容不是有效的 JSON", "The request body is not valid JSON for this call.")
 	}
+	if _, err := dec.Token(); err != io.EOF {
+		return vetnet.Errorz(vetnet.EINVALID, "请求内容在 JSON 之后还有数据", "The request body has data after its JSON object.")
+	}
 	return nil
 }
 

@@ -78,6 +78,8 @@ var auditNames = map[cloud.AuditAction][2]string{
 	cloud.AuditAlertResolve: {"解决告警", "Resolved alert"},
 	cloud.AuditUserChange:   {"人员变更", "Changed user"},
 	cloud.AuditDenied:       {"拒绝访问", "Access denied"},
+	cloud.AuditPersonExport: {"导出个人数据", "Exported a person's data"},
+	cloud.AuditPersonErase:  {"删除个人数据", "Erased a person's data"},
 }
 
 func (s *Server) auditLog(w http.ResponseWriter, r *http.Request, a *reqAuth) {

@@ -174,6 +174,8 @@ func New(o Options) *Server {
 	s.handle("GET /api/v1/audit", "/api/v1/audit", s.authed(false, s.auditLog))
 	s.handle("GET /api/v1/users", "/api/v1/users", s.authed(false, s.users))
 	s.handle("POST /api/v1/users", "/api/v1/users", s.authed(true, s.putUser))
+	s.handle("POST /api/v1/people/export", "/api/v1/people/export", s.authed(true, s.personExport))
+	s.handle("POST /api/v1/people/erase", "/api/v1/people/erase", s.authed(true, s.personErase))
 	s.handle("GET /api/v1/export/{kind}", "/api/v1/export/{kind}", s.authed(false, s.export))
 	s.handle("GET /api/v1/events", "/api/v1/events", s.authed(false, s.events))
 	s.hallRoutes()
@@ -191,6 +193,12 @@ func (s *Server) handle(pattern, route string, fn http.HandlerFunc) {
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'")
 		h.Set("X-Frame-Options", "DENY")
+		if r.TLS != nil {
+			// Browsers that once reached the dashboard over HTTPS never
+			// try plain HTTP again (a year; not subdomains, which may be
+			// other services).
+			h.Set("Strict-Transport-Security", "max-age=31536000")
+		}
 		fn(sw, r)
 		code := sw.Code
 		if code == 0 {

@@ -34,7 +34,7 @@ type env struct {
 	subs   sync.WaitGroup
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	st, err := sqlite.Open(filepath.Join(t.TempDir(), "hub.db"), nil)
 	if err != nil {
@@ -79,7 +79,7 @@ var tokens sync.Map // *Server → string
 
 // addUser stores u with testPassword, signs it in and returns its token;
 // the first user of a server signs get's requests.
-func addUser(t *testing.T, srv *Server, st cloud.Store, u cloud.User) string {
+func addUser(t testing.TB, srv *Server, st cloud.Store, u cloud.User) string {
 	t.Helper()
 	var err error
 	if u.PasswordHash, err = auth.HashPassword(testPassword); err != nil {

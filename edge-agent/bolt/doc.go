@@ -22,17 +22,21 @@
 // # Personal data
 //
 // Check-in records hold ID numbers and names. They are sealed with
-// AES-256-GCM under a key derived from the device key, a random 32-byte file
-// beside the database (mode 0600, "<db>.key"). Returning visitors are found
-// by an HMAC-SHA256 of the ID number under another derived key, so the file
-// holds no plain hash of an ID number that could be reversed by trying all
-// birth dates of a district. Keeping the key beside the database protects a
-// copied database file, not a stolen device; a secure element or TPM is the
-// place for the key on hardware that has one.
+// AES-256-GCM under a key derived from the current data key of the
+// device's key ring, a file beside the database (mode 0600, "<db>.key",
+// package internal/keyring); each sealed record names its key, so
+// RotateKey can re-seal them one batch at a time and retire the old key.
+// Returning visitors are found by an HMAC-SHA256 of the ID number under
+// the ring's lookup key, so the file holds no plain hash of an ID number
+// that could be reversed by trying all birth dates of a district; Purge
+// forgets visitors not seen for VisitorRetention. Keeping the key beside
+// the database protects a copied database file, not a stolen device; a
+// secure element or TPM is the place for the key on hardware that has one.
 //
 // Losing the key file makes the stored records unreadable, so Open refuses
-// to make a new key for a database that already has one (see ErrKeyMismatch
-// in Open's errors) rather than silently starting over.
+// to make a new key for a database that already has one, and refuses a
+// key file whose keys do not match the checks stored in the database,
+// rather than silently starting over.
 //
 // # Limits and upkeep
 //
@@ -47,14 +51,14 @@
 //
 // # Layout
 //
-//	meta      station, seq, counters, key check, applied config
+//	meta      station, seq, counters, key checks (one per key ID, and the lookup key's), applied config
 //	checkins  seq (8 bytes, big endian) → sealed record
 //	ids       check-in ID → seq
 //	outbox    seq → the check-in's time (Unix nanoseconds), for the oldest unsent age
 //	acked     seq → when the hub acknowledged it (Unix nanoseconds), for Purge
 //	rejected  seq → rejection (JSON)
 //	queue     "YYYY-MM-DD/service" → count issued that day; "…#waiting" → tickets waiting
-//	visitors  HMAC(ID number) → last visit (Unix nanoseconds)
+//	visitors  HMAC(ID number) → last visit (Unix nanoseconds), forgotten after VisitorRetention
 //	records, rids, routbox, racked, rated   the records outbox (ratings, visit and duty events)
 //	tickets   "YYYY-MM-DD/" + ticket number → queue ticket (JSON, no personal data)
 //	ticketcur check-in ID → key of its current ticket

@@ -1,147 +1,177 @@
 package bolt
 
 import (
-	"crypto/aes"
-	"crypto/cipher"
-	"crypto/hmac"
+	"bytes"
 	"crypto/rand"
-	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
+	"strconv"
+
+	"go.etcd.io/bbolt"
 
 	"github.com/vetnet/vetnet"
+	"github.com/vetnet/vetnet/internal/keyring"
 )
 
-// keyLen is the length of the device key file.
-const keyLen = 32
+// Sealed record formats: the first byte. Format 1 (before key rotation)
+// is [1][nonce][ciphertext] under data key 1; format 2 is
+// [2][key ID, 4 bytes big endian][nonce][ciphertext].
+const (
+	sealV1 = 1
+	sealV2 = 2
+)
 
-// sealVersion is the first byte of a sealed record, so the format can
-// change without guessing.
-const sealVersion = 1
+// Purposes of the keys derived from the ring (keyring.Derive), one per
+// use, so that the visitor hashes and the record cipher never share a key.
+const (
+	purposeRecord  = "vetnet/edge-agent/bolt/record/v1"
+	purposeVisitor = "vetnet/edge-agent/bolt/visitor/v1"
+	purposeCheck   = "vetnet/edge-agent/bolt/check/v1"
+	purposeLookup  = "vetnet/edge-agent/bolt/lookup-check/v1"
+)
 
-// keys are derived from the device key, one per purpose, so that the
-// visitor hashes and the record cipher never share a key.
+// Meta keys of the key checks: keyKeyCheck is data key 1's check as the
+// store wrote it before rings; key_check/<id> the others'.
+var (
+	keyCheckPrefix = []byte("key_check/")
+	keyLookupCheck = []byte("lookup_check")
+)
+
+// keys seal the station's check-in records under the device's key ring,
+// kept at "<db>.key" (see package keyring).
 type keys struct {
+	ring       *keyring.Ring
 	visitorKey []byte // HMAC-SHA256 key for visitor lookups
-	aead       cipher.AEAD
-	check      []byte // stored in meta to detect a wrong key file
 }
 
-func derive(master []byte, purpose string) []byte {
-	m := hmac.New(sha256.New, master)
-	m.Write([]byte("vetnet/edge-agent/bolt/" + purpose))
-	return m.Sum(nil)
-}
+func keyCheck(k []byte) []byte { return keyring.Derive(k, purposeCheck)[:16] }
 
-func newKeys(master []byte) (keys, error) {
-	block, err := aes.NewCipher(derive(master, "record/v1"))
-	if err != nil {
-		return keys{}, internal(err)
+func checkKey(id uint32) []byte {
+	if id == 1 {
+		return keyKeyCheck
 	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		return keys{}, internal(err)
-	}
-	return keys{visitorKey: derive(master, "visitor/v1"), aead: aead, check: derive(master, "check/v1")[:16]}, nil
+	return append(append([]byte(nil), keyCheckPrefix...), strconv.FormatUint(uint64(id), 10)...)
 }
 
-// loadKey reads the device key at path. When the file does not exist and
-// create is true (a new database) it makes one; when create is false the
-// database already depends on a key, and making a new one would orphan
-// every record, so that is an error.
-func loadKey(path string, create bool) (keys, error) {
-	b, err := os.ReadFile(path)
+// storedChecks returns the key checks in meta by key ID.
+func storedChecks(meta *bbolt.Bucket) map[uint32][]byte {
+	out := map[uint32][]byte{}
+	if v := meta.Get(keyKeyCheck); v != nil {
+		out[1] = v
+	}
+	c := meta.Cursor()
+	for k, v := c.Seek(keyCheckPrefix); k != nil && bytes.HasPrefix(k, keyCheckPrefix); k, v = c.Next() {
+		if id, err := strconv.ParseUint(string(k[len(keyCheckPrefix):]), 10, 32); err == nil {
+			out[uint32(id)] = v
+		}
+	}
+	return out
+}
+
+// loadKeys reads the ring at path and checks it against the checks stored
+// in meta: a new database (no checks) gets a new ring; an existing one
+// needs a ring holding at least one of its keys, and every key of the ring
+// the database knows must match. Keys the database does not know yet (a
+// rotation that stopped after adding its key) are recorded.
+func loadKeys(meta *bbolt.Bucket, path string) (keys, error) {
+	checks := storedChecks(meta)
+	ring, err := keyring.Load(path, len(checks) == 0)
 	switch {
-	case err == nil:
-		if len(b) != keyLen {
-			return keys{}, vetnet.Wrap(vetnet.EINTERNAL, fmt.Errorf("%s: %d bytes, want %d", path, len(b), keyLen),
-				"设备密钥文件无效", "The device key file is invalid.")
-		}
-		return newKeys(b)
-	case errors.Is(err, os.ErrNotExist) && create:
-		b = make([]byte, keyLen)
-		if _, err := io.ReadFull(rand.Reader, b); err != nil {
-			return keys{}, internal(err)
-		}
-		if err := writeFileSync(path, b, 0o600); err != nil {
-			return keys{}, vetnet.Wrap(vetnet.EINTERNAL, err, "无法保存设备密钥", "Cannot save the device key.")
-		}
-		return newKeys(b)
-	case errors.Is(err, os.ErrNotExist):
+	case errors.Is(err, keyring.ErrMissing):
 		return keys{}, vetnet.Wrap(vetnet.EINTERNAL, err, "设备密钥文件丢失，无法读取站点数据", "The device key file is missing; the station's data cannot be read.")
-	default:
+	case errors.Is(err, keyring.ErrFormat):
+		return keys{}, vetnet.Wrap(vetnet.EINTERNAL, err, "设备密钥文件无效", "The device key file is invalid.")
+	case err != nil:
 		return keys{}, vetnet.Wrap(vetnet.EINTERNAL, err, "无法读取设备密钥", "Cannot read the device key.")
 	}
-}
-
-// writeFileSync writes a file atomically and durably: a temporary file,
-// fsync, rename, fsync of the directory.
-func writeFileSync(path string, data []byte, mode os.FileMode) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
+	mismatch := vetnet.Wrap(vetnet.EINTERNAL, errors.New("device key does not match the database"),
+		"设备密钥与站点数据文件不匹配", "The device key does not match the station's data file.")
+	matched := len(checks) == 0
+	for _, id := range ring.IDs() {
+		k, _ := ring.Key(id)
+		if c, ok := checks[id]; ok {
+			if !bytes.Equal(c, keyCheck(k)) {
+				return keys{}, mismatch
+			}
+			matched = true
+		}
 	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if err := f.Chmod(mode); err != nil {
-		f.Close()
-		return err
+	if !matched {
+		return keys{}, mismatch
 	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
+	lc := keyring.Derive(ring.Lookup(), purposeLookup)[:16]
+	if v := meta.Get(keyLookupCheck); v != nil && !bytes.Equal(v, lc) {
+		return keys{}, mismatch
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
+	if err := putCopy(meta, keyLookupCheck, lc); err != nil {
+		return keys{}, err
 	}
-	if err := f.Close(); err != nil {
-		return err
+	for _, id := range ring.IDs() {
+		if _, ok := checks[id]; !ok {
+			k, _ := ring.Key(id)
+			if err := putCopy(meta, checkKey(id), keyCheck(k)); err != nil {
+				return keys{}, err
+			}
+		}
 	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return keys{ring: ring, visitorKey: keyring.Derive(ring.Lookup(), purposeVisitor)}, nil
 }
 
 // visitor returns the lookup key of an ID number.
 func (k keys) visitor(idNumber string) []byte {
-	m := hmac.New(sha256.New, k.visitorKey)
-	m.Write([]byte(idNumber))
-	return m.Sum(nil)
+	return keyring.Derive(k.visitorKey, idNumber)
 }
 
-// seal encrypts a record; the sequence key is the additional data, so a
-// sealed record moved to another sequence number does not open.
+// seal encrypts a record under the current key; the sequence key is the
+// additional data, so a sealed record moved to another sequence number
+// does not open.
 func (k keys) seal(sk []byte, r record) ([]byte, error) {
 	plain, err := json.Marshal(r)
 	if err != nil {
 		return nil, internal(err)
 	}
-	out := make([]byte, 1+k.aead.NonceSize(), 1+k.aead.NonceSize()+len(plain)+k.aead.Overhead())
-	out[0] = sealVersion
-	if _, err := io.ReadFull(rand.Reader, out[1:]); err != nil {
+	id, _ := k.ring.Current()
+	aead, err := k.ring.AEAD(id, purposeRecord)
+	if err != nil {
 		return nil, internal(err)
 	}
-	return k.aead.Seal(out, out[1:], plain, sk), nil
+	out := make([]byte, 5+aead.NonceSize(), 5+aead.NonceSize()+len(plain)+aead.Overhead())
+	out[0] = sealV2
+	binary.BigEndian.PutUint32(out[1:5], id)
+	if _, err := io.ReadFull(rand.Reader, out[5:]); err != nil {
+		return nil, internal(err)
+	}
+	return aead.Seal(out, out[5:], plain, sk), nil
+}
+
+// sealedKeyID returns the key ID a sealed record names.
+func sealedKeyID(sealed []byte) (uint32, int, error) {
+	switch {
+	case len(sealed) >= 1 && sealed[0] == sealV1:
+		return 1, 1, nil
+	case len(sealed) >= 5 && sealed[0] == sealV2:
+		return binary.BigEndian.Uint32(sealed[1:5]), 5, nil
+	}
+	return 0, 0, internal(errors.New("sealed record: unknown format"))
 }
 
 func (k keys) open(sk, sealed []byte) (record, error) {
-	n := k.aead.NonceSize()
-	if len(sealed) < 1+n || sealed[0] != sealVersion {
-		return record{}, internal(errors.New("sealed record: unknown format"))
+	id, head, err := sealedKeyID(sealed)
+	if err != nil {
+		return record{}, err
 	}
-	plain, err := k.aead.Open(nil, sealed[1:1+n], sealed[1+n:], sk)
+	aead, err := k.ring.AEAD(id, purposeRecord)
+	if err != nil {
+		return record{}, internal(fmt.Errorf("sealed record: %w", err))
+	}
+	n := aead.NonceSize()
+	if len(sealed) < head+n {
+		return record{}, internal(errors.New("sealed record: too short"))
+	}
+	plain, err := aead.Open(nil, sealed[head:head+n], sealed[head+n:], sk)
 	if err != nil {
 		return record{}, internal(fmt.Errorf("sealed record: %w", err))
 	}

@@ -134,7 +134,43 @@ func (s *Store) Purge() (removed int, err error) {
 		}
 		return records.Delete(rk)
 	})
+	removed += n
+	if err != nil {
+		return removed, err
+	}
+	n, err = s.purgeVisitors(uint64(s.now().Add(-s.opts.VisitorRetention).UnixNano()))
 	return removed + n, err
+}
+
+// purgeVisitors forgets returning visitors whose last visit is older than
+// cutoff (Unix nanoseconds), a thousand per transaction.
+func (s *Store) purgeVisitors(cutoff uint64) (int, error) {
+	removed := 0
+	for {
+		var old [][]byte
+		err := s.update(func(tx *bbolt.Tx) error {
+			b := tx.Bucket(bucketVisitors)
+			c := b.Cursor()
+			for k, v := c.First(); k != nil && len(old) < 1000; k, v = c.Next() {
+				if len(v) == 8 && binary.BigEndian.Uint64(v) < cutoff {
+					old = append(old, copyBytes(k))
+				}
+			}
+			for _, k := range old {
+				if err := b.Delete(k); err != nil {
+					return internal(err)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return removed, s.txErr(err)
+		}
+		removed += len(old)
+		if len(old) < 1000 {
+			return removed, nil
+		}
+	}
 }
 
 // purge removes the entries of the acked bucket named older than cutoff

@@ -163,3 +163,24 @@ func TestCompactLeftover(t *testing.T) {
 		t.Fatal("data lost")
 	}
 }
+
+// TestPurgeForgetsVisitors: a visitor not seen for VisitorRetention is no
+// longer a returning visitor; one seen since is.
+func TestPurgeForgetsVisitors(t *testing.T) {
+	clk := &clock{t: time.Date(2026, 1, 5, 9, 0, 0, 0, cst)}
+	s := MustOpen(t, func(o *bolt.Options) { o.Now = clk.Now; o.VisitorRetention = 90 * 24 * time.Hour })
+	old, recent := draft(vetnet.ServiceBenefits), draft(vetnet.ServiceBenefits)
+	mustCommit(t, s, old)
+	clk.Set(clk.t.Add(80 * 24 * time.Hour))
+	mustCommit(t, s, recent)
+	clk.Set(clk.t.Add(20 * 24 * time.Hour))
+	if _, err := s.Purge(); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := s.LastVisit(old.Visitor.IDNumber); ok || err != nil {
+		t.Fatalf("a visitor of 100 days ago is remembered: %v %v", ok, err)
+	}
+	if _, ok, err := s.LastVisit(recent.Visitor.IDNumber); !ok || err != nil {
+		t.Fatalf("a visitor of 20 days ago is forgotten: %v %v", ok, err)
+	}
+}

@@ -23,6 +23,8 @@ const (
 	DefaultTimeout   = time.Second
 	DefaultMinFree   = 64 << 20
 	DefaultRetention = 30 * 24 * time.Hour
+
+	DefaultVisitorRetention = 365 * 24 * time.Hour
 )
 
 // Options configure a Store. The zero value is usable apart from StationID.
@@ -74,6 +76,13 @@ type Options struct {
 	// ones. Default DefaultRetention (30 days). Check-ins not yet
 	// acknowledged and parked ones are never purged.
 	Retention time.Duration
+
+	// VisitorRetention is how long the station remembers that someone
+	// visited (the keyed hash of the ID number and the time of the last
+	// visit, for "welcome back" and the last visit on the kiosk), counted
+	// from that visit; Purge forgets older ones. Default
+	// DefaultVisitorRetention (365 days).
+	VisitorRetention time.Duration
 }
 
 // Draft is a check-in before the store numbers it.
@@ -180,6 +189,9 @@ func Open(path string, opts Options) (*Store, error) {
 	if opts.Retention <= 0 {
 		opts.Retention = DefaultRetention
 	}
+	if opts.VisitorRetention <= 0 {
+		opts.VisitorRetention = DefaultVisitorRetention
+	}
 	switch {
 	case opts.Timeout == 0:
 		opts.Timeout = DefaultTimeout
@@ -225,19 +237,11 @@ func (s *Store) init() error {
 			return vetnet.Wrap(vetnet.EINVALID, fmt.Errorf("data file of station %q opened as %q", st, s.station),
 				"该数据文件属于另一个站点", "The data file belongs to another station.")
 		}
-		check := meta.Get(keyKeyCheck)
-		k, err := loadKey(s.path+".key", check == nil)
+		k, err := loadKeys(meta, s.path+".key")
 		if err != nil {
 			return err
 		}
 		s.keys = k
-		if check == nil {
-			return putCopy(meta, keyKeyCheck, k.check)
-		}
-		if !bytes.Equal(check, k.check) {
-			return vetnet.Wrap(vetnet.EINTERNAL, errors.New("device key does not match the database"),
-				"设备密钥与站点数据文件不匹配", "The device key does not match the station's data file.")
-		}
 		return nil
 	})
 }

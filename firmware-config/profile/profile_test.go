@@ -103,3 +103,25 @@ func TestEmptyProfile(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestKeepPhotoOffByDefault: a card reader keeps the photo only when its
+// profile says keep_photo = true; no shipped profile does.
+func TestKeepPhotoOffByDefault(t *testing.T) {
+	p, err := profile.Parse("x.toml", "name = \"x\"\n[idcard]\ndriver = \"sam-emulator\"\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.IDCard == nil || p.IDCard.KeepPhoto {
+		t.Fatalf("idcard %+v", p.IDCard)
+	}
+	p, err = profile.Parse("x.toml", "name = \"x\"\n[idcard]\ndriver = \"sam-emulator\"\nkeep_photo = true\n")
+	if err != nil || !p.IDCard.KeepPhoto {
+		t.Fatalf("keep_photo = true: %+v %v", p, err)
+	}
+	paths, _ := filepath.Glob("../profiles/*.toml")
+	for _, path := range paths {
+		if pr, err := profile.Load(path); err == nil && pr.IDCard != nil && pr.IDCard.KeepPhoto {
+			t.Errorf("%s keeps card photos", path)
+		}
+	}
+}

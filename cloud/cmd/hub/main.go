@@ -44,6 +44,13 @@ func main() {
 		fmt.Fprintln(os.Stderr, "hub:", vetnet.ErrorMessage(err, "en"))
 		os.Exit(2)
 	}
+	if m.RotateKey {
+		if err := m.Rotate(context.Background()); err != nil {
+			fmt.Fprintln(os.Stderr, "hub:", vetnet.ErrorMessage(err, "en"))
+			os.Exit(1)
+		}
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := m.Run(ctx); err != nil {
@@ -69,6 +76,7 @@ type Main struct {
 	StoreConns   int       // PostgreSQL connections (-store-conns); default 8
 	RulesPath    string    // the alert rules (TOML); "" for the defaults
 	Stdout       io.Writer // where the start banner goes; default os.Stdout
+	RotateKey    bool      // -rotate-key: rotate the key ring and exit
 
 	Hub *hub.Hub // set by Run
 }
@@ -107,6 +115,13 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.StringVar(&c.AdminPassword, "admin-password", os.Getenv("VETNET_ADMIN_PASSWORD"),
 		"set the district administrator's password at start (default $VETNET_ADMIN_PASSWORD); empty: one is made and printed when nobody can sign in")
 	fs.DurationVar(&c.SessionTTL, "session-ttl", 12*time.Hour, "how long a sign-in lasts")
+	fs.StringVar(&c.KeyFile, "key-file", "", "key ring sealing ID numbers and names (default <data>/hub.db.key); keep it apart from database backups")
+	fs.BoolVar(&m.RotateKey, "rotate-key", false, "make a new key, re-encrypt every ID number and name under it, retire the old key, and exit (stop the hub first)")
+	fs.DurationVar(&c.AnonymiseAfter, "anonymise-after", 0, "remove ID numbers and names of check-ins older than this, e.g. 26280h (3 years); statistics stay; 0 keeps them")
+	fs.Float64Var(&c.IngestRate, "ingest-rate", hub.DefaultIngestRate, "messages (check-in batches, heartbeats) a second each station may send; beyond it batches are answered rate_limited and sent again later; negative: no limit")
+	fs.IntVar(&c.IngestBurst, "ingest-burst", hub.DefaultIngestBurst, "messages a station may send at once before -ingest-rate applies")
+	fs.StringVar(&c.TLSCert, "tls-cert", "", "PEM certificate: serve the dashboard over HTTPS (with -tls-key)")
+	fs.StringVar(&c.TLSKey, "tls-key", "", "PEM private key of -tls-cert")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -118,6 +133,12 @@ func (m *Main) ParseFlags(args []string) error {
 	}
 	if m.StoreURL != "" && !strings.HasPrefix(m.StoreURL, "postgres://") && !strings.HasPrefix(m.StoreURL, "postgresql://") {
 		return vetnet.Errorz(vetnet.EINVALID, "-store 应为 postgres:// 地址", "-store must be a postgres:// URL.")
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return vetnet.Errorz(vetnet.EINVALID, "-tls-cert 与 -tls-key 需同时提供", "-tls-cert and -tls-key go together.")
+	}
+	if c.AnonymiseAfter < 0 {
+		return vetnet.Errorz(vetnet.EINVALID, "-anonymise-after 不能为负", "-anonymise-after cannot be negative.")
 	}
 	if c.ShareGroup != "" && c.BrokerURL == "" {
 		return vetnet.Errorz(vetnet.EINVALID, "-share-group 需要 -broker", "-share-group needs -broker.")
@@ -175,7 +196,11 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	fmt.Fprintf(m.Stdout, "hub: %d stations from %s; data in %s; %s\n", len(m.Config.Stations), m.StationsPath, m.Config.DataDir, mqtt)
 	if a := h.HTTPAddr(); a != "" {
-		fmt.Fprintf(m.Stdout, "hub: 监控页面 dashboard http://%s/\n", a)
+		scheme := "http"
+		if m.Config.TLSCert != "" {
+			scheme = "https"
+		}
+		fmt.Fprintf(m.Stdout, "hub: 监控页面 dashboard %s://%s/\n", scheme, a)
 	}
 	if pw := h.GeneratedPassword(); pw != "" {
 		fmt.Fprintf(m.Stdout, "hub: 首次登录 first sign-in: user %q password %q (shown once; set your own with -admin-password)\n", h.AdminUser(), pw)

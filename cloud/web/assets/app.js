@@ -865,7 +865,39 @@ async function pageUsers() {
         el("td", null, u.station_name || u.station || "全部 all"), el("td", null, u.disabled ? "停用 disabled" : "✓ 启用 active")))))),
     el("section", { class: "card" }, el("h3", null, el("span", null, ...bi("新增或修改人员", "Add or change a person"))), form, msg,
       el("p", { class: "note" }, ...bi("镇级管理员只能看到本镇及其下属村站与驿站;站点工作人员只能看到本站;审计员只读且始终脱敏。",
-        "Town administrators see their town and the stations under it; station staff their station; auditors read everything, masked.")))));
+        "Town administrators see their town and the stations under it; station staff their station; auditors read everything, masked."))),
+    personRequests()));
+}
+
+// A person's requests (PIPL): export a copy of their data, or erase it.
+// The ID number goes in the POST body, never in the address; both are audited.
+function personRequests() {
+  const idn = el("input", { id: "p-idnumber", autocomplete: "off", maxlength: "18", spellcheck: "false" });
+  const reason = el("input", { id: "p-reason", maxlength: "200" });
+  const msg = el("p", { role: "status", id: "p-msg" });
+  const body = () => ({ id_number: idn.value.trim(), reason: reason.value.trim() });
+  const exp = el("button", { type: "button", id: "p-export" }, ...bi("导出个人数据", "Export their data"));
+  const era = el("button", { type: "button", id: "p-erase", class: "danger" }, ...bi("删除个人数据", "Erase their data"));
+  exp.addEventListener("click", async () => {
+    try {
+      const r = await api("/api/v1/people/export", { method: "POST", body: body() });
+      const a = el("a", { href: URL.createObjectURL(new Blob([JSON.stringify(r, null, 2)], { type: "application/json" })), download: "person-data.json" });
+      a.click();
+      msg.replaceChildren(...bi("已导出 " + r.checkins.length + " 条签到、" + r.ratings.length + " 条评价", "Exported " + r.checkins.length + " check-ins, " + r.ratings.length + " ratings"));
+    } catch (e) { msg.replaceChildren(errorBox(e)); }
+  });
+  era.addEventListener("click", async () => {
+    if (!confirm("删除后无法恢复(统计数字不变)。确定删除? / This cannot be undone (statistics stay). Erase?")) return;
+    try {
+      const r = await api("/api/v1/people/erase", { method: "POST", body: Object.assign(body(), { confirm: true }) });
+      idn.value = "";
+      msg.replaceChildren(...bi("已删除 " + r.checkins + " 条签到中的个人信息", "Personal data removed from " + r.checkins + " check-ins"));
+    } catch (e) { msg.replaceChildren(errorBox(e)); }
+  });
+  return el("section", { class: "card", id: "person-requests" }, el("h3", null, el("span", null, ...bi("个人信息查询与删除申请", "A person's data: export or erase"))),
+    el("div", { class: "form-row" }, el("label", { for: "p-idnumber" }, "证件号码 ID number", idn), el("label", { for: "p-reason" }, "事由(必填) Reason", reason), exp, era),
+    msg, el("p", { class: "note" }, ...bi("仅区级管理员可操作;每次操作均记入审计日志。删除只移除证件号、姓名和评价意见,签到与统计数字保留。",
+      "District administrators only; each request is audited. Erasure removes ID numbers, names and rating comments; check-ins and statistics stay.")));
 }
 
 // ---------- start ----------

@@ -55,6 +55,13 @@ func main() {
 		fmt.Fprintln(m.Stdout, "edge-agent", version)
 		return
 	}
+	if m.RotateKey {
+		if err := m.Rotate(); err != nil {
+			fmt.Fprintln(m.Stderr, "edge-agent:", vetnet.ErrorMessage(err, "en"))
+			os.Exit(1)
+		}
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	if err := m.Run(ctx); err != nil {
@@ -77,6 +84,7 @@ type Main struct {
 	ProfilePath string // path of the station's hardware profile (TOML); empty: no hardware
 	Profile     *profile.Profile
 	ShowVersion bool
+	RotateKey   bool // -rotate-key: rotate the device key and exit
 
 	Stdout, Stderr io.Writer
 	Getenv         func(string) string
@@ -118,6 +126,7 @@ func (m *Main) ParseFlags(args []string) error {
 	})
 	fs.DurationVar(&c.Retention, "retention", 0, "how long acknowledged check-ins stay at the station (default 720h)")
 	fs.BoolVar(&m.ShowVersion, "version", false, "print the version and exit")
+	fs.BoolVar(&m.RotateKey, "rotate-key", false, "make a new device key, re-encrypt the station's data under it, retire the old key, and exit (stop the agent first)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

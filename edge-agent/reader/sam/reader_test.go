@@ -468,3 +468,25 @@ func TestEmulatorHostErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestMinimumCollection: by default the photo is not kept (wiped as soon
+// as it is read), and the reader never asks a card for its fingerprints
+// (command 30 10), whatever the profile says.
+func TestMinimumCollection(t *testing.T) {
+	r := newRig(t, nil)
+	r.emu.Present(resident())
+	ev := r.event(t)
+	if ev.Photo != nil {
+		t.Fatalf("photo of %d bytes kept without the profile asking", len(ev.Photo))
+	}
+	if ev.Visitor == nil || ev.Visitor.IDNumber == "" {
+		t.Fatalf("no visitor read: %+v", ev)
+	}
+	fp := sam.CmdReadFP.Name()
+	if n := r.emu.Count(fp); n != 0 {
+		t.Fatalf("the fingerprint command was sent %d times", n)
+	}
+	if r.emu.Count(sam.CmdRead.Name()) == 0 {
+		t.Fatalf("no read command seen: %v", r.emu.Commands())
+	}
+}
