@@ -30,6 +30,9 @@ type Config struct {
 	// PIN hashes and badge UIDs, so it goes only to the station's own
 	// config topic, which the broker's ACL keeps to that station.
 	Staff []StaffV1 `json:"staff,omitempty"`
+	// Hours are the opening hours in vetnet.OpeningHours' text form;
+	// absent when none are published.
+	Hours []string `json:"hours,omitempty"`
 }
 
 // StaffV1 is a member of a station's staff on the wire.
@@ -54,6 +57,7 @@ func NewConfig(st vetnet.Station, heartbeatS int, issuedAt time.Time) Config {
 	for _, m := range st.Staff {
 		c.Staff = append(c.Staff, StaffV1{ID: m.ID, Name: m.Name, Role: string(m.Role), BadgeUID: m.BadgeUID, PINHash: m.PINHash})
 	}
+	c.Hours = append([]string(nil), st.Hours.Rules...)
 	c.Version = ConfigVersion(c)
 	return c
 }
@@ -75,6 +79,8 @@ func (c Config) StationOf() vetnet.Station {
 	for _, m := range c.Staff {
 		st.Staff = append(st.Staff, vetnet.Staff{ID: m.ID, Name: m.Name, Role: vetnet.StaffRole(m.Role), BadgeUID: m.BadgeUID, PINHash: m.PINHash})
 	}
+	// DecodeConfig validates the hours; a bad rule leaves them unpublished.
+	st.Hours, _ = vetnet.ParseOpeningHours(c.Hours)
 	return st
 }
 
@@ -90,6 +96,9 @@ func DecodeConfig(topicStation string, data []byte) (Config, error) {
 	}
 	if err := checkStation(c.Station, topicStation); err != nil {
 		return Config{}, err
+	}
+	if _, err := vetnet.ParseOpeningHours(c.Hours); err != nil {
+		return Config{}, fieldErr("%s", vetnet.ErrorMessage(err, "en"))
 	}
 	st := c.StationOf()
 	if err := st.Validate(); err != nil {
