@@ -38,6 +38,7 @@ type counters struct {
 	duty            *metrics.Counter // result: stored, duplicate
 	alerts          *metrics.Counter // rule, event
 	webhook         *metrics.Counter // result: ok, failed, dropped
+	revokedCut      *metrics.Counter
 }
 
 func newCounters(r *metrics.Registry) counters {
@@ -58,6 +59,7 @@ func newCounters(r *metrics.Registry) counters {
 		duty:            r.Counter("vetnet_hub_duty_events_total", "Duty events (staff on or off duty) received in batches, by result: stored (new), duplicate (already stored).", "result"),
 		alerts:          r.Counter("vetnet_hub_alerts_total", "Alert events, by rule and event: opened, acknowledged, resolved.", "rule", "event"),
 		webhook:         r.Counter("vetnet_hub_alert_webhook_total", "Alert events posted to the webhook, by result: ok, failed (after retries), dropped (queue full).", "result"),
+		revokedCut:      r.Counter("vetnet_hub_revoked_disconnects_total", "Clients disconnected because the CRL now lists their certificate."),
 		gapsOpened:      r.Counter("vetnet_hub_seq_gaps_opened_total", "Batches after which a station had more sequence numbers missing below its highest than before."),
 	}
 }
@@ -114,6 +116,17 @@ func (h *Hub) registerGauges() {
 // published (nil when it sent none: a bad topic, or a store failure after
 // which the station resends); for other kinds it returns nil.
 func (h *Hub) HandleMessage(topic string, payload []byte) *wire.Ack {
+	return h.HandleMessageFrom("", topic, payload)
+}
+
+// HandleMessageFrom is HandleMessage for a message whose sender the broker
+// authenticated: from is the CN of its certificate ("" when unknown). A
+// station may speak only for itself, so a message on another station's
+// topic is refused (counted as identity_mismatch, logged, never acked:
+// an ack would go to the station it impersonated). The hub's identity and
+// "" are not checked; the payload's station is checked against the topic
+// by the wire decoders.
+func (h *Hub) HandleMessageFrom(from, topic string, payload []byte) *wire.Ack {
 	station, kind, err := wire.ParseTopic(topic)
 	if err != nil {
 		h.c.messages.Inc("bad_topic")
@@ -121,6 +134,11 @@ func (h *Hub) HandleMessage(topic string, payload []byte) *wire.Ack {
 		return nil
 	}
 	h.c.messages.Inc(string(kind))
+	if from != "" && from != h.hubIdentity() && from != station {
+		h.c.decodeFailures.Inc(string(kind), wire.ReasonIdentity)
+		h.cfg.Logf("hub: %s message of %q on the topic of station %s refused", kind, from, station)
+		return nil
+	}
 	switch kind {
 	case wire.KindCheckIns:
 		return h.checkIns(station, payload)
