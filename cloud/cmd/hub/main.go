@@ -13,6 +13,7 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"flag"
 	"fmt"
@@ -25,6 +26,7 @@ import (
 
 	"github.com/vetnet/vetnet"
 	"github.com/vetnet/vetnet/cloud/hub"
+	"github.com/vetnet/vetnet/firmware-config/pki"
 	"github.com/vetnet/vetnet/firmware-config/registry"
 )
 
@@ -57,6 +59,11 @@ func main() {
 type Main struct {
 	Config       hub.Config
 	StationsPath string    // the registry (TOML)
+	TLSCA        string    // the district CA (PEM): the issuer of every client certificate
+	TLSCert      string    // embedded broker: its server certificate; with -broker: the hub's client certificate
+	TLSKey       string    // the key of TLSCert
+	TLSCRL       string    // embedded broker: the CRL (PEM) checked at each connection and re-read every few seconds
+	ConfigKey    string    // the hub's configuration-signing private key (PKCS#8 PEM, Ed25519)
 	RulesPath    string    // the alert rules (TOML); "" for the defaults
 	Stdout       io.Writer // where the start banner goes; default os.Stdout
 
@@ -94,6 +101,11 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.StringVar(&c.AdminPassword, "admin-password", os.Getenv("VETNET_ADMIN_PASSWORD"),
 		"set the district administrator's password at start (default $VETNET_ADMIN_PASSWORD); empty: one is made and printed when nobody can sign in")
 	fs.DurationVar(&c.SessionTTL, "session-ttl", 12*time.Hour, "how long a sign-in lasts")
+	fs.StringVar(&m.TLSCA, "tls-ca", "", "district CA certificate (PEM); with -tls-cert the embedded broker speaks TLS and requires client certificates it issued")
+	fs.StringVar(&m.TLSCert, "tls-cert", "", "embedded broker: its server certificate; with -broker: the hub's client certificate (CN vetnet-hub)")
+	fs.StringVar(&m.TLSKey, "tls-key", "", "the key of -tls-cert")
+	fs.StringVar(&m.TLSCRL, "tls-crl", "", "embedded broker: the CA's revocation list (crl.pem), re-read when it changes; revoked clients are disconnected")
+	fs.StringVar(&m.ConfigKey, "config-key", "", "configuration-signing key (hub-config.key from provision hub): every station configuration is signed")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -105,6 +117,50 @@ func (m *Main) ParseFlags(args []string) error {
 	}
 	if c.ShareGroup != "" && c.BrokerURL == "" {
 		return vetnet.Errorz(vetnet.EINVALID, "-share-group 需要 -broker", "-share-group needs -broker.")
+	}
+	return m.loadTLS()
+}
+
+// loadTLS reads the TLS files and the configuration key.
+func (m *Main) loadTLS() error {
+	c := &m.Config
+	if m.TLSCA != "" || m.TLSCert != "" || m.TLSKey != "" {
+		if m.TLSCA == "" || m.TLSCert == "" || m.TLSKey == "" {
+			return vetnet.Errorz(vetnet.EINVALID, "-tls-ca、-tls-cert 和 -tls-key 须同时给出", "-tls-ca, -tls-cert and -tls-key go together.")
+		}
+		if c.BrokerURL != "" {
+			tc, err := pki.ClientTLS(m.TLSCA, m.TLSCert, m.TLSKey)
+			if err != nil {
+				return err
+			}
+			c.BrokerTLS = tc
+		} else {
+			if m.TLSCRL != "" {
+				crl, err := pki.OpenCRL(m.TLSCRL, m.TLSCA)
+				if err != nil {
+					return err
+				}
+				c.CRL = crl
+			}
+			tc, err := pki.ServerTLS(m.TLSCA, m.TLSCert, m.TLSKey, c.CRL)
+			if err != nil {
+				return err
+			}
+			c.MQTTTLS = tc
+		}
+	} else if m.TLSCRL != "" {
+		return vetnet.Errorz(vetnet.EINVALID, "-tls-crl 需要 -tls-ca", "-tls-crl needs -tls-ca, -tls-cert and -tls-key.")
+	}
+	if m.ConfigKey != "" {
+		k, err := pki.ReadKey(m.ConfigKey)
+		if err != nil {
+			return err
+		}
+		ek, ok := k.(ed25519.PrivateKey)
+		if !ok {
+			return vetnet.Errorz(vetnet.EINVALID, "配置签名密钥须为 Ed25519", "-config-key must be an Ed25519 key (hub-config.key).")
+		}
+		c.ConfigKey = ek
 	}
 	return nil
 }
@@ -144,6 +200,8 @@ func (m *Main) Run(ctx context.Context) error {
 		mqtt = "external broker " + mqtt
 	case mqtt == "":
 		mqtt = "none"
+	case m.Config.MQTTTLS != nil:
+		mqtt = "embedded broker mqtts://" + mqtt + " (client certificates required)"
 	default:
 		mqtt = "embedded broker mqtt://" + mqtt
 	}
