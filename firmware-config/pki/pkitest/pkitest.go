@@ -19,9 +19,9 @@ import (
 
 // PKI is a CA with the hub's files.
 type PKI struct {
-	CA                   *pki.CA
-	Dir                  string
-	CAFile, CRLFile      string
+	CA                    *pki.CA
+	Dir                   string
+	CAFile, CRLFile       string
 	ServerCert, ServerKey string // the broker's, for 127.0.0.1 and localhost
 	HubCert, HubKey       string // the hub's client certificate (CN vetnet-hub)
 	ConfigKey             ed25519.PrivateKey
