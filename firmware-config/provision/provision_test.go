@@ -1,4 +1,4 @@
-package main
+package provision
 
 import (
 	"archive/tar"
@@ -20,7 +20,7 @@ import (
 	"github.com/vetnet/vetnet/firmware-config/pki"
 )
 
-const registryPath = "../../stations/demo.toml"
+const registryPath = "../stations/demo.toml"
 
 func run(t *testing.T, args ...string) (string, error) {
 	t.Helper()
