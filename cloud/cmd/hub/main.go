@@ -28,6 +28,7 @@ import (
 	"github.com/vetnet/vetnet/cloud/hub"
 	"github.com/vetnet/vetnet/firmware-config/pki"
 	"github.com/vetnet/vetnet/firmware-config/registry"
+	"github.com/vetnet/vetnet/internal/sdnotify"
 )
 
 func main() {
@@ -46,7 +47,12 @@ func main() {
 		m.Close()
 		os.Exit(1)
 	}
+	// Type=notify units wait for this; elsewhere it does nothing.
+	if _, err := sdnotify.Notify(sdnotify.Ready); err != nil {
+		fmt.Fprintln(os.Stderr, "hub: systemd notify:", err)
+	}
 	<-ctx.Done()
+	_, _ = sdnotify.Notify(sdnotify.Stopping)
 	fmt.Fprintln(m.Stdout, "hub: stopping")
 	if err := m.Close(); err != nil {
 		fmt.Fprintln(os.Stderr, "hub: close:", err)

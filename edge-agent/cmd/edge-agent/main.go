@@ -21,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/vetnet/vetnet"
 	"github.com/vetnet/vetnet/edge-agent/agent"
@@ -31,6 +32,7 @@ import (
 	"github.com/vetnet/vetnet/firmware-config/pki"
 	"github.com/vetnet/vetnet/firmware-config/profile"
 	"github.com/vetnet/vetnet/firmware-config/registry"
+	"github.com/vetnet/vetnet/internal/sdnotify"
 )
 
 // version is set at build time: -ldflags "-X main.version=1.2.3".
@@ -65,8 +67,10 @@ func main() {
 		m.Logf("start: %v", err)
 		os.Exit(1)
 	}
+	go m.Supervise(ctx)
 	<-ctx.Done()
 	m.Logf("stopping")
+	_, _ = sdnotify.Notify(sdnotify.Stopping)
 	if err := m.Close(); err != nil {
 		m.Logf("close: %v", err)
 		os.Exit(1)
@@ -270,6 +274,57 @@ func (m *Main) closeHW() {
 			m.Logf("close hardware: %v", err)
 		}
 		m.HW = nil
+	}
+}
+
+// Supervise tells systemd the agent is ready (Type=notify) and, when the
+// unit has WatchdogSec=, sends WATCHDOG=1 at half that interval for as
+// long as the agent answers: a hung agent (its store or its loops stuck)
+// stops the pings and systemd restarts it. It returns when ctx ends.
+// Without $NOTIFY_SOCKET it does nothing.
+func (m *Main) Supervise(ctx context.Context) {
+	if ok, err := sdnotify.Notify(sdnotify.Ready); err != nil {
+		m.Logf("systemd notify: %v", err)
+	} else if !ok {
+		return
+	}
+	every := sdnotify.WatchdogInterval() / 2
+	if every <= 0 || m.Agent == nil {
+		return
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if !m.healthy(ctx, every) {
+			m.Logf("watchdog: the agent did not answer within %v; not telling systemd", every)
+			continue
+		}
+		if _, err := sdnotify.Notify(sdnotify.Watchdog); err != nil {
+			m.Logf("systemd watchdog: %v", err)
+		}
+	}
+}
+
+// healthy reports whether the agent answers a status request (which reads
+// its store) within limit.
+func (m *Main) healthy(ctx context.Context, limit time.Duration) bool {
+	done := make(chan struct{})
+	go func() {
+		_ = m.Agent.Status()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return true
+	case <-time.After(limit):
+		return false
+	case <-ctx.Done():
+		return false
 	}
 }
 
