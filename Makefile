@@ -5,7 +5,7 @@ GO      ?= go
 BIN     := bin
 CMDS    := ./cloud/cmd/hub ./edge-agent/cmd/edge-agent ./kiosk/cmd/kiosk ./deploy/demo
 
-.PHONY: demo test setup build vet test-short screenshots bench clean demo-clean
+.PHONY: demo test setup build vet test-short screenshots bench clean demo-clean deb
 
 setup:
 	@scripts/setup.sh
@@ -37,8 +37,13 @@ screenshots: build
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
+## deb: Debian packages vetnet-agent, vetnet-hub (amd64, arm64) and vetnet-kiosk (this machine's
+## architecture: it needs cgo) into dist/, with nfpm; ARCHES="amd64" or PACKAGES="agent hub" narrow it
+deb:
+	scripts/deb.sh
+
 demo-clean:
 	rm -rf .demo
 
 clean: demo-clean
-	rm -rf $(BIN)
+	rm -rf $(BIN) dist

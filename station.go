@@ -79,6 +79,9 @@ type Station struct {
 	// Staff is the station's roster: who may sign in at its kiosk (by
 	// badge or PIN) and assist check-ins. Optional; see ValidateRoster.
 	Staff []Staff
+	// Hours are the weekly opening hours (ParseOpeningHours). Optional:
+	// the zero value publishes none.
+	Hours OpeningHours
 }
 
 // ValidateStationID checks that id can be used as a station identifier:
@@ -132,6 +135,9 @@ func (s *Station) Validate() error {
 			return Errorf(EINVALID, "service %q listed twice", string(sv))
 		}
 		seen[sv] = true
+	}
+	if _, err := ParseOpeningHours(s.Hours.Rules); err != nil {
+		return err
 	}
 	return ValidateRoster(s.Staff)
 }

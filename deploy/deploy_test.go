@@ -1,389 +1,231 @@
-// Package deploy_test checks the scaled-out layouts in deploy/compose and
-// deploy/k8s: they parse, every flag they pass to the hub exists in the
-// hub's flag set, and the names, ports, images and paths they share agree.
 package deploy_test
 
 import (
-	"bytes"
-	"errors"
-	"io"
-	"net/url"
+	"bufio"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
-
-	"gopkg.in/yaml.v3"
 )
 
-// hubFlags reads the flags the hub defines from its main.go
-// (fs.StringVar(&x, "name", ...)).
-func hubFlags(t *testing.T) map[string]bool {
+// unit reads a systemd unit into "Section.Key" → values.
+func unit(t *testing.T, name string) map[string][]string {
 	t.Helper()
-	src, err := os.ReadFile("../cloud/cmd/hub/main.go")
+	f, err := os.Open(filepath.Join("systemd", name))
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := map[string]bool{}
-	for _, m := range regexp.MustCompile(`fs\.\w+Var\([^,]+,\s*"([a-z0-9-]+)"`).FindAllSubmatch(src, -1) {
-		out[string(m[1])] = true
-	}
-	if len(out) < 10 || !out["store"] || !out["share-group"] {
-		t.Fatalf("hub flags not found in main.go: %v", out)
-	}
-	return out
-}
-
-// flagArgs returns the -flag value pairs of an argument list, checking
-// that each flag exists.
-func flagArgs(t *testing.T, where string, args []string, known map[string]bool) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		if !strings.HasPrefix(a, "-") {
-			t.Errorf("%s: %q is not a flag", where, a)
-			continue
-		}
-		name := strings.TrimLeft(a, "-")
-		if !known[name] {
-			t.Errorf("%s: the hub has no flag -%s", where, name)
-		}
-		if i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
-			out[name] = args[i+1]
-			i++
-		} else {
-			out[name] = "true"
-		}
-	}
-	return out
-}
-
-func m(v any) map[string]any {
-	x, _ := v.(map[string]any)
-	return x
-}
-
-func strs(v any) []string {
-	var out []string
-	if l, ok := v.([]any); ok {
-		for _, x := range l {
-			switch y := x.(type) {
-			case string:
-				out = append(out, y)
-			case map[string]any:
-				if n, ok := y["name"].(string); ok {
-					out = append(out, n)
-				}
+	defer f.Close()
+	out := map[string][]string{}
+	section := ""
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		switch {
+		case line == "" || line[0] == '#':
+		case line[0] == '[':
+			section = strings.Trim(line, "[]")
+		default:
+			k, v, ok := strings.Cut(line, "=")
+			if !ok {
+				t.Fatalf("%s: bad line %q", name, line)
 			}
+			out[section+"."+k] = append(out[section+"."+k], v)
 		}
 	}
 	return out
 }
 
-// hostPort splits a URL's host; the default port comes from the scheme.
-func hostPort(t *testing.T, raw string) (string, int) {
-	t.Helper()
-	// Compose's ${VAR} stands for a value given at start.
-	u, err := url.Parse(regexp.MustCompile(`\$\{[^}]*\}`).ReplaceAllString(raw, "x"))
-	if err != nil {
-		t.Fatalf("%q: %v", raw, err)
-	}
-	p := u.Port()
-	if p == "" {
-		p = map[string]string{"tcp": "1883", "postgres": "5432"}[u.Scheme]
-	}
-	n, _ := strconv.Atoi(p)
-	return u.Hostname(), n
-}
-
-func TestCompose(t *testing.T) {
-	known := hubFlags(t)
-	b, err := os.ReadFile("compose/compose.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var c map[string]any
-	if err := yaml.Unmarshal(b, &c); err != nil {
-		t.Fatalf("compose.yaml: %v", err)
-	}
-	services := m(c["services"])
-	hub := m(services["hub"])
-	if hub == nil || services["postgres"] == nil {
-		t.Fatalf("services %v: want hub and postgres", keys(services))
-	}
-	brokers := 0
-	for name := range services {
-		if strings.HasPrefix(name, "emqx") {
-			brokers++
-		}
-	}
-	if brokers < 3 {
-		t.Errorf("%d broker nodes, want a cluster of 3", brokers)
-	}
-	if r, _ := m(hub["deploy"])["replicas"].(int); r < 2 {
-		t.Errorf("hub replicas %v, want 2 or more", m(hub["deploy"])["replicas"])
-	}
-	args := flagArgs(t, "compose hub", strs(hub["command"]), known)
-	if args["share-group"] == "" {
-		t.Error("replicas without -share-group would each store every batch")
-	}
-	// The broker and the database are services of this file, on the
-	// hub's network, exposing the ports the URLs name.
-	hubNets := strs(hub["networks"])
-	for _, u := range []string{args["broker"], args["store"]} {
-		host, port := hostPort(t, u)
-		svc := m(services[host])
-		if svc == nil {
-			t.Errorf("%s: no service %q", u, host)
-			continue
-		}
-		if !shareNet(hubNets, netsOf(svc)) {
-			t.Errorf("service %s is not on the hub's networks %v", host, hubNets)
-		}
-		if !exposes(svc, port) && host != "postgres" {
-			t.Errorf("service %s does not expose %d", host, port)
-		}
-	}
-	if !strings.Contains(args["store"], "${PG_PASSWORD}") || !strings.Contains(yamlString(services["postgres"]), "${PG_PASSWORD") {
-		t.Error("the store URL and PostgreSQL must take the password from PG_PASSWORD")
-	}
-	_, httpPort := hostPort(t, "tcp://"+args["http"])
-	if !exposes(hub, httpPort) {
-		t.Errorf("hub listens on %d but does not publish it", httpPort)
-	}
-	// The files the flags name are mounted, from files of the repository.
-	mounts := map[string]string{}
-	for _, v := range strs(hub["volumes"]) {
-		parts := strings.Split(v, ":")
-		if len(parts) >= 2 {
-			mounts[parts[1]] = parts[0]
-		}
-	}
-	for _, f := range []string{"stations", "alerts"} {
-		src, ok := mounts[args[f]]
-		if !ok {
-			t.Errorf("-%s %s is not mounted", f, args[f])
-			continue
-		}
-		if _, err := os.Stat(filepath.Join("compose", src)); err != nil {
-			t.Errorf("-%s: %v", f, err)
-		}
-	}
-	build := m(hub["build"])
-	if _, err := os.Stat(filepath.Join("compose", build["context"].(string), build["dockerfile"].(string))); err != nil {
-		t.Errorf("hub build: %v", err)
-	}
-	if img := hub["image"]; img != k8sHubImage(t) {
-		t.Errorf("compose builds %v, Kubernetes runs %v", img, k8sHubImage(t))
-	}
-}
-
-func keys(x map[string]any) []string {
-	var out []string
-	for k := range x {
-		out = append(out, k)
-	}
-	return out
-}
-
-func netsOf(svc map[string]any) []string {
-	if n := strs(svc["networks"]); len(n) > 0 {
-		return n
-	}
-	return keys(m(svc["networks"]))
-}
-
-func shareNet(a, b []string) bool {
-	for _, x := range a {
-		for _, y := range b {
-			if x == y {
+func has(u map[string][]string, key, want string) bool {
+	for _, v := range u[key] {
+		for _, f := range strings.Fields(v) {
+			if f == want {
 				return true
 			}
 		}
-	}
-	return false
-}
-
-// exposes reports whether a compose service publishes container port p.
-func exposes(svc map[string]any, p int) bool {
-	for _, s := range strs(svc["ports"]) {
-		parts := strings.Split(s, ":")
-		if parts[len(parts)-1] == strconv.Itoa(p) {
+		if v == want {
 			return true
 		}
 	}
 	return false
 }
 
-func yamlString(v any) string {
-	b, _ := yaml.Marshal(v)
-	return string(b)
+func TestUnits(t *testing.T) {
+	agent := unit(t, "vetnet-agent.service")
+	for _, kv := range [][2]string{{"Service.Type", "notify"}, {"Service.WatchdogSec", "30"}, {"Service.Restart", "always"},
+		{"Service.User", "vetnet"}, {"Install.WantedBy", "multi-user.target"}} {
+		if !has(agent, kv[0], kv[1]) {
+			t.Errorf("vetnet-agent.service: %s is not %s: %v", kv[0], kv[1], agent[kv[0]])
+		}
+	}
+	if !strings.HasPrefix(agent["Service.ExecStart"][0], "/usr/bin/vetnet-agent -bundle /etc/vetnet/station ") {
+		t.Errorf("agent ExecStart %q", agent["Service.ExecStart"])
+	}
+	kiosk := unit(t, "vetnet-kiosk.service")
+	if e := kiosk["Service.ExecStart"]; len(e) != 1 || !strings.HasPrefix(e[0], "/usr/bin/vetnet-kiosk -kiosk-mode") {
+		t.Errorf("kiosk ExecStart %q", e)
+	}
+	for _, kv := range [][2]string{{"Unit.After", "vetnet-agent.service"}, {"Unit.Requires", "vetnet-agent.service"},
+		{"Unit.Requires", "vetnet-kiosk-session.service"}, {"Service.Restart", "always"}, {"Service.User", "vetnet-kiosk"},
+		{"Install.WantedBy", "graphical.target"}} {
+		if !has(kiosk, kv[0], kv[1]) {
+			t.Errorf("vetnet-kiosk.service: %s lacks %s: %v", kv[0], kv[1], kiosk[kv[0]])
+		}
+	}
+	hub := unit(t, "vetnet-hub.service")
+	if !has(hub, "Service.Type", "notify") || !has(hub, "Service.Restart", "always") {
+		t.Errorf("hub %v", hub)
+	}
+	session := unit(t, "vetnet-kiosk-session.service")
+	if e := session["Service.ExecStart"]; len(e) != 1 || !strings.Contains(e[0], "Xorg :0 vt7") {
+		t.Errorf("session ExecStart %q", e)
+	}
 }
 
-// k8sDocs parses every manifest of deploy/k8s.
-func k8sDocs(t *testing.T) []map[string]any {
-	t.Helper()
-	files, _ := filepath.Glob("k8s/*.yaml")
-	if len(files) < 4 {
-		t.Fatalf("manifests %v", files)
+func TestUdevAndUsers(t *testing.T) {
+	b, err := os.ReadFile("udev/60-vetnet.rules")
+	if err != nil {
+		t.Fatal(err)
 	}
-	var out []map[string]any
-	for _, f := range files {
-		b, err := os.ReadFile(f)
+	rules := string(b)
+	for _, dev := range []string{`KERNEL=="ttyUSB[0-9]*"`, `KERNEL=="ttyACM[0-9]*"`, `SUBSYSTEM=="spidev"`, `KERNEL=="gpiochip[0-9]*"`, `SUBSYSTEM=="input"`} {
+		line := ""
+		for _, l := range strings.Split(rules, "\n") {
+			if strings.Contains(l, dev) {
+				line = l
+			}
+		}
+		if !strings.Contains(line, `GROUP="vetnet"`) || !strings.Contains(line, `MODE="0660"`) {
+			t.Errorf("no rule giving %s to group vetnet: %q", dev, line)
+		}
+	}
+	b, err = os.ReadFile("sysusers.d/vetnet.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, re := range []string{`(?m)^g vetnet -$`, `(?m)^u vetnet -:vetnet `, `(?m)^u vetnet-kiosk -:vetnet-kiosk `} {
+		if !regexp.MustCompile(re).Match(b) {
+			t.Errorf("sysusers lacks %s", re)
+		}
+	}
+}
+
+// Every file the nfpm configurations package exists.
+func TestPackageSources(t *testing.T) {
+	src := regexp.MustCompile(`(?m)^\s+- src: (\S+)`)
+	for _, cfg := range []string{"agent", "hub", "kiosk"} {
+		b, err := os.ReadFile(filepath.Join("nfpm", cfg+".yaml"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		dec := yaml.NewDecoder(bytes.NewReader(b))
-		for {
-			var d map[string]any
-			if err := dec.Decode(&d); errors.Is(err, io.EOF) {
-				break
-			} else if err != nil {
-				t.Fatalf("%s: %v", f, err)
-			}
-			if d == nil {
+		for _, m := range src.FindAllStringSubmatch(string(b), -1) {
+			if strings.HasPrefix(m[1], "${BIN}") {
 				continue
 			}
-			if d["apiVersion"] == nil || d["kind"] == nil || m(d["metadata"])["name"] == nil {
-				t.Errorf("%s: a document without apiVersion, kind or name", f)
-			}
-			if ns := m(d["metadata"])["namespace"]; d["kind"] != "Namespace" && ns != "vetnet" {
-				t.Errorf("%s %v: namespace %v, want vetnet", d["kind"], m(d["metadata"])["name"], ns)
-			}
-			out = append(out, d)
-		}
-	}
-	return out
-}
-
-func k8sHubImage(t *testing.T) any {
-	for _, d := range k8sDocs(t) {
-		if d["kind"] == "Deployment" && m(d["metadata"])["name"] == "hub" {
-			return containers(d)[0]["image"]
-		}
-	}
-	return nil
-}
-
-func containers(d map[string]any) []map[string]any {
-	var out []map[string]any
-	for _, c := range m(m(m(d["spec"])["template"])["spec"])["containers"].([]any) {
-		out = append(out, m(c))
-	}
-	return out
-}
-
-func containerPorts(d map[string]any) map[int]bool {
-	out := map[int]bool{}
-	for _, c := range containers(d) {
-		for _, p := range c["ports"].([]any) {
-			out[m(p)["containerPort"].(int)] = true
-		}
-	}
-	return out
-}
-
-func TestKubernetes(t *testing.T) {
-	known := hubFlags(t)
-	docs := k8sDocs(t)
-	workloads := map[string]map[string]any{}
-	services := map[string]map[string]any{}
-	for _, d := range docs {
-		name := m(d["metadata"])["name"].(string)
-		switch d["kind"] {
-		case "Deployment", "StatefulSet":
-			workloads[name] = d
-			sel := m(m(d["spec"])["selector"])["matchLabels"]
-			labels := m(m(m(d["spec"])["template"])["metadata"])["labels"]
-			if yamlString(sel) != yamlString(labels) {
-				t.Errorf("%s: selector %v does not match its pods' labels %v", name, sel, labels)
-			}
-		case "Service":
-			services[name] = d
-		}
-	}
-	// Every service selects a workload and targets ports its pods open.
-	for name, s := range services {
-		var target map[string]any
-		for _, w := range workloads {
-			if yamlString(m(s["spec"])["selector"]) == yamlString(m(m(m(w["spec"])["template"])["metadata"])["labels"]) {
-				target = w
+			if _, err := os.Stat(filepath.Join("..", m[1])); err != nil {
+				t.Errorf("%s.yaml: %s: %v", cfg, m[1], err)
 			}
 		}
-		if target == nil {
-			t.Errorf("service %s selects no workload", name)
-			continue
-		}
-		open := containerPorts(target)
-		for _, p := range m(s["spec"])["ports"].([]any) {
-			if tp := m(p)["targetPort"].(int); !open[tp] {
-				t.Errorf("service %s targets port %d, which %s does not open", name, tp, m(target["metadata"])["name"])
+		for _, s := range regexp.MustCompile(`(?m)^\s+(?:postinstall|preremove): (\S+)`).FindAllStringSubmatch(string(b), -1) {
+			if fi, err := os.Stat(filepath.Join("..", s[1])); err != nil || fi.Mode()&0o111 == 0 {
+				t.Errorf("%s.yaml: script %s: %v", cfg, s[1], err)
 			}
-		}
-	}
-	hub := workloads["hub"]
-	if hub == nil || hub["kind"] != "Deployment" {
-		t.Fatal("no hub Deployment")
-	}
-	if r, _ := m(hub["spec"])["replicas"].(int); r < 2 {
-		t.Errorf("hub replicas %v, want 2 or more", m(hub["spec"])["replicas"])
-	}
-	if r, _ := m(workloads["emqx"]["spec"])["replicas"].(int); r < 3 {
-		t.Errorf("broker nodes %v, want 3", r)
-	}
-	c := containers(hub)[0]
-	args := flagArgs(t, "k8s hub", strs(c["args"]), known)
-	if args["share-group"] == "" {
-		t.Error("replicas without -share-group would each store every batch")
-	}
-	host, port := hostPort(t, args["broker"])
-	if svc := services[host]; svc == nil || !servicePort(svc, port) {
-		t.Errorf("-broker %s: no service %s with port %d", args["broker"], host, port)
-	}
-	env := map[string]bool{}
-	for _, e := range c["env"].([]any) {
-		env[m(e)["name"].(string)] = true
-	}
-	if args["store"] != "$(STORE_URL)" || !env["STORE_URL"] || !env["VETNET_ADMIN_PASSWORD"] {
-		t.Errorf("the store URL and the admin password must come from the secret: -store %q, env %v", args["store"], env)
-	}
-	if svc := services["postgres"]; svc == nil || !servicePort(svc, 5432) {
-		t.Error("no postgres service on 5432 for the store URL")
-	}
-	_, httpPort := hostPort(t, "tcp://"+args["http"])
-	if !containerPorts(hub)[httpPort] {
-		t.Errorf("hub listens on %d but its container does not open it", httpPort)
-	}
-	if p := m(m(c["readinessProbe"])["httpGet"])["port"]; p != httpPort {
-		t.Errorf("readiness probe on %v, hub on %d", p, httpPort)
-	}
-	mounted := false
-	for _, v := range c["volumeMounts"].([]any) {
-		if mp := m(v)["mountPath"].(string); strings.HasPrefix(args["stations"], mp+"/") && strings.HasPrefix(args["alerts"], mp+"/") {
-			mounted = true
-		}
-	}
-	if !mounted {
-		t.Errorf("-stations %s and -alerts %s are not under a mounted volume", args["stations"], args["alerts"])
-	}
-	// The secrets and the config map the manifests use are those the
-	// namespace file tells how to create.
-	ns, _ := os.ReadFile("k8s/namespace.yaml")
-	for _, name := range []string{"vetnet-db", "vetnet-hub", "vetnet-registry", "store-url", "admin-password", "stations.toml", "rules.toml"} {
-		if !strings.Contains(string(ns), name) {
-			t.Errorf("namespace.yaml does not say how to create %s", name)
 		}
 	}
 }
 
-func servicePort(s map[string]any, p int) bool {
-	for _, x := range m(s["spec"])["ports"].([]any) {
-		if m(x)["port"] == p {
-			return true
-		}
+// make deb's script builds the amd64 agent and hub packages; dpkg-deb
+// reads them back: control fields, files, modes and the maintainer
+// scripts that enable the units.
+func TestDebianPackages(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds packages")
 	}
-	return false
+	if _, err := exec.LookPath("dpkg-deb"); err != nil {
+		t.Skip("dpkg-deb is not installed")
+	}
+	out := t.TempDir()
+	cmd := exec.Command("bash", "../scripts/deb.sh")
+	cmd.Env = append(os.Environ(), "ARCHES=amd64", "PACKAGES=agent hub", "OUT="+out, "VERSION=1.2.3")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("deb.sh: %v\n%s", err, b)
+	}
+	tests := []struct {
+		pkg   string
+		files []string // path and mode prefix
+		unit  string
+	}{
+		{"vetnet-agent", []string{"-rwxr-xr-x ./usr/bin/vetnet-agent", "./lib/systemd/system/vetnet-agent.service", "./lib/udev/rules.d/60-vetnet.rules",
+			"./usr/lib/sysusers.d/vetnet.conf", "./usr/lib/systemd/journald.conf.d/vetnet.conf", "./usr/share/vetnet/profiles/rpi-kiosk.toml",
+			"./etc/default/vetnet-agent", "drwxr-x--- ./etc/vetnet/station/"}, "vetnet-agent.service"},
+		{"vetnet-hub", []string{"-rwxr-xr-x ./usr/bin/vetnet-hub", "-rwxr-xr-x ./usr/bin/vetnet-provision", "./lib/systemd/system/vetnet-hub.service",
+			"./usr/share/vetnet/mosquitto/acl", "./etc/default/vetnet-hub"}, "vetnet-hub.service"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.pkg, func(t *testing.T) {
+			deb := filepath.Join(out, tt.pkg+"_1.2.3_amd64.deb")
+			info, err := exec.Command("dpkg-deb", "-I", deb).CombinedOutput()
+			if err != nil {
+				t.Fatalf("dpkg-deb -I: %v\n%s", err, info)
+			}
+			for _, f := range []string{"Package: " + tt.pkg, "Version: 1.2.3", "Architecture: amd64", "Depends: systemd", "postinst", "prerm"} {
+				if !strings.Contains(string(info), f) {
+					t.Errorf("control lacks %q:\n%s", f, info)
+				}
+			}
+			if strings.Contains(string(info), "conffiles") == false {
+				t.Errorf("no conffiles (the defaults file must survive upgrades):\n%s", info)
+			}
+			list, err := exec.Command("dpkg-deb", "-c", deb).CombinedOutput()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range tt.files {
+				mode, path, ok := strings.Cut(f, " ")
+				if !ok {
+					mode, path = "", f
+				}
+				found := false
+				for _, l := range strings.Split(string(list), "\n") {
+					fs := strings.Fields(l)
+					if len(fs) >= 6 && fs[len(fs)-1] == path && strings.HasPrefix(fs[0], mode) {
+						found = true
+					}
+				}
+				if !found {
+					t.Errorf("%s lacks %s %s:\n%s", tt.pkg, mode, path, list)
+				}
+			}
+			ctl := t.TempDir()
+			if b, err := exec.Command("dpkg-deb", "-e", deb, ctl).CombinedOutput(); err != nil {
+				t.Fatalf("%v %s", err, b)
+			}
+			post, err := os.ReadFile(filepath.Join(ctl, "postinst"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(post), "systemctl enable "+tt.unit) || !strings.Contains(string(post), "systemd-sysusers") {
+				t.Errorf("postinst does not enable %s:\n%s", tt.unit, post)
+			}
+			if b, err := exec.Command("sh", "-n", filepath.Join(ctl, "postinst")).CombinedOutput(); err != nil {
+				t.Errorf("postinst: %v %s", err, b)
+			}
+			// The binary inside is the real one.
+			x := t.TempDir()
+			if b, err := exec.Command("dpkg-deb", "-x", deb, x).CombinedOutput(); err != nil {
+				t.Fatalf("%v %s", err, b)
+			}
+			bin := filepath.Join(x, "usr/bin", strings.TrimPrefix(tt.pkg, "vetnet-"))
+			bin = filepath.Join(x, "usr/bin", tt.pkg)
+			if tt.pkg == "vetnet-agent" {
+				if b, err := exec.Command(bin, "-version").CombinedOutput(); err != nil || !strings.Contains(string(b), "1.2.3") {
+					t.Errorf("%s -version: %v %s", bin, err, b)
+				}
+			} else if b, err := exec.Command(bin, "-h").CombinedOutput(); !strings.Contains(string(b), "-tls-crl") {
+				t.Errorf("%s -h: %v %s", bin, err, b)
+			}
+		})
+	}
 }

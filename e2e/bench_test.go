@@ -184,7 +184,7 @@ func benchStations() []vetnet.Station {
 // not throughput. The timer runs until the subscriber has them all.
 func BenchmarkRawMQTTQoS1(b *testing.B) {
 	const n, size, window = 100_000, 300, 1000
-	br, err := mochi.Open(mochi.Options{Listen: "127.0.0.1:0", Handle: func(string, []byte) {}})
+	br, err := mochi.Open(mochi.Options{Listen: "127.0.0.1:0", Handle: func(string, string, []byte) {}})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,7 +1,9 @@
 package wire
 
 import (
+	"crypto/ed25519"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"time"
@@ -30,6 +32,14 @@ type Config struct {
 	// PIN hashes and badge UIDs, so it goes only to the station's own
 	// config topic, which the broker's ACL keeps to that station.
 	Staff []StaffV1 `json:"staff,omitempty"`
+	// Hours are the opening hours in vetnet.OpeningHours' text form;
+	// absent when none are published.
+	Hours []string `json:"hours,omitempty"`
+	// Sig is the hub's Ed25519 signature of SigningBytes, base64; the
+	// station holds the hub's public key from its device bundle and
+	// applies only configurations that verify. Empty when the hub has
+	// no signing key (a station without a key accepts those).
+	Sig string `json:"sig,omitempty"`
 }
 
 // StaffV1 is a member of a station's staff on the wire.
@@ -54,13 +64,14 @@ func NewConfig(st vetnet.Station, heartbeatS int, issuedAt time.Time) Config {
 	for _, m := range st.Staff {
 		c.Staff = append(c.Staff, StaffV1{ID: m.ID, Name: m.Name, Role: string(m.Role), BadgeUID: m.BadgeUID, PINHash: m.PINHash})
 	}
+	c.Hours = append([]string(nil), st.Hours.Rules...)
 	c.Version = ConfigVersion(c)
 	return c
 }
 
 // ConfigVersion hashes the content of c (all but Version and IssuedAt).
 func ConfigVersion(c Config) string {
-	c.Version, c.IssuedAt = "", time.Time{}
+	c.Version, c.IssuedAt, c.Sig = "", time.Time{}, ""
 	b, _ := json.Marshal(c)
 	sum := sha256.Sum256(b)
 	return "c" + hex.EncodeToString(sum[:6])
@@ -75,6 +86,8 @@ func (c Config) StationOf() vetnet.Station {
 	for _, m := range c.Staff {
 		st.Staff = append(st.Staff, vetnet.Staff{ID: m.ID, Name: m.Name, Role: vetnet.StaffRole(m.Role), BadgeUID: m.BadgeUID, PINHash: m.PINHash})
 	}
+	// DecodeConfig validates the hours; a bad rule leaves them unpublished.
+	st.Hours, _ = vetnet.ParseOpeningHours(c.Hours)
 	return st
 }
 
@@ -91,6 +104,9 @@ func DecodeConfig(topicStation string, data []byte) (Config, error) {
 	if err := checkStation(c.Station, topicStation); err != nil {
 		return Config{}, err
 	}
+	if _, err := vetnet.ParseOpeningHours(c.Hours); err != nil {
+		return Config{}, fieldErr("%s", vetnet.ErrorMessage(err, "en"))
+	}
 	st := c.StationOf()
 	if err := st.Validate(); err != nil {
 		return Config{}, fieldErr("%s", vetnet.ErrorMessage(err, "en"))
@@ -105,4 +121,33 @@ func DecodeConfig(topicStation string, data []byte) (Config, error) {
 		return Config{}, fieldErr("version: does not match the content")
 	}
 	return c, nil
+}
+
+// SigningBytes are what the hub signs: the JSON payload with Sig empty.
+// The encoding is canonical because Config is a struct whose fields
+// marshal in declaration order, and decoding then encoding a payload
+// gives the same bytes (times are UTC, absent lists stay absent).
+func (c Config) SigningBytes() []byte {
+	c.Sig = ""
+	b, _ := json.Marshal(c)
+	return b
+}
+
+// Sign returns c signed with the hub's configuration key.
+func (c Config) Sign(key ed25519.PrivateKey) Config {
+	c.Sig = base64.StdEncoding.EncodeToString(ed25519.Sign(key, c.SigningBytes()))
+	return c
+}
+
+// Verify checks c's signature against the hub's public key. Errors: a
+// DecodeError with ReasonSignature.
+func (c Config) Verify(pub ed25519.PublicKey) error {
+	if c.Sig == "" {
+		return decodeErr(ReasonSignature, "the configuration is not signed")
+	}
+	sig, err := base64.StdEncoding.DecodeString(c.Sig)
+	if err != nil || !ed25519.Verify(pub, c.SigningBytes(), sig) {
+		return decodeErr(ReasonSignature, "the signature does not match the hub's key")
+	}
+	return nil
 }

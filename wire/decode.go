@@ -22,15 +22,17 @@ const (
 
 // Reasons a payload is rejected; stable strings for counters and logs.
 const (
-	ReasonTopic       = "bad_topic"        // the topic is not one of ours
-	ReasonTooLarge    = "too_large"        // above the size limit
-	ReasonJSON        = "bad_json"         // not one JSON object, or trailing data
-	ReasonVersion     = "bad_version"      // "v" missing or not supported
-	ReasonUnknown     = "unknown_field"    // a field this version does not have
-	ReasonField       = "invalid_field"    // a field is missing or breaks a rule
-	ReasonStation     = "station_mismatch" // the payload names another station than its topic
-	ReasonEmptyBatch  = "empty_batch"      // a batch without check-ins
-	ReasonBatchTooBig = "batch_too_big"    // more than MaxBatch check-ins
+	ReasonTopic       = "bad_topic"         // the topic is not one of ours
+	ReasonTooLarge    = "too_large"         // above the size limit
+	ReasonJSON        = "bad_json"          // not one JSON object, or trailing data
+	ReasonVersion     = "bad_version"       // "v" missing or not supported
+	ReasonUnknown     = "unknown_field"     // a field this version does not have
+	ReasonField       = "invalid_field"     // a field is missing or breaks a rule
+	ReasonStation     = "station_mismatch"  // the payload names another station than its topic
+	ReasonEmptyBatch  = "empty_batch"       // a batch without check-ins
+	ReasonBatchTooBig = "batch_too_big"     // more than MaxBatch check-ins
+	ReasonSignature   = "bad_signature"     // a configuration not signed by the hub's key
+	ReasonIdentity    = "identity_mismatch" // the topic names another station than the sender's certificate
 )
 
 // DecodeError says why a payload was rejected. It unwraps to a

@@ -2,6 +2,7 @@ package wire_test
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"encoding/json"
 	"flag"
 	"os"
@@ -149,6 +150,54 @@ var messages = []struct {
 			}}, 15, t0),
 		decode: func(b []byte) (any, error) { return wire.DecodeConfig(station, b) },
 	},
+	{
+		file: "config-signed.v1.json",
+		value: wire.NewConfig(vetnet.Station{ID: station, Name: "三井街道退役军人服务站", NameEN: "Sanjing Street Station",
+			Level: vetnet.LevelTown, Parent: "cz-xb", Services: []vetnet.Service{"employment", "benefits", "consultation"},
+			Hours: vetnet.OpeningHours{Rules: []string{"mon-fri 08:30-12:00,13:30-17:30", "sat 09:00-12:00"}}}, 15, t0).Sign(goldenConfigKey),
+		decode: func(b []byte) (any, error) { return wire.DecodeConfig(station, b) },
+	},
+}
+
+// goldenConfigKey signs config-signed.v1.json (Ed25519 signatures are
+// deterministic, so the golden file is stable).
+var goldenConfigKey = ed25519.NewKeyFromSeed([]byte("vetnet golden configuration key!"))
+
+// The signed golden configuration verifies after decoding (the payload is
+// canonical); any change of content, or another key, fails.
+func TestConfigSignature(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("testdata", "config-signed.v1.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := wire.DecodeConfig(station, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := goldenConfigKey.Public().(ed25519.PublicKey)
+	if err := c.Verify(pub); err != nil {
+		t.Fatal(err)
+	}
+	other, _, _ := ed25519.GenerateKey(nil)
+	if err := c.Verify(other); wire.Reason(err) != wire.ReasonSignature {
+		t.Fatalf("another key: %v", err)
+	}
+	tampered := c
+	tampered.HeartbeatS = 5
+	if err := tampered.Verify(pub); wire.Reason(err) != wire.ReasonSignature {
+		t.Fatalf("tampered: %v", err)
+	}
+	unsigned := c
+	unsigned.Sig = ""
+	if err := unsigned.Verify(pub); wire.Reason(err) != wire.ReasonSignature {
+		t.Fatalf("unsigned: %v", err)
+	}
+	if c.Version != wire.ConfigVersion(unsigned) {
+		t.Fatal("the signature changes the version")
+	}
+	if len(c.Hours) != 2 {
+		t.Fatalf("hours %v", c.Hours)
+	}
 }
 
 func indent(t *testing.T, v any) []byte {

@@ -36,7 +36,9 @@ package hub
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"log"
 	"net"
@@ -55,6 +57,7 @@ import (
 	"github.com/vetnet/vetnet/cloud/mqttclient"
 	"github.com/vetnet/vetnet/cloud/sqlite"
 	"github.com/vetnet/vetnet/cloud/web"
+	"github.com/vetnet/vetnet/firmware-config/pki"
 	"github.com/vetnet/vetnet/wire"
 )
 
@@ -92,6 +95,34 @@ type Config struct {
 	// hub never answers another hub's stations. Costs one subscription per
 	// station and kind.
 	OwnTopicsOnly bool
+
+	// MQTTTLS makes the embedded broker's listener TLS with client
+	// certificates (pki.ServerTLS): each client's certificate CN is its
+	// identity, a station may use only its own topics, and the hub refuses
+	// messages on a topic other than the sender's (see package mochi).
+	// Nil: plain TCP, no identities.
+	MQTTTLS *tls.Config
+
+	// CRL, with MQTTTLS, is the revocation list the broker's TLS
+	// configuration checks; the hub reads it again every CRLEvery and
+	// disconnects clients it now lists. Optional.
+	CRL *pki.CRL
+
+	// CRLEvery is how often the CRL file is looked at. Default 5 s.
+	CRLEvery time.Duration
+
+	// BrokerTLS is the TLS configuration for an external broker (the
+	// hub's client certificate, pki.ClientTLS). Optional.
+	BrokerTLS *tls.Config
+
+	// HubIdentity is the certificate CN of the hub itself, allowed every
+	// topic. Default pki.HubIdentity.
+	HubIdentity string
+
+	// ConfigKey signs every configuration the hub publishes (Ed25519);
+	// stations with the matching public key in their bundle apply only
+	// signed configurations. Nil: configurations are unsigned.
+	ConfigKey ed25519.PrivateKey
 
 	// ClientID is the hub's MQTT client ID on an external broker.
 	// Default: "vetnet-hub-" and random hex digits.
@@ -452,7 +483,7 @@ func (h *Hub) Start(ctx context.Context) error {
 			}
 		}
 		cl, err := mqttclient.Open(mqttclient.Options{
-			URL: h.cfg.BrokerURL, ClientID: h.cfg.ClientID, ShareGroup: h.cfg.ShareGroup, Stations: only,
+			URL: h.cfg.BrokerURL, ClientID: h.cfg.ClientID, ShareGroup: h.cfg.ShareGroup, Stations: only, TLS: h.cfg.BrokerTLS,
 			// Check-ins are split between replicas; status and heartbeats
 			// reach every replica, so each knows every station's presence.
 			SharedKinds: []wire.Kind{wire.KindCheckIns},
@@ -468,15 +499,21 @@ func (h *Hub) Start(ctx context.Context) error {
 		h.setTransport(cl, h.cfg.BrokerURL)
 	case h.cfg.MQTTListen != "":
 		b, err := mochi.Open(mochi.Options{
-			Listen: h.cfg.MQTTListen,
-			Handle: func(topic string, payload []byte) { h.HandleMessage(topic, payload) },
-			Logf:   h.cfg.Logf,
+			Listen:      h.cfg.MQTTListen,
+			TLS:         h.cfg.MQTTTLS,
+			HubIdentity: h.hubIdentity(),
+			Handle:      func(from, topic string, payload []byte) { h.HandleMessageFrom(from, topic, payload) },
+			Logf:        h.cfg.Logf,
 		})
 		if err != nil {
 			return err
 		}
 		h.setTransport(b, b.Addr())
 		h.publishConfigs()
+		if h.cfg.MQTTTLS != nil && h.cfg.CRL != nil {
+			h.wg.Add(1)
+			go h.crlLoop(b)
+		}
 	}
 
 	if h.cfg.HTTPListen != "" {
@@ -519,6 +556,45 @@ func (h *Hub) Start(ctx context.Context) error {
 	return nil
 }
 
+func (h *Hub) hubIdentity() string {
+	if h.cfg.HubIdentity != "" {
+		return h.cfg.HubIdentity
+	}
+	return pki.HubIdentity
+}
+
+// crlLoop reads the CRL again when its file changes and cuts off the
+// clients it now lists: a revoked (stolen) device is disconnected at once
+// rather than at its next connection.
+func (h *Hub) crlLoop(b *mochi.Broker) {
+	defer h.wg.Done()
+	every := h.cfg.CRLEvery
+	if every <= 0 {
+		every = 5 * time.Second
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-h.ctx.Done():
+			return
+		case <-t.C:
+		}
+		changed, err := h.cfg.CRL.Reload()
+		if err != nil {
+			h.cfg.Logf("hub: CRL: %v (the last good list stays in force)", err)
+			continue
+		}
+		if !changed {
+			continue
+		}
+		if n := b.Disconnect(func(c *x509.Certificate) bool { return h.cfg.CRL.Revoked(c.SerialNumber) }); n > 0 {
+			h.c.revokedCut.Add(uint64(n))
+			h.cfg.Logf("hub: CRL changed; %d revoked client(s) disconnected", n)
+		}
+	}
+}
+
 func (h *Hub) setTransport(t transport, addr string) {
 	h.mu.Lock()
 	h.tr, h.mqttURL = t, addr
@@ -537,6 +613,9 @@ func (h *Hub) publishConfigs() {
 	now := h.cfg.Now()
 	for _, st := range h.order {
 		cfg := wire.NewConfig(st, h.cfg.HeartbeatS, now)
+		if h.cfg.ConfigKey != nil {
+			cfg = cfg.Sign(h.cfg.ConfigKey)
+		}
 		b, err := cfg.Encode()
 		if err != nil {
 			h.cfg.Logf("hub: encode config of %s: %v", st.ID, err)

@@ -40,6 +40,7 @@ type counters struct {
 	webhook         *metrics.Counter // result: ok, failed, dropped
 	anonymised      *metrics.Counter
 	rateLimited     *metrics.Counter // kind
+	revokedCut      *metrics.Counter
 }
 
 func newCounters(r *metrics.Registry) counters {
@@ -62,6 +63,7 @@ func newCounters(r *metrics.Registry) counters {
 		webhook:         r.Counter("vetnet_hub_alert_webhook_total", "Alert events posted to the webhook, by result: ok, failed (after retries), dropped (queue full).", "result"),
 		rateLimited:     r.Counter("vetnet_hub_rate_limited_total", "Station messages refused (check-in batches, answered rate_limited and sent again later) or dropped (heartbeats) because the station sent more than its rate, by kind.", "kind"),
 		anonymised:      r.Counter("vetnet_hub_anonymised_checkins_total", "Check-ins whose ID number and name were removed after the retention period (Config.AnonymiseAfter)."),
+		revokedCut:      r.Counter("vetnet_hub_revoked_disconnects_total", "Clients disconnected because the CRL now lists their certificate."),
 		gapsOpened:      r.Counter("vetnet_hub_seq_gaps_opened_total", "Batches after which a station had more sequence numbers missing below its highest than before."),
 	}
 }
@@ -118,6 +120,17 @@ func (h *Hub) registerGauges() {
 // published (nil when it sent none: a bad topic, or a store failure after
 // which the station resends); for other kinds it returns nil.
 func (h *Hub) HandleMessage(topic string, payload []byte) *wire.Ack {
+	return h.HandleMessageFrom("", topic, payload)
+}
+
+// HandleMessageFrom is HandleMessage for a message whose sender the broker
+// authenticated: from is the CN of its certificate ("" when unknown). A
+// station may speak only for itself, so a message on another station's
+// topic is refused (counted as identity_mismatch, logged, never acked:
+// an ack would go to the station it impersonated). The hub's identity and
+// "" are not checked; the payload's station is checked against the topic
+// by the wire decoders.
+func (h *Hub) HandleMessageFrom(from, topic string, payload []byte) *wire.Ack {
 	station, kind, err := wire.ParseTopic(topic)
 	if err != nil {
 		h.c.messages.Inc("bad_topic")
@@ -125,6 +138,11 @@ func (h *Hub) HandleMessage(topic string, payload []byte) *wire.Ack {
 		return nil
 	}
 	h.c.messages.Inc(string(kind))
+	if from != "" && from != h.hubIdentity() && from != station {
+		h.c.decodeFailures.Inc(string(kind), wire.ReasonIdentity)
+		h.cfg.Logf("hub: %s message of %q on the topic of station %s refused", kind, from, station)
+		return nil
+	}
 	// Buckets only for registered stations, so made-up station IDs cannot
 	// grow the limiter; their messages are refused as cheaply anyway.
 	_, known := h.stations[station]

@@ -28,7 +28,12 @@ func newSeqs(stored map[string][]cloud.SeqRun) *seqs {
 	return s
 }
 
-// Gaps sums up the numbers missing below the highest held.
+// GenerationShift places the device generation in a sequence number: a
+// station's device of generation g numbers its check-ins from g<<32 + 1.
+const GenerationShift = 32
+
+// Gaps sums up the numbers missing below the highest held, within each
+// device generation.
 type Gaps struct {
 	Max     uint64         // highest sequence number held; 0 when none
 	Missing uint64         // how many numbers in 1..Max are not held
@@ -111,6 +116,12 @@ func gapsOf(rs []cloud.SeqRun) Gaps {
 	g.Max = rs[len(rs)-1].Last
 	next := uint64(1)
 	for _, r := range rs {
+		// A replacement device numbers from its generation's base
+		// (generation << 32, see docs/protocol.md): the numbers between
+		// the last device's highest and the new base were never given.
+		if base := r.First>>GenerationShift<<GenerationShift + 1; next < base {
+			next = base
+		}
 		if r.First > next {
 			g.Missing += r.First - next
 			if len(g.Runs) < maxGapRuns {

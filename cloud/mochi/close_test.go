@@ -13,7 +13,7 @@ import (
 // CONNECT comes while the broker closes) must not keep the broker, and
 // so the hub's clean stop, waiting forever.
 func TestCloseWithConnectionBeingEstablished(t *testing.T) {
-	b, err := Open(Options{Listen: "127.0.0.1:0", Handle: func(string, []byte) {}})
+	b, err := Open(Options{Listen: "127.0.0.1:0", Handle: func(string, string, []byte) {}})
 	if err != nil {
 		t.Fatal(err)
 	}

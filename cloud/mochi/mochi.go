@@ -14,9 +14,26 @@
 //     the server's inline client (Publish).
 //
 // Station messages are still delivered to any network subscriber, as a
-// broker must; who may subscribe to what is the job of the authorisation
-// seam (Options.Authenticate and Options.Authorize), which allows
-// everything until station identities arrive.
+// broker must; who may publish and subscribe to what is decided by the
+// client's identity.
+//
+// # Identity
+//
+// With Options.TLS the listener speaks TLS and the TLS configuration
+// decides who may connect (pki.ServerTLS: a client certificate of the
+// district's CA, not on its revocation list). The certificate's common
+// name is then the client's identity (as Mosquitto's
+// use_identity_as_username): a station's certificate has CN = its station
+// ID, the hub's CN = Options.HubIdentity. A station must connect with the
+// client ID "station-{id}" (so it cannot take over another station's
+// session), may publish only to its own checkins, heartbeat and status
+// topics and subscribe only to its own acks, config and status topics; a
+// publish outside them is refused (MQTT 3.1.1 clients are disconnected,
+// as the protocol has no negative PUBACK), a subscription gets a failure
+// code. The hub's identity may do everything. Handle receives the
+// identity with each message, so the hub can check the topic against it
+// as well. Without TLS the seam Options.Authenticate/Authorize decides
+// (nil: everything allowed), and the identity handed over is "".
 //
 // Retained messages are kept in memory only: after a restart the hub
 // publishes every station's configuration again, and stations publish
@@ -25,6 +42,8 @@ package mochi
 
 import (
 	"bytes"
+	"crypto/tls"
+	"crypto/x509"
 	"io"
 	"log/slog"
 	"net"
@@ -50,17 +69,27 @@ type Options struct {
 	// itself) on a station topic of a kind stations send (checkins,
 	// status, heartbeat), and every such last will. It runs synchronously
 	// in the publishing client's goroutine, before the broker answers the
-	// client's PUBACK, so it must not wait on that client. Required.
-	Handle func(topic string, payload []byte)
+	// client's PUBACK, so it must not wait on that client. from is the
+	// publisher's identity (its certificate's CN) with TLS, "" without.
+	// Required.
+	Handle func(from, topic string, payload []byte)
 
-	// Authenticate decides whether a client may connect. Nil allows every
-	// client. This is the seam for station identities (certificates or
-	// credentials) in a later step.
+	// TLS makes the listener a TLS listener; it should require and verify
+	// client certificates (pki.ServerTLS), whose CN becomes the client's
+	// identity and fixes its topics (see the package doc). Nil: plain TCP.
+	TLS *tls.Config
+
+	// HubIdentity is the CN that may publish and subscribe everywhere.
+	// Default "vetnet-hub" (pki.HubIdentity).
+	HubIdentity string
+
+	// Authenticate decides whether a client may connect, without TLS.
+	// Nil allows every client.
 	Authenticate func(clientID, username string, password []byte) bool
 
 	// Authorize decides whether a client may publish (write) to or
-	// subscribe to (read) topic. Nil allows everything. The later ACL
-	// limits a station to vs/v1/st/{its id}/...
+	// subscribe to (read) topic, without TLS. Nil allows everything.
+	// With TLS the identity's ACL decides (see the package doc).
 	Authorize func(clientID, username, topic string, write bool) bool
 
 	// MaxPendingWrites is how many messages may wait to be written to one
@@ -79,6 +108,7 @@ type Options struct {
 type Broker struct {
 	srv    *mqtt.Server
 	ln     net.Listener
+	addr   net.Addr
 	closed atomic.Bool
 }
 
@@ -93,6 +123,13 @@ func Open(opts Options) (*Broker, error) {
 	ln, err := net.Listen("tcp", opts.Listen)
 	if err != nil {
 		return nil, vetnet.Wrap(vetnet.EUNAVAILABLE, err, "消息服务器端口无法监听", "The broker cannot listen on "+opts.Listen+".")
+	}
+	addr := ln.Addr()
+	if opts.TLS != nil {
+		ln = tls.NewListener(ln, opts.TLS)
+	}
+	if opts.HubIdentity == "" {
+		opts.HubIdentity = "vetnet-hub"
 	}
 	caps := mqtt.NewDefaultServerCapabilities()
 	// mochi expires retained messages after a day by default; a station's
@@ -119,11 +156,41 @@ func Open(opts Options) (*Broker, error) {
 		srv.Close()
 		return nil, vetnet.Wrap(vetnet.EINTERNAL, err, "消息服务器启动失败", "The broker could not start.")
 	}
-	return &Broker{srv: srv, ln: ln}, nil
+	return &Broker{srv: srv, ln: ln, addr: addr}, nil
 }
 
 // Addr returns the address the broker listens on, with the real port.
-func (b *Broker) Addr() string { return b.ln.Addr().String() }
+func (b *Broker) Addr() string { return b.addr.String() }
+
+// Disconnect closes the connections of network clients whose certificate
+// revoked reports revoked (a stolen device cut off as soon as the CRL
+// lists it), and returns how many it closed. Without TLS it does nothing.
+func (b *Broker) Disconnect(revoked func(*x509.Certificate) bool) int {
+	n := 0
+	for _, cl := range b.srv.Clients.GetAll() {
+		if cl.Net.Inline || cl.Closed() {
+			continue
+		}
+		if c := peerCert(cl); c != nil && revoked(c) {
+			b.srv.DisconnectClient(cl, packets.ErrNotAuthorized)
+			cl.Stop(packets.ErrNotAuthorized)
+			n++
+		}
+	}
+	return n
+}
+
+// peerCert returns the client's certificate, nil without TLS.
+func peerCert(cl *mqtt.Client) *x509.Certificate {
+	tc, ok := cl.Net.Conn.(*tls.Conn)
+	if !ok {
+		return nil
+	}
+	if cs := tc.ConnectionState(); len(cs.PeerCertificates) > 0 {
+		return cs.PeerCertificates[0]
+	}
+	return nil
+}
 
 // Up reports whether the broker is running.
 func (b *Broker) Up() bool { return !b.closed.Load() }
@@ -172,29 +239,91 @@ func (h *hook) Provides(b byte) bool {
 }
 
 func (h *hook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
-	if h.opts.Authenticate == nil {
-		return true
+	if h.opts.TLS == nil {
+		if h.opts.Authenticate == nil {
+			return true
+		}
+		return h.opts.Authenticate(cl.ID, string(pk.Connect.Username), pk.Connect.Password)
 	}
-	return h.opts.Authenticate(cl.ID, string(pk.Connect.Username), pk.Connect.Password)
+	c := peerCert(cl)
+	if c == nil || c.Subject.CommonName == "" {
+		return false
+	}
+	id := c.Subject.CommonName
+	if id != h.opts.HubIdentity && cl.ID != "station-"+id {
+		h.logf("mqtt broker: %s refused: client ID %q is not station-%s", id, cl.ID, id)
+		return false
+	}
+	// The identity replaces whatever user name the client sent, as
+	// Mosquitto's use_identity_as_username does.
+	cl.Properties.Username = []byte(id)
+	return true
+}
+
+func (h *hook) logf(format string, a ...any) {
+	if h.opts.Logf != nil {
+		h.opts.Logf(format, a...)
+	}
+}
+
+// identity is the client's certificate CN with TLS, "" without.
+func (h *hook) identity(cl *mqtt.Client) string {
+	if h.opts.TLS == nil {
+		return ""
+	}
+	return string(cl.Properties.Username)
 }
 
 func (h *hook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
-	if h.opts.Authorize == nil {
+	if h.opts.TLS == nil {
+		if h.opts.Authorize == nil {
+			return true
+		}
+		return h.opts.Authorize(cl.ID, string(cl.Properties.Username), topic, write)
+	}
+	id := h.identity(cl)
+	if id == h.opts.HubIdentity {
 		return true
 	}
-	return h.opts.Authorize(cl.ID, string(cl.Properties.Username), topic, write)
+	ok := Allowed(id, topic, write)
+	if !ok {
+		h.logf("mqtt broker: %s may not %s %s", id, map[bool]string{true: "publish to", false: "subscribe to"}[write], topic)
+	}
+	return ok
+}
+
+// Allowed is a station's ACL: whether station may publish (write) to or
+// subscribe to (read) topic. deploy/mosquitto/acl says the same for
+// Mosquitto.
+func Allowed(station, topic string, write bool) bool {
+	if station == "" || vetnet.ValidateStationID(station) != nil {
+		return false
+	}
+	kind, ok := strings.CutPrefix(topic, wire.Root+"/st/"+station+"/")
+	if !ok {
+		return false
+	}
+	switch wire.Kind(kind) {
+	case wire.KindCheckIns, wire.KindHeartbeat:
+		return write
+	case wire.KindAcks, wire.KindConfig:
+		return !write
+	case wire.KindStatus:
+		return true
+	}
+	return false
 }
 
 func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
 	if !cl.Net.Inline && ingested(pk.TopicName) {
-		h.opts.Handle(pk.TopicName, pk.Payload)
+		h.opts.Handle(h.identity(cl), pk.TopicName, pk.Payload)
 	}
 	return pk, nil
 }
 
 func (h *hook) OnWillSent(cl *mqtt.Client, pk packets.Packet) {
 	if ingested(pk.TopicName) {
-		h.opts.Handle(pk.TopicName, pk.Payload)
+		h.opts.Handle(h.identity(cl), pk.TopicName, pk.Payload)
 	}
 }
 

@@ -52,7 +52,7 @@ func connect(t *testing.T, addr, id string, will bool) paho.Client {
 func TestIngestAndPublish(t *testing.T) {
 	var got received
 	var b *Broker
-	b, err := Open(Options{Listen: "127.0.0.1:0", Handle: func(topic string, payload []byte) {
+	b, err := Open(Options{Listen: "127.0.0.1:0", Handle: func(_, topic string, payload []byte) {
 		got.add(topic, payload)
 		// The hub answers from inside the hook, as it does with an ack.
 		if topic == "vs/v1/st/st-a/checkins" {
@@ -133,7 +133,7 @@ func TestIngestAndPublish(t *testing.T) {
 }
 
 func TestAuthSeam(t *testing.T) {
-	b, err := Open(Options{Listen: "127.0.0.1:0", Handle: func(string, []byte) {},
+	b, err := Open(Options{Listen: "127.0.0.1:0", Handle: func(string, string, []byte) {},
 		Authenticate: func(id, user string, pass []byte) bool { return id == "good" }})
 	if err != nil {
 		t.Fatal(err)
@@ -148,12 +148,12 @@ func TestAuthSeam(t *testing.T) {
 }
 
 func TestOpenErrors(t *testing.T) {
-	b, err := Open(Options{Listen: "127.0.0.1:0", Handle: func(string, []byte) {}})
+	b, err := Open(Options{Listen: "127.0.0.1:0", Handle: func(string, string, []byte) {}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	if _, err := Open(Options{Listen: b.Addr(), Handle: func(string, []byte) {}}); err == nil {
+	if _, err := Open(Options{Listen: b.Addr(), Handle: func(string, string, []byte) {}}); err == nil {
 		t.Fatal("two brokers on one port")
 	}
 	if _, err := Open(Options{Listen: "127.0.0.1:0"}); err == nil {

@@ -22,6 +22,7 @@ package mqttclient
 
 import (
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"hash/fnv"
 	"strings"
@@ -47,6 +48,12 @@ type Options struct {
 
 	// Username and Password authenticate the hub, if the broker wants it.
 	Username, Password string
+
+	// TLS is the TLS configuration of ssl:// and tls:// brokers: the
+	// district CA and the hub's client certificate (pki.ClientTLS), whose
+	// CN (vetnet-hub) the broker's ACL lets publish and subscribe
+	// everywhere. Nil: Paho's default.
+	TLS *tls.Config
 
 	// ShareGroup, when set, subscribes through $share/{ShareGroup}/... so
 	// that replicas of the hub split the messages.
@@ -161,6 +168,7 @@ func Open(opts Options) (*Client, error) {
 		SetMaxReconnectInterval(30 * time.Second).
 		SetConnectTimeout(opts.Timeout).
 		SetKeepAlive(30 * time.Second).
+		SetTLSConfig(opts.TLS).
 		SetOrderMatters(true). // handle only queues, so in-order delivery costs nothing
 		SetOnConnectHandler(func(c paho.Client) {
 			// An OnConnect handler must not block the client: subscribe

@@ -186,7 +186,7 @@ func TestReconnect(t *testing.T) {
 		var b *mochi.Broker
 		var err error
 		for i := 0; i < 50; i++ { // the port may take a moment to free
-			if b, err = mochi.Open(mochi.Options{Listen: addr, Handle: func(string, []byte) {}}); err == nil {
+			if b, err = mochi.Open(mochi.Options{Listen: addr, Handle: func(string, string, []byte) {}}); err == nil {
 				return b
 			}
 			time.Sleep(100 * time.Millisecond)
@@ -219,7 +219,7 @@ func TestReconnect(t *testing.T) {
 }
 
 func TestOwnStationsOnly(t *testing.T) {
-	broker, err := mochi.Open(mochi.Options{Listen: "127.0.0.1:0", Handle: func(string, []byte) {}})
+	broker, err := mochi.Open(mochi.Options{Listen: "127.0.0.1:0", Handle: func(string, string, []byte) {}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,7 +242,7 @@ func TestOwnStationsOnly(t *testing.T) {
 }
 
 func TestQueueFullDrops(t *testing.T) {
-	broker, err := mochi.Open(mochi.Options{Listen: "127.0.0.1:0", Handle: func(string, []byte) {}})
+	broker, err := mochi.Open(mochi.Options{Listen: "127.0.0.1:0", Handle: func(string, string, []byte) {}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -301,7 +301,7 @@ func TestOpenErrors(t *testing.T) {
 func TestSubscribeRetried(t *testing.T) {
 	var refusals atomic.Int32
 	refusals.Store(2)
-	broker, err := mochi.Open(mochi.Options{Listen: "127.0.0.1:0", Handle: func(string, []byte) {},
+	broker, err := mochi.Open(mochi.Options{Listen: "127.0.0.1:0", Handle: func(string, string, []byte) {},
 		Authorize: func(clientID, _, topic string, write bool) bool {
 			if !write && clientID == "hub-retry" && refusals.Load() > 0 {
 				refusals.Add(-1)

@@ -26,7 +26,9 @@ package agent
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
 	"log"
@@ -75,6 +77,25 @@ type Config struct {
 	ClientID  string // default station-{StationID}
 	Username  string
 	Password  string
+	// TLS is the uplink's TLS configuration for ssl:// brokers: the
+	// district CA and the device's client certificate from its bundle
+	// (pki.ClientTLS). The certificate's CN is the station's identity at
+	// the broker. Nil: Paho's default (no client certificate).
+	TLS *tls.Config
+	// ConfigKey is the hub's configuration-signing public key from the
+	// device bundle. When set, a configuration is applied only if the hub
+	// signed it; when nil, unsigned configurations are accepted (a
+	// station without a bundle, the demo).
+	ConfigKey ed25519.PublicKey
+	// ApplyConfig, when set, is the last step of applying a configuration
+	// the store has already switched to (e.g. handing it to another
+	// process on the device). If it fails, the store goes back to the
+	// previous configuration and the agent keeps running on it; the hub
+	// sees the old version in heartbeats. Optional.
+	ApplyConfig func(wire.Config) error
+	// SeqBase is where check-in numbering starts on an empty store: the
+	// device generation << 32 (see bolt.Options.SeqBase). Default 0.
+	SeqBase uint64
 	// APIAddr is the local API's address. Default localapi.DefaultAddr;
 	// "127.0.0.1:0" picks a free port (see APIAddr). Loopback only.
 	APIAddr string
@@ -174,6 +195,8 @@ type Agent struct {
 	statusDirty chan struct{} // something the kiosk shows changed
 	queueDirty  chan struct{} // the queue changed
 	hbNow       chan struct{} // send a heartbeat now (interval changed, config applied)
+
+	configsRejected atomic.Int64 // configurations refused (signature) or rolled back
 
 	hbSeq      atomic.Uint64
 	resends    atomic.Int64
@@ -281,7 +304,7 @@ func (a *Agent) Start(ctx context.Context) (err error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return vetnet.Wrap(vetnet.EINTERNAL, err, "无法创建数据目录", "Cannot create the data directory.")
 	}
-	a.store, err = bolt.Open(filepath.Join(cfg.DataDir, DBFile), bolt.Options{StationID: cfg.StationID, Now: cfg.Now,
+	a.store, err = bolt.Open(filepath.Join(cfg.DataDir, DBFile), bolt.Options{StationID: cfg.StationID, Now: cfg.Now, SeqBase: cfg.SeqBase,
 		MaxOutbox: cfg.MaxOutbox, MinFree: cfg.MinFree, FreeSpace: cfg.FreeSpace, Retention: cfg.Retention, Location: cfg.Location})
 	if err != nil {
 		return err
@@ -319,7 +342,7 @@ func (a *Agent) Start(ctx context.Context) (err error) {
 		}
 		a.up, err = mqtt.Open(mqtt.Options{
 			Broker: cfg.BrokerURL, StationID: cfg.StationID, ClientID: cfg.ClientID,
-			Username: cfg.Username, Password: cfg.Password, Agent: cfg.Version,
+			Username: cfg.Username, Password: cfg.Password, Agent: cfg.Version, TLSConfig: cfg.TLS,
 			HeartbeatS: seconds(a.heartbeatInterval()), MaxReconnectInterval: cfg.ReconnectInterval,
 			RetryInterval: retry, Now: cfg.Now, Logf: cfg.Logf,
 		})
@@ -756,3 +779,7 @@ func (a *Agent) CheckIn(ctx context.Context, in localapi.CheckInInput) (localapi
 	}
 	return resp, nil
 }
+
+// ConfigsRejected counts configurations refused (not signed by the hub's
+// key) or rolled back (ApplyConfig failed) since the agent started.
+func (a *Agent) ConfigsRejected() int64 { return a.configsRejected.Load() }

@@ -394,9 +394,33 @@ func (a *Agent) configs(ctx context.Context) {
 		if c.Version == a.ConfigVersion() {
 			continue
 		}
+		if a.cfg.ConfigKey != nil {
+			if err := c.Verify(a.cfg.ConfigKey); err != nil {
+				a.configsRejected.Add(1)
+				a.cfg.Logf("agent: configuration %s refused: %v", c.Version, err)
+				continue
+			}
+		}
+		// The store switches to the new configuration in one transaction
+		// and keeps the old one; if the last step fails, it goes back.
 		if err := a.store.SaveConfig(c); err != nil {
 			a.cfg.Logf("agent: configuration %s not saved, not applied: %v", c.Version, err)
 			continue
+		}
+		if a.cfg.ApplyConfig != nil {
+			if err := a.cfg.ApplyConfig(c); err != nil {
+				a.configsRejected.Add(1)
+				prev, ok, rerr := a.store.RollbackConfig()
+				switch {
+				case rerr != nil:
+					a.cfg.Logf("agent: configuration %s failed to apply (%v) and the rollback failed: %v", c.Version, err, rerr)
+				case ok:
+					a.cfg.Logf("agent: configuration %s failed to apply (%v); back to %s", c.Version, err, prev.Version)
+				default:
+					a.cfg.Logf("agent: configuration %s failed to apply (%v); back to none", c.Version, err)
+				}
+				continue
+			}
 		}
 		a.mu.Lock()
 		a.station, a.configVersion = c.StationOf(), c.Version

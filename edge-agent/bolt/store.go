@@ -70,6 +70,13 @@ type Options struct {
 	// between it trusts the last answer. Default 2 s.
 	SpaceCheckEvery time.Duration
 
+	// SeqBase is where a new device's numbering starts: check-ins are
+	// numbered from SeqBase+1 unless the file already holds higher ones.
+	// The agent sets it to the device generation << 32 (docs/protocol.md),
+	// so a replacement device with an empty file never reuses numbers its
+	// predecessor gave. Default 0.
+	SeqBase uint64
+
 	// Retention is how long a check-in the hub acknowledged stays at the
 	// station (for the staff screen's visitors of the day and for a
 	// technician), counted from its acknowledgement; Purge removes older
@@ -151,12 +158,13 @@ var (
 	allBuckets = append(append([][]byte{bucketMeta, bucketCheckIns, bucketIDs, bucketOutbox, bucketAcked, bucketRejected, bucketQueue, bucketVisitors},
 		recordBuckets...), queueBuckets...)
 
-	keyStation  = []byte("station")
-	keySeq      = []byte("seq")
-	keyOutboxN  = []byte("outbox_n")
-	keyRejectN  = []byte("rejected_n")
-	keyKeyCheck = []byte("key_check")
-	keyConfig   = []byte("config")
+	keyStation    = []byte("station")
+	keySeq        = []byte("seq")
+	keyOutboxN    = []byte("outbox_n")
+	keyRejectN    = []byte("rejected_n")
+	keyKeyCheck   = []byte("key_check")
+	keyConfig     = []byte("config")
+	keyConfigPrev = []byte("config_prev")
 )
 
 // Open opens or creates the store at path and its device key at path+".key".
@@ -301,7 +309,7 @@ func (s *Store) Commit(d Draft) (vetnet.CheckIn, Ticket, error) {
 		if n := getU64(meta, keyOutboxN); n >= uint64(s.maxOutbox) {
 			return vetnet.Errorz(vetnet.EFULL, "待上传的签到记录已满，请联系工作人员", "The station's outbox is full; please call staff.")
 		}
-		c.Seq = getU64(meta, keySeq) + 1
+		c.Seq = max(getU64(meta, keySeq), s.opts.SeqBase) + 1
 
 		// Queue number: per service and local day. Old days' counters and
 		// tickets are dropped when a day's first ticket is issued.
@@ -603,8 +611,11 @@ func (s *Store) LastVisit(idNumber string) (last time.Time, ok bool, err error) 
 	return last, ok, s.txErr(err)
 }
 
-// SaveConfig keeps the last good configuration from the hub, so that a
-// restarted agent offline applies it at once.
+// SaveConfig keeps the configuration from the hub, so that a restarted
+// agent offline applies it at once. In the same transaction the one it
+// replaces becomes the previous configuration, which RollbackConfig
+// brings back: the switch is atomic, and a configuration that then fails
+// to apply is undone without the hub.
 //
 // Errors: EUNAVAILABLE (closed), EINTERNAL.
 func (s *Store) SaveConfig(c wire.Config) error {
@@ -613,8 +624,40 @@ func (s *Store) SaveConfig(c wire.Config) error {
 		return internal(err)
 	}
 	return s.txErr(s.update(func(tx *bbolt.Tx) error {
-		return putCopy(tx.Bucket(bucketMeta), keyConfig, b)
+		meta := tx.Bucket(bucketMeta)
+		if old := meta.Get(keyConfig); old != nil {
+			if err := putCopy(meta, keyConfigPrev, old); err != nil {
+				return err
+			}
+		} else if err := meta.Delete(keyConfigPrev); err != nil {
+			return err
+		}
+		return putCopy(meta, keyConfig, b)
 	}))
+}
+
+// RollbackConfig makes the previous configuration current again (none, if
+// the one being undone was the first) and returns it; ok is false when
+// there is none.
+//
+// Errors: EUNAVAILABLE (closed), EINTERNAL.
+func (s *Store) RollbackConfig() (c wire.Config, ok bool, err error) {
+	err = s.update(func(tx *bbolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		prev := copyBytes(meta.Get(keyConfigPrev))
+		if prev == nil {
+			return meta.Delete(keyConfig)
+		}
+		if err := putCopy(meta, keyConfig, prev); err != nil {
+			return err
+		}
+		return meta.Delete(keyConfigPrev)
+	})
+	if err != nil {
+		return wire.Config{}, false, s.txErr(err)
+	}
+	c, ok = s.Config()
+	return c, ok, nil
 }
 
 // Config returns the saved configuration; ok is false when none was saved

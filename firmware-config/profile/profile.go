@@ -19,6 +19,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/vetnet/vetnet"
+	"github.com/vetnet/vetnet/firmware-config/tomlpos"
 )
 
 // Drivers of the ID-card reader.
@@ -182,7 +183,7 @@ func Parse(name, text string) (*Profile, error) {
 		}
 		return nil, invalid([]string{fmt.Sprintf("%s: %v", name, err)})
 	}
-	c := &checker{file: name}
+	c := &checker{file: name, pos: tomlpos.New(text)}
 	for _, k := range md.Undecoded() {
 		c.bad(k.String(), "unknown field")
 	}
@@ -248,10 +249,17 @@ func nameOfS(d *Scanner) string {
 
 type checker struct {
 	file     string
+	pos      *tomlpos.Index
 	problems []string
 }
 
+// bad records "file:line: field: what", with the line of the field, else
+// of its table, else none.
 func (c *checker) bad(field, what string) {
+	if n := c.pos.Line(field); n > 0 {
+		c.problems = append(c.problems, fmt.Sprintf("%s:%d: %s: %s", c.file, n, field, what))
+		return
+	}
 	c.problems = append(c.problems, fmt.Sprintf("%s: %s: %s", c.file, field, what))
 }
 
@@ -411,7 +419,20 @@ func (c *checker) indicators(t *indicatorT) *Indicators {
 }
 
 func invalid(problems []string) error {
-	sort.Strings(problems)
+	sort.SliceStable(problems, func(i, j int) bool { return lineOf(problems[i]) < lineOf(problems[j]) })
 	return &vetnet.Error{Code: vetnet.EINVALID, Message: strings.Join(problems, "\n"),
 		MessageZH: "硬件配置有误：\n" + strings.Join(problems, "\n")}
+}
+
+// lineOf reads the line of "file:line: ..." (0 without one).
+func lineOf(p string) int {
+	_, rest, _ := strings.Cut(p, ":")
+	n := 0
+	for _, r := range rest {
+		if r < '0' || r > '9' {
+			break
+		}
+		n = n*10 + int(r-'0')
+	}
+	return n
 }

@@ -57,20 +57,20 @@ func TestErrorsNameTheField(t *testing.T) {
 		{"unknown driver", "name=\"x\"\n[idcard]\ndriver=\"nfc\"", "idcard.driver: \"nfc\" is not"},
 		{"bad poll", "name=\"x\"\n[idcard]\ndriver=\"sim\"\npoll=\"fast\"", "idcard.poll: \"fast\" is not a duration"},
 		{"poll too short", "name=\"x\"\n[idcard]\ndriver=\"sim\"\npoll=\"1ms\"", "idcard.poll: 1ms is not within"},
-		{"spi clock", "name=\"x\"\n[badge]\ndriver=\"mfrc522\"\nhz=20000000", "badge.hz: 20000000 is not within"},
+		{"spi clock", "name=\"x\"\n[badge]\ndriver=\"mfrc522\"\nhz=20000000", "bad.toml:4: badge.hz: 20000000 is not within"},
 		{"spi name", "name=\"x\"\n[badge]\ndriver=\"mfrc522\"\nspi=\"spi0\"", "badge.spi: \"spi0\" is not"},
 		{"scanner device", "name=\"x\"\n[scanner]\ndriver=\"evdev\"\ndevice=\"/dev/ttyACM0\"", "scanner.device: \"/dev/ttyACM0\" is not under /dev/input/"},
 		{"scanner driver", "name=\"x\"\n[scanner]\ndriver=\"bt\"\ndevice=\"/dev/x\"", "scanner.driver:"},
 		{"led pin", "name=\"x\"\n[indicators]\nled=\"GPIO 17\"", "indicators.led: \"GPIO 17\" is not a pin name"},
 		{"same pin", "name=\"x\"\n[indicators]\nled=\"GPIO17\"\nbuzzer=\"GPIO17\"", "indicators.buzzer: the same pin"},
-		{"empty indicators", "name=\"x\"\n[indicators]", "indicators: neither"},
-		{"unknown field", "name=\"x\"\n[idcard]\ndriver=\"sim\"\nspeed=1", "idcard.speed: unknown field"},
+		{"empty indicators", "name=\"x\"\n[indicators]", "bad.toml:2: indicators: neither"},
+		{"unknown field", "name=\"x\"\n[idcard]\ndriver=\"sim\"\nspeed=1", "bad.toml:4: idcard.speed: unknown field"},
 		{"bad name", "name=\"X Y\"", "name: 1–32"},
-		{"duplicate reader names", "name=\"x\"\n[idcard]\ndriver=\"sim\"\nname=\"r\"\n[scanner]\nname=\"r\"\ndriver=\"serial\"\ndevice=\"/dev/ttyACM0\"", "scanner.name: \"r\" is also"},
+		{"duplicate reader names", "name=\"x\"\n[idcard]\ndriver=\"sim\"\nname=\"r\"\n[scanner]\nname=\"r\"\ndriver=\"serial\"\ndevice=\"/dev/ttyACM0\"", "bad.toml:6: scanner.name: \"r\" is also"},
 		{"toml syntax", "name=", "bad.toml:1:"},
 		{"printer driver", "name=\"x\"\n[printer]\ndriver=\"bluetooth\"", "printer.driver: \"bluetooth\" is not"},
 		{"printer without driver", "name=\"x\"\n[printer]\ndevice=\"/dev/usb/lp0\"", "printer.driver: required"},
-		{"printer device", "name=\"x\"\n[printer]\ndriver=\"usb\"", "printer.device: required"},
+		{"printer device", "name=\"x\"\n[printer]\ndriver=\"usb\"", "bad.toml:2: printer.device: required"},
 		{"printer relative device", "name=\"x\"\n[printer]\ndriver=\"serial\"\ndevice=\"ttyUSB1\"", "printer.device: \"ttyUSB1\" is not an absolute"},
 		{"printer baud", "name=\"x\"\n[printer]\ndriver=\"serial\"\ndevice=\"/dev/ttyUSB1\"\nbaud=50", "printer.baud: 50 is not within"},
 		{"usb printer baud", "name=\"x\"\n[printer]\ndriver=\"usb\"\ndevice=\"/dev/usb/lp0\"\nbaud=9600", "printer.baud: a USB printer"},
@@ -123,5 +123,37 @@ func TestKeepPhotoOffByDefault(t *testing.T) {
 		if pr, err := profile.Load(path); err == nil && pr.IDCard != nil && pr.IDCard.KeepPhoto {
 			t.Errorf("%s keeps card photos", path)
 		}
+	}
+}
+
+// A broken copy of a shipped profile: every problem at its line, in order.
+func TestBrokenFileNamesLines(t *testing.T) {
+	text := `# a technician's edit gone wrong
+name = "rpi-kiosk"
+
+[idcard]
+driver = "sam"
+port   = "/dev/ttyUSB0"
+baud   = 14400          # not a SAM speed
+
+[badge]
+driver = "mfrc522"
+hz     = 1000000
+poll   = "often"
+
+[indicators]
+led    = "GPIO17"
+buzzer = "GPIO17"
+`
+	_, err := profile.Parse("rpi-kiosk.toml", text)
+	msg := vetnet.ErrorMessage(err, "en")
+	want := []string{"rpi-kiosk.toml:7: idcard.baud: 14400", "rpi-kiosk.toml:12: badge.poll: \"often\"", "rpi-kiosk.toml:16: indicators.buzzer: the same pin"}
+	last := -1
+	for _, w := range want {
+		i := strings.Index(msg, w)
+		if i <= last {
+			t.Fatalf("message\n%s\nlacks %q in order", msg, w)
+		}
+		last = i
 	}
 }

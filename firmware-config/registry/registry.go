@@ -15,6 +15,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/vetnet/vetnet"
+	"github.com/vetnet/vetnet/firmware-config/tomlpos"
 )
 
 // Registry is a validated set of stations.
@@ -37,6 +38,7 @@ type entry struct {
 	Address  string   `toml:"address"`
 	Contact  string   `toml:"contact"`
 	Staff    []staff  `toml:"staff"`
+	Hours    []string `toml:"hours"` // vetnet.OpeningHours' text form
 }
 
 // staff is one [[station.staff]] table: a member of the station's roster.
@@ -58,41 +60,92 @@ func Load(path string) (*Registry, error) {
 	return Parse(path, string(b))
 }
 
-// Parse validates registry text; name is used in error messages.
+// Parse validates registry text; name is used in error messages, which
+// read "name:line: station ID (#n): field: what is wrong".
 func Parse(name, text string) (*Registry, error) {
 	var f file
 	md, err := toml.Decode(text, &f)
 	if err != nil {
 		var pe toml.ParseError
 		if errors.As(err, &pe) {
-			return nil, invalid([]string{fmt.Sprintf("%s:%d: %s", name, pe.Position.Line, pe.Message)})
+			return nil, invalid([]problem{{name, pe.Position.Line, pe.Message}})
 		}
-		return nil, invalid([]string{fmt.Sprintf("%s: %v", name, err)})
+		// A value of the wrong type: toml names the key, not the line.
+		return nil, invalid([]problem{{name, 0, err.Error()}})
 	}
-	var problems []string
+	pos := tomlpos.New(text)
+	c := &checker{file: name, pos: pos}
 	for _, k := range md.Undecoded() {
-		problems = append(problems, fmt.Sprintf("%s: unknown field %q", name, k.String()))
+		_, line := pos.Undecoded(k.String())
+		c.problems = append(c.problems, problem{name, line, fmt.Sprintf("unknown field %q", k.String())})
 	}
 	r := &Registry{byID: map[string]int{}}
+	at := map[string]int{} // station ID → index in the file
 	for i, e := range f.Station {
-		where := fmt.Sprintf("%s: station #%d (%s)", name, i+1, e.ID)
+		path := fmt.Sprintf("station[%d]", i)
+		who := fmt.Sprintf("station %s (#%d)", e.ID, i+1)
+		bad := func(field, what string) { c.bad(path, field, who, what) }
 		st := vetnet.Station{ID: e.ID, Name: e.Name, NameEN: e.NameEN, Level: vetnet.Level(e.Level), Parent: e.Parent,
 			Address: e.Address, Contact: e.Contact}
-		for _, s := range e.Services {
-			st.Services = append(st.Services, vetnet.Service(s))
+		n := len(c.problems)
+		if err := vetnet.ValidateStationID(e.ID); err != nil {
+			bad("id", vetnet.ErrorMessage(err, "en"))
 		}
-		for _, m := range e.Staff {
-			st.Staff = append(st.Staff, vetnet.Staff{ID: m.ID, Name: m.Name, Role: vetnet.StaffRole(m.Role),
-				BadgeUID: vetnet.NormalizeBadgeUID(m.Badge), PINHash: m.PINHash})
+		if strings.TrimSpace(e.Name) == "" {
+			bad("name", "required")
 		}
-		if err := st.Validate(); err != nil {
-			problems = append(problems, where+": "+vetnet.ErrorMessage(err, "en"))
+		switch {
+		case !st.Level.Valid():
+			bad("level", fmt.Sprintf("%q is not district, town, village or post", e.Level))
+		case st.Level == vetnet.LevelDistrict && e.Parent != "":
+			bad("parent", "a district centre has no parent")
+		case st.Level != vetnet.LevelDistrict && e.Parent == "":
+			bad("parent", "required for a "+e.Level+" station")
+		}
+		seen := map[string]bool{}
+		for _, sv := range e.Services {
+			switch {
+			case !vetnet.Service(sv).Valid():
+				bad("services", fmt.Sprintf("%q is not a service", sv))
+			case seen[sv]:
+				bad("services", fmt.Sprintf("%q listed twice", sv))
+			}
+			seen[sv] = true
+			st.Services = append(st.Services, vetnet.Service(sv))
+		}
+		if h, err := vetnet.ParseOpeningHours(e.Hours); err != nil {
+			bad("hours", vetnet.ErrorMessage(err, "en"))
+		} else {
+			st.Hours = h
+		}
+		staffIDs := map[string]bool{}
+		for j, m := range e.Staff {
+			sm := vetnet.Staff{ID: m.ID, Name: m.Name, Role: vetnet.StaffRole(m.Role),
+				BadgeUID: vetnet.NormalizeBadgeUID(m.Badge), PINHash: m.PINHash}
+			spath := fmt.Sprintf("%s.staff[%d]", path, j)
+			if err := sm.Validate(); err != nil {
+				c.bad(spath, "", who+": staff "+m.ID, vetnet.ErrorMessage(err, "en"))
+			} else if staffIDs[m.ID] {
+				c.bad(spath, "id", who+": staff "+m.ID, "repeated at this station")
+			}
+			staffIDs[m.ID] = true
+			st.Staff = append(st.Staff, sm)
+		}
+		if len(c.problems) == n {
+			// What the checks above do not cover (e.g. one badge twice
+			// in the roster).
+			if err := st.Validate(); err != nil {
+				bad("", vetnet.ErrorMessage(err, "en"))
+			}
+		}
+		if len(c.problems) > n {
 			continue
 		}
-		if _, dup := r.byID[st.ID]; dup {
-			problems = append(problems, where+": id: repeated")
+		if j, dup := at[st.ID]; dup {
+			bad("id", fmt.Sprintf("repeated: also station #%d", j+1))
 			continue
 		}
+		at[st.ID] = i
 		r.byID[st.ID] = len(r.stations)
 		r.stations = append(r.stations, st)
 	}
@@ -100,12 +153,12 @@ func Parse(name, text string) (*Registry, error) {
 	// may serve at more than one station, with the same badge).
 	badgeOwner := map[string]string{}
 	for _, st := range r.stations {
-		for _, m := range st.Staff {
+		for j, m := range st.Staff {
 			if m.BadgeUID == "" {
 				continue
 			}
 			if owner, ok := badgeOwner[m.BadgeUID]; ok && owner != m.ID {
-				problems = append(problems, fmt.Sprintf("%s: station %s: staff %s: badge: already the badge of %s", name, st.ID, m.ID, owner))
+				c.bad(fmt.Sprintf("station[%d].staff[%d]", at[st.ID], j), "badge", "station "+st.ID+": staff "+m.ID, "already the badge of "+owner)
 			}
 			badgeOwner[m.BadgeUID] = m.ID
 		}
@@ -114,27 +167,64 @@ func Parse(name, text string) (*Registry, error) {
 		if st.Parent == "" {
 			continue
 		}
+		path, who := fmt.Sprintf("station[%d]", at[st.ID]), "station "+st.ID
 		p, ok := r.Station(st.Parent)
 		switch {
 		case !ok:
-			problems = append(problems, fmt.Sprintf("%s: station %s: parent: %q is not in the registry", name, st.ID, st.Parent))
+			c.bad(path, "parent", who, fmt.Sprintf("%q is not in the registry", st.Parent))
 		case !vetnet.AllowedParent(st.Level, p.Level):
-			problems = append(problems, fmt.Sprintf("%s: station %s: parent: a %s station cannot report to a %s", name, st.ID, st.Level, p.Level))
+			c.bad(path, "parent", who, fmt.Sprintf("a %s station cannot report to a %s", st.Level, p.Level))
 		}
 	}
-	if len(problems) > 0 {
-		return nil, invalid(problems)
+	if len(c.problems) > 0 {
+		return nil, invalid(c.problems)
 	}
 	if len(r.stations) == 0 {
-		return nil, invalid([]string{name + ": no [[station]] entries"})
+		return nil, invalid([]problem{{name, 0, "no [[station]] entries"}})
 	}
 	return r, nil
 }
 
-func invalid(problems []string) error {
-	sort.Strings(problems)
-	return &vetnet.Error{Code: vetnet.EINVALID, Message: strings.Join(problems, "\n"),
-		MessageZH: "站点清单有误：\n" + strings.Join(problems, "\n")}
+// problem is one finding, at a line of a file (0: the line is unknown).
+type problem struct {
+	file string
+	line int
+	what string
+}
+
+func (p problem) String() string {
+	if p.line > 0 {
+		return fmt.Sprintf("%s:%d: %s", p.file, p.line, p.what)
+	}
+	return p.file + ": " + p.what
+}
+
+type checker struct {
+	file     string
+	pos      *tomlpos.Index
+	problems []problem
+}
+
+// bad records a problem with field of the table at path (e.g.
+// "station[2]"), located at the field's line, else the table's.
+func (c *checker) bad(path, field, who, what string) {
+	p := path
+	msg := who + ": " + what
+	if field != "" {
+		p += "." + field
+		msg = who + ": " + field + ": " + what
+	}
+	c.problems = append(c.problems, problem{c.file, c.pos.Line(p), msg})
+}
+
+func invalid(problems []problem) error {
+	sort.SliceStable(problems, func(i, j int) bool { return problems[i].line < problems[j].line })
+	lines := make([]string, len(problems))
+	for i, p := range problems {
+		lines[i] = p.String()
+	}
+	return &vetnet.Error{Code: vetnet.EINVALID, Message: strings.Join(lines, "\n"),
+		MessageZH: "站点清单有误：\n" + strings.Join(lines, "\n")}
 }
 
 // Stations returns every station in file order.

@@ -18,6 +18,7 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"flag"
 	"fmt"
@@ -32,7 +33,9 @@ import (
 	"github.com/vetnet/vetnet"
 	"github.com/vetnet/vetnet/cloud/hub"
 	"github.com/vetnet/vetnet/cloud/postgres"
+	"github.com/vetnet/vetnet/firmware-config/pki"
 	"github.com/vetnet/vetnet/firmware-config/registry"
+	"github.com/vetnet/vetnet/internal/sdnotify"
 )
 
 func main() {
@@ -58,7 +61,12 @@ func main() {
 		m.Close()
 		os.Exit(1)
 	}
+	// Type=notify units wait for this; elsewhere it does nothing.
+	if _, err := sdnotify.Notify(sdnotify.Ready); err != nil {
+		fmt.Fprintln(os.Stderr, "hub: systemd notify:", err)
+	}
 	<-ctx.Done()
+	_, _ = sdnotify.Notify(sdnotify.Stopping)
 	fmt.Fprintln(m.Stdout, "hub: stopping")
 	if err := m.Close(); err != nil {
 		fmt.Fprintln(os.Stderr, "hub: close:", err)
@@ -74,6 +82,11 @@ type Main struct {
 	StoreURL     string    // "" for the embedded store, or postgres://... (-store)
 	StoreSchema  string    // the PostgreSQL schema (-store-schema); default public
 	StoreConns   int       // PostgreSQL connections (-store-conns); default 8
+	TLSCA        string    // the district CA (PEM): the issuer of every client certificate
+	TLSCert      string    // embedded broker: its server certificate; with -broker: the hub's client certificate
+	TLSKey       string    // the key of TLSCert
+	TLSCRL       string    // embedded broker: the CRL (PEM) checked at each connection and re-read every few seconds
+	ConfigKey    string    // the hub's configuration-signing private key (PKCS#8 PEM, Ed25519)
 	RulesPath    string    // the alert rules (TOML); "" for the defaults
 	Stdout       io.Writer // where the start banner goes; default os.Stdout
 	RotateKey    bool      // -rotate-key: rotate the key ring and exit
@@ -120,8 +133,13 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.DurationVar(&c.AnonymiseAfter, "anonymise-after", 0, "remove ID numbers and names of check-ins older than this, e.g. 26280h (3 years); statistics stay; 0 keeps them")
 	fs.Float64Var(&c.IngestRate, "ingest-rate", hub.DefaultIngestRate, "messages (check-in batches, heartbeats) a second each station may send; beyond it batches are answered rate_limited and sent again later; negative: no limit")
 	fs.IntVar(&c.IngestBurst, "ingest-burst", hub.DefaultIngestBurst, "messages a station may send at once before -ingest-rate applies")
-	fs.StringVar(&c.TLSCert, "tls-cert", "", "PEM certificate: serve the dashboard over HTTPS (with -tls-key)")
-	fs.StringVar(&c.TLSKey, "tls-key", "", "PEM private key of -tls-cert")
+	fs.StringVar(&c.TLSCert, "https-cert", "", "PEM certificate: serve the dashboard over HTTPS (with -https-key)")
+	fs.StringVar(&c.TLSKey, "https-key", "", "PEM private key of -https-cert")
+	fs.StringVar(&m.TLSCA, "tls-ca", "", "district CA certificate (PEM); with -tls-cert the embedded broker speaks TLS and requires client certificates it issued")
+	fs.StringVar(&m.TLSCert, "tls-cert", "", "embedded broker: its server certificate; with -broker: the hub's client certificate (CN vetnet-hub)")
+	fs.StringVar(&m.TLSKey, "tls-key", "", "the key of -tls-cert")
+	fs.StringVar(&m.TLSCRL, "tls-crl", "", "embedded broker: the CA's revocation list (crl.pem), re-read when it changes; revoked clients are disconnected")
+	fs.StringVar(&m.ConfigKey, "config-key", "", "configuration-signing key (hub-config.key from provision hub): every station configuration is signed")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -135,13 +153,57 @@ func (m *Main) ParseFlags(args []string) error {
 		return vetnet.Errorz(vetnet.EINVALID, "-store 应为 postgres:// 地址", "-store must be a postgres:// URL.")
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
-		return vetnet.Errorz(vetnet.EINVALID, "-tls-cert 与 -tls-key 需同时提供", "-tls-cert and -tls-key go together.")
+		return vetnet.Errorz(vetnet.EINVALID, "-https-cert 与 -https-key 需同时提供", "-https-cert and -https-key go together.")
 	}
 	if c.AnonymiseAfter < 0 {
 		return vetnet.Errorz(vetnet.EINVALID, "-anonymise-after 不能为负", "-anonymise-after cannot be negative.")
 	}
 	if c.ShareGroup != "" && c.BrokerURL == "" {
 		return vetnet.Errorz(vetnet.EINVALID, "-share-group 需要 -broker", "-share-group needs -broker.")
+	}
+	return m.loadTLS()
+}
+
+// loadTLS reads the TLS files and the configuration key.
+func (m *Main) loadTLS() error {
+	c := &m.Config
+	if m.TLSCA != "" || m.TLSCert != "" || m.TLSKey != "" {
+		if m.TLSCA == "" || m.TLSCert == "" || m.TLSKey == "" {
+			return vetnet.Errorz(vetnet.EINVALID, "-tls-ca、-tls-cert 和 -tls-key 须同时给出", "-tls-ca, -tls-cert and -tls-key go together.")
+		}
+		if c.BrokerURL != "" {
+			tc, err := pki.ClientTLS(m.TLSCA, m.TLSCert, m.TLSKey)
+			if err != nil {
+				return err
+			}
+			c.BrokerTLS = tc
+		} else {
+			if m.TLSCRL != "" {
+				crl, err := pki.OpenCRL(m.TLSCRL, m.TLSCA)
+				if err != nil {
+					return err
+				}
+				c.CRL = crl
+			}
+			tc, err := pki.ServerTLS(m.TLSCA, m.TLSCert, m.TLSKey, c.CRL)
+			if err != nil {
+				return err
+			}
+			c.MQTTTLS = tc
+		}
+	} else if m.TLSCRL != "" {
+		return vetnet.Errorz(vetnet.EINVALID, "-tls-crl 需要 -tls-ca", "-tls-crl needs -tls-ca, -tls-cert and -tls-key.")
+	}
+	if m.ConfigKey != "" {
+		k, err := pki.ReadKey(m.ConfigKey)
+		if err != nil {
+			return err
+		}
+		ek, ok := k.(ed25519.PrivateKey)
+		if !ok {
+			return vetnet.Errorz(vetnet.EINVALID, "配置签名密钥须为 Ed25519", "-config-key must be an Ed25519 key (hub-config.key).")
+		}
+		c.ConfigKey = ek
 	}
 	return nil
 }
@@ -191,6 +253,8 @@ func (m *Main) Run(ctx context.Context) error {
 		mqtt = "external broker " + mqtt
 	case mqtt == "":
 		mqtt = "none"
+	case m.Config.MQTTTLS != nil:
+		mqtt = "embedded broker mqtts://" + mqtt + " (client certificates required)"
 	default:
 		mqtt = "embedded broker mqtt://" + mqtt
 	}

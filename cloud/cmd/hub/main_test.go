@@ -33,13 +33,13 @@ func TestParseFlags(t *testing.T) {
 		{"store not postgres", []string{"-store", "mysql://hub@db/vetnet"}, false, nil},
 		{"bad heartbeat", []string{"-heartbeat", "0"}, false, nil},
 		{"stray argument", []string{"extra"}, false, nil},
-		{"tls", []string{"-tls-cert", "c.pem", "-tls-key", "k.pem", "-anonymise-after", "26280h", "-key-file", "/keys/hub.key"}, true, func(m *Main) bool {
+		{"tls", []string{"-https-cert", "c.pem", "-https-key", "k.pem", "-anonymise-after", "26280h", "-key-file", "/keys/hub.key"}, true, func(m *Main) bool {
 			return m.Config.TLSCert == "c.pem" && m.Config.TLSKey == "k.pem" && m.Config.AnonymiseAfter.Hours() == 26280 && m.Config.KeyFile == "/keys/hub.key"
 		}},
 		{"rate limit", []string{"-ingest-rate", "2.5", "-ingest-burst", "10"}, true, func(m *Main) bool {
 			return m.Config.IngestRate == 2.5 && m.Config.IngestBurst == 10
 		}},
-		{"tls cert alone", []string{"-tls-cert", "c.pem"}, false, nil},
+		{"https cert alone", []string{"-https-cert", "c.pem"}, false, nil},
 		{"negative retention", []string{"-anonymise-after", "-1h"}, false, nil},
 		{"unknown flag", []string{"-nope"}, false, nil},
 	}

@@ -10,6 +10,7 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -20,14 +21,18 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/vetnet/vetnet"
 	"github.com/vetnet/vetnet/edge-agent/agent"
 	"github.com/vetnet/vetnet/edge-agent/hw"
 	"github.com/vetnet/vetnet/edge-agent/localapi"
 	"github.com/vetnet/vetnet/edge-agent/mqtt"
+	"github.com/vetnet/vetnet/firmware-config/bundle"
+	"github.com/vetnet/vetnet/firmware-config/pki"
 	"github.com/vetnet/vetnet/firmware-config/profile"
 	"github.com/vetnet/vetnet/firmware-config/registry"
+	"github.com/vetnet/vetnet/internal/sdnotify"
 )
 
 // version is set at build time: -ldflags "-X main.version=1.2.3".
@@ -69,8 +74,10 @@ func main() {
 		m.Logf("start: %v", err)
 		os.Exit(1)
 	}
+	go m.Supervise(ctx)
 	<-ctx.Done()
 	m.Logf("stopping")
+	_, _ = sdnotify.Notify(sdnotify.Stopping)
 	if err := m.Close(); err != nil {
 		m.Logf("close: %v", err)
 		os.Exit(1)
@@ -80,6 +87,12 @@ func main() {
 // Main is the program, separate from main() so that tests run it whole.
 type Main struct {
 	Config      agent.Config
+	BundleDir   string // device bundle (provision station): identity, broker, CA, config key
+	TLSCA       string // the district CA (PEM)
+	TLSCert     string // the device's client certificate (PEM)
+	TLSKey      string // its key
+	ConfigKey   string // the hub's configuration-signing public key (PEM)
+	Generation  int    // device generation; check-ins are numbered from Generation<<32 + 1
 	Registry    string // path of a station registry (TOML) with this station
 	ProfilePath string // path of the station's hardware profile (TOML); empty: no hardware
 	Profile     *profile.Profile
@@ -125,6 +138,12 @@ func (m *Main) ParseFlags(args []string) error {
 		return err
 	})
 	fs.DurationVar(&c.Retention, "retention", 0, "how long acknowledged check-ins stay at the station (default 720h)")
+	fs.StringVar(&m.BundleDir, "bundle", "", "device bundle directory (from provision station, installed in /etc/vetnet/station): sets -station, -broker, the TLS files, -config-key and -generation unless given")
+	fs.StringVar(&m.TLSCA, "tls-ca", "", "the district CA certificate (PEM) for an ssl:// broker")
+	fs.StringVar(&m.TLSCert, "tls-cert", "", "this device's client certificate (PEM); its CN is the station ID")
+	fs.StringVar(&m.TLSKey, "tls-key", "", "the client certificate's key (PEM)")
+	fs.StringVar(&m.ConfigKey, "config-key", "", "the hub's configuration-signing public key (PEM): apply only configurations it signed")
+	fs.IntVar(&m.Generation, "generation", 0, "device generation (from the bundle): check-ins are numbered from generation<<32 + 1")
 	fs.BoolVar(&m.ShowVersion, "version", false, "print the version and exit")
 	fs.BoolVar(&m.RotateKey, "rotate-key", false, "make a new device key, re-encrypt the station's data under it, retire the old key, and exit (stop the agent first)")
 	if err := fs.Parse(args); err != nil {
@@ -136,8 +155,61 @@ func (m *Main) ParseFlags(args []string) error {
 	if m.ShowVersion {
 		return nil
 	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if m.BundleDir != "" {
+		bd, err := bundle.Load(m.BundleDir)
+		if err != nil {
+			return fmt.Errorf("-bundle: %s", vetnet.ErrorMessage(err, "en"))
+		}
+		if c.StationID != "" && c.StationID != bd.Station.ID {
+			return fmt.Errorf("-station %s: the bundle is for station %s", c.StationID, bd.Station.ID)
+		}
+		c.StationID = bd.Station.ID
+		st := bd.Station
+		c.Station = &st
+		if !set["broker"] {
+			c.BrokerURL = bd.Broker
+		}
+		for _, x := range []struct {
+			flag string
+			dst  *string
+			val  string
+		}{{"tls-ca", &m.TLSCA, bd.CA}, {"tls-cert", &m.TLSCert, bd.Cert}, {"tls-key", &m.TLSKey, bd.Key}, {"config-key", &m.ConfigKey, bd.ConfigKey}} {
+			if !set[x.flag] {
+				*x.dst = x.val
+			}
+		}
+		if !set["generation"] {
+			m.Generation = bd.Generation
+		}
+	}
+	if m.Generation < 0 || m.Generation > 1<<20 {
+		return errors.New("-generation: 0 to 1048576")
+	}
+	c.SeqBase = uint64(m.Generation) << 32
+	if m.TLSCert != "" || m.TLSKey != "" || m.TLSCA != "" {
+		if m.TLSCert == "" || m.TLSKey == "" || m.TLSCA == "" {
+			return errors.New("-tls-ca, -tls-cert and -tls-key go together")
+		}
+		tc, err := pki.ClientTLS(m.TLSCA, m.TLSCert, m.TLSKey)
+		if err != nil {
+			return fmt.Errorf("TLS: %s", vetnet.ErrorMessage(err, "en"))
+		}
+		if cert, err := x509.ParseCertificate(tc.Certificates[0].Certificate[0]); err == nil && c.StationID != "" && cert.Subject.CommonName != c.StationID {
+			return fmt.Errorf("-tls-cert: the certificate is for %q, not station %s", cert.Subject.CommonName, c.StationID)
+		}
+		c.TLS = tc
+	}
+	if m.ConfigKey != "" {
+		k, err := bundle.ReadConfigKey(m.ConfigKey)
+		if err != nil {
+			return fmt.Errorf("-config-key: %s", vetnet.ErrorMessage(err, "en"))
+		}
+		c.ConfigKey = k
+	}
 	if c.StationID == "" {
-		return errors.New("-station is required")
+		return errors.New("-station (or -bundle) is required")
 	}
 	if err := vetnet.ValidateStationID(c.StationID); err != nil {
 		return fmt.Errorf("-station: %s", vetnet.ErrorMessage(err, "en"))
@@ -211,6 +283,57 @@ func (m *Main) closeHW() {
 			m.Logf("close hardware: %v", err)
 		}
 		m.HW = nil
+	}
+}
+
+// Supervise tells systemd the agent is ready (Type=notify) and, when the
+// unit has WatchdogSec=, sends WATCHDOG=1 at half that interval for as
+// long as the agent answers: a hung agent (its store or its loops stuck)
+// stops the pings and systemd restarts it. It returns when ctx ends.
+// Without $NOTIFY_SOCKET it does nothing.
+func (m *Main) Supervise(ctx context.Context) {
+	if ok, err := sdnotify.Notify(sdnotify.Ready); err != nil {
+		m.Logf("systemd notify: %v", err)
+	} else if !ok {
+		return
+	}
+	every := sdnotify.WatchdogInterval() / 2
+	if every <= 0 || m.Agent == nil {
+		return
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if !m.healthy(ctx, every) {
+			m.Logf("watchdog: the agent did not answer within %v; not telling systemd", every)
+			continue
+		}
+		if _, err := sdnotify.Notify(sdnotify.Watchdog); err != nil {
+			m.Logf("systemd watchdog: %v", err)
+		}
+	}
+}
+
+// healthy reports whether the agent answers a status request (which reads
+// its store) within limit.
+func (m *Main) healthy(ctx context.Context, limit time.Duration) bool {
+	done := make(chan struct{})
+	go func() {
+		_ = m.Agent.Status()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return true
+	case <-time.After(limit):
+		return false
+	case <-ctx.Done():
+		return false
 	}
 }
 
