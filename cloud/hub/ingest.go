@@ -129,7 +129,7 @@ func (h *Hub) HandleMessage(topic string, payload []byte) *wire.Ack {
 	case wire.KindHeartbeat:
 		h.heartbeat(station, payload)
 	default:
-		// acks and config are the hub's own messages.
+		// acks, config and meetings are the hub's own messages.
 		h.c.ignored.Inc("hub_topic")
 	}
 	return nil

@@ -188,14 +188,16 @@ func (h *hook) OnWillSent(cl *mqtt.Client, pk packets.Packet) {
 
 // ingested reports whether topic is a station topic the hub consumes.
 // Topics under vs/v1/st/ that do not parse are handed over too, so the
-// hub counts them as bad topics; the hub's own kinds (acks, config) are
+// hub counts them as bad topics; the hub's own kinds (acks, config,
+// meetings) are
 // not.
 func ingested(topic string) bool {
 	if !strings.HasPrefix(topic, wire.Root+"/st/") {
 		return false
 	}
 	switch {
-	case strings.HasSuffix(topic, "/"+string(wire.KindAcks)), strings.HasSuffix(topic, "/"+string(wire.KindConfig)):
+	case strings.HasSuffix(topic, "/"+string(wire.KindAcks)), strings.HasSuffix(topic, "/"+string(wire.KindConfig)),
+		strings.HasSuffix(topic, "/"+string(wire.KindMeetings)):
 		return false
 	}
 	return true
