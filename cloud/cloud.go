@@ -192,14 +192,19 @@ type Batch struct {
 	Feedback []vetnet.Feedback
 	Visits   []vetnet.VisitEvent
 	Duty     []vetnet.DutyEvent
+	// RollCalls are staff answering a meeting's roll-call. A store that
+	// keeps meetings (MeetingStore) stores them, and an attendance row for
+	// each new check-in that names a meeting, in the same transaction.
+	RollCalls []vetnet.RollCall
 }
 
 // Saved names the records a Save newly stored.
 type Saved struct {
-	CheckIns []string
-	Feedback []string
-	Visits   []string
-	Duty     []string
+	CheckIns  []string
+	Feedback  []string
+	Visits    []string
+	Duty      []string
+	RollCalls []string
 }
 
 // SaveCheckIns stores check-ins alone: Save with a batch of check-ins.
