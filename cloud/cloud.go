@@ -388,6 +388,7 @@ const (
 	EventPresence EventKind = "presence" // a station's presence changed or its heartbeat data did
 	EventFeedback EventKind = "feedback" // a rating was newly stored
 	EventAlert    EventKind = "alert"    // an alert opened, was acknowledged, cleared or resolved
+	EventMeeting  EventKind = "meeting"  // a meeting or its roster changed: read it again
 )
 
 // Event is a live event for dashboards. A check-in in an event is always
@@ -399,4 +400,5 @@ type Event struct {
 	Feedback vetnet.Feedback // for EventFeedback
 	Alert    Alert           // for EventAlert
 	Changed  bool            // for EventPresence: the state changed (not only the heartbeat data)
+	Meeting  string          // for EventMeeting: the meeting's ID
 }

@@ -227,7 +227,7 @@ func (s *Store) Meetings(ctx context.Context, f cloud.MeetingFilter) ([]vetnet.M
 		q += " WHERE " + strings.Join(conds, " AND ")
 	}
 	limit := f.Limit
-	if limit <= 0 || limit > cloud.MaxLimit {
+	if limit <= 0 {
 		limit = cloud.MaxLimit
 	}
 	q += " ORDER BY m.start_at, m.id LIMIT ?"

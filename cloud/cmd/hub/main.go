@@ -94,6 +94,8 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.StringVar(&c.AdminPassword, "admin-password", os.Getenv("VETNET_ADMIN_PASSWORD"),
 		"set the district administrator's password at start (default $VETNET_ADMIN_PASSWORD); empty: one is made and printed when nobody can sign in")
 	fs.DurationVar(&c.SessionTTL, "session-ttl", 12*time.Hour, "how long a sign-in lasts")
+	fs.StringVar(&c.VideoBaseURL, "video-base", c.VideoBaseURL, "video provider's base URL (a self-hosted Jitsi Meet or similar); a meeting's room link is this URL and the room name; empty: no links")
+	fs.DurationVar(&c.MeetingGrace, "meeting-grace", hub.DefaultMeetingGrace, "how late a station may join a meeting without being late")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
