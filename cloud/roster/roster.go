@@ -265,8 +265,11 @@ func computeStation(line *Station, m vetnet.Meeting, in Input, until time.Time, 
 	if online && m.Start.Before(until) {
 		firstOnline, onlineSince = m.Start, m.Start
 	}
+	// While the meeting runs, until is now and a transition that happened
+	// now counts; after it, until is the end, which is outside the window.
+	live := in.Now.Before(m.End)
 	for _, e := range entries {
-		if !e.At.After(m.Start) || !e.At.Before(until) {
+		if !e.At.After(m.Start) || e.At.After(until) || (!live && e.At.Equal(until)) {
 			continue
 		}
 		now := e.State == string(cloud.StateOnline)

@@ -96,6 +96,11 @@ func TestCompute(t *testing.T) {
 	if byID := statuses(roster.Compute(in)); byID["t1-v1"] != roster.Absent {
 		t.Errorf("at +10m: %v", byID)
 	}
+	// A station that comes online at the very moment of the roster.
+	in.Now = t0.Add(12 * time.Minute)
+	if byID := statuses(roster.Compute(in)); byID["t1-v1"] != roster.Late {
+		t.Errorf("at +12m: %v", byID)
+	}
 	in.Now = t0.Add(-time.Minute)
 	if r := roster.Compute(in); r.Phase != roster.Upcoming || r.Total.Pending != 6 {
 		t.Errorf("before: %s %+v", r.Phase, r.Total)

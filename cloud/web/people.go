@@ -78,6 +78,8 @@ var auditNames = map[cloud.AuditAction][2]string{
 	cloud.AuditAlertResolve: {"解决告警", "Resolved alert"},
 	cloud.AuditUserChange:   {"人员变更", "Changed user"},
 	cloud.AuditDenied:       {"拒绝访问", "Access denied"},
+	cloud.AuditMeeting:      {"会议安排", "Meeting scheduled or changed"},
+	cloud.AuditFollowUp:     {"缺席回访", "Absence followed up"},
 }
 
 func (s *Server) auditLog(w http.ResponseWriter, r *http.Request, a *reqAuth) {
