@@ -10,6 +10,8 @@ mkdir -p "$out"
 
 echo "screenshots: kiosk screens under Xvfb"
 LANG=zh_CN.UTF-8 xvfb-run -a -s "-screen 0 1920x1920x24" bin/kiosk -screenshots "$out"
+mkdir -p docs/meetings
+mv "$out"/kiosk-meeting-*.png docs/meetings/   # the next meeting on the kiosk
 
 echo "screenshots: dashboard pages in headless Chromium (a realistic district made by the e2e test)"
 mkdir -p docs/dashboard

@@ -18,7 +18,7 @@ import (
 )
 
 // The next video meeting, on the attract screen and the staff screen: a
-// band at the bottom with its title, time and a countdown, the room link
+// column at the right with its title, time and a countdown, the room link
 // as a QR code (when the hub has a video provider), and for signed-in
 // staff the roll-call button. The band lives here, apart from the
 // screens: render wraps the screen in it (withMeeting) and tick refreshes
@@ -26,11 +26,12 @@ import (
 
 // meetingState is the kiosk's side of the meetings.
 type meetingState struct {
-	board session.MeetingBoard
-	count *canvas.Text // the countdown on screen, refreshed by tick
-	done  string       // meeting ID whose roll-call this staff member answered
-	busy  bool         // a roll-call is being sent
-	err   string       // why the last roll-call failed, for the staff member
+	board  session.MeetingBoard
+	count  *canvas.Text // the countdown on screen, refreshed by tick
+	countS *canvas.Text // its second language
+	done   string       // meeting ID whose roll-call this staff member answered
+	busy   bool         // a roll-call is being sent
+	err    string       // why the last roll-call failed, for the staff member
 }
 
 // meetingStep takes the agent's meeting sets.
@@ -64,7 +65,7 @@ func (k *Kiosk) meetingSig(v session.View) string {
 
 // withMeeting puts the band under screen when there is a meeting to show.
 func (k *Kiosk) withMeeting(v session.View, screen fyne.CanvasObject) fyne.CanvasObject {
-	k.meet.count = nil
+	k.meet.count, k.meet.countS = nil, nil
 	if !meetingShown(v) {
 		return screen
 	}
@@ -72,7 +73,7 @@ func (k *Kiosk) withMeeting(v session.View, screen fyne.CanvasObject) fyne.Canva
 	if !ok {
 		return screen
 	}
-	return container.NewBorder(nil, k.meetingBand(v, n), nil, nil, screen)
+	return container.NewBorder(nil, nil, nil, k.meetingBand(v, n), screen)
 }
 
 // bi returns the primary and secondary of a pair of texts.
@@ -90,63 +91,80 @@ func (k *Kiosk) meetingBand(v session.View, n session.NextMeeting) fyne.CanvasOb
 	kind := vetnet.MeetingKind(m.Kind)
 	hp, hs := k.bi("下次视频会议", "Next video meeting")
 	if n.Live {
-		hp, hs = k.bi("视频会议进行中", "Video meeting under way")
+		hp, hs = k.bi("视频会议进行中", "Meeting under way")
 	}
-	when := fmt.Sprintf("%d月%d日 %s–%s", start.Month(), start.Day(), start.Format("15:04"), end.Format("15:04"))
 	kp, ks := k.bi(kind.Label("zh"), kind.Label("en"))
-	k.meet.count = line(k.meetingCountdown(n), SizeBody, colRed, true)
-	k.meet.count.Alignment = fyne.TextAlignLeading
-	left := func(t *canvas.Text) *canvas.Text { t.Alignment = fyne.TextAlignLeading; return t }
-	texts := []fyne.CanvasObject{
-		left(line(hp+" · "+hs, SizeSmall, colMuted, false)),
-		left(line(m.Title, SizeTitle, colNavy, true)),
-		left(line(when+" · "+kp+" "+ks, SizeBody, colInk, false)),
+	cp, cs := k.meetingCountdown(n)
+	k.meet.count, k.meet.countS = line(cp, SizeBody, colRed, true), line(cs, SizeSmall, colRed, false)
+	col := []fyne.CanvasObject{
+		line(hp, SizeBody, colNavy, true),
+		line(hs, SizeSmall, colMuted, false),
+		vgap(8),
+		titleLines(m.Title),
+		line(fmt.Sprintf("%d月%d日 %s–%s", start.Month(), start.Day(), start.Format("15:04"), end.Format("15:04")), SizeSmall, colInk, false),
+		line(kp+" "+ks, SizeSmall, colMuted, false),
+		vgap(6),
 		k.meet.count,
+		k.meet.countS,
 	}
-	if m.Veterans {
-		p, s := k.bi("退役军人请刷身份证签到", "Veterans: tap your ID card to sign in")
-		if v.State == session.Idle && n.RollCall {
-			texts = append(texts, left(line(p+" · "+s, SizeSmall, colInk, false)))
-		}
-	}
-	if v.State == session.StaffMenu && n.RollCall {
-		texts = append(texts, vgap(6), k.rollCallRow(v, m))
-	}
-	row := []fyne.CanvasObject{}
 	if m.Link != "" {
 		if img := qrImage(m.Link, 150); img != nil {
 			sp, ss := k.bi("扫码入会", "Scan to join")
-			row = append(row, stackV(img, line(sp+" "+ss, SizeSmall, colMuted, false)), fixed(size(SizeGap), 1))
+			col = append(col, vgap(8), img, line(sp+" "+ss, SizeSmall, colMuted, false))
 		}
 	}
-	row = append(row, container.New(&leftColumn{}, texts...))
+	if m.Veterans && v.State == session.Idle && n.RollCall {
+		p, s := k.bi("退役军人请刷身份证签到", "Veterans: tap your ID card")
+		col = append(col, vgap(6), line(p, SizeSmall, colInk, true), line(s, SizeSmall, colMuted, false))
+	}
+	if v.State == session.StaffMenu && n.RollCall {
+		col = append(col, vgap(8), k.rollCallRow(v, m))
+	}
 	bg := canvas.NewRectangle(color.NRGBA{0xF3, 0xF0, 0xE6, 0xFF})
 	bg.StrokeColor, bg.StrokeWidth = colNavy, 2
-	return container.NewStack(bg, container.NewPadded(container.NewCenter(container.New(&rowLayout{}, row...))))
+	return container.NewStack(bg, container.NewPadded(container.NewCenter(stackV(col...))))
+}
+
+// titleLines shows a title in lines of at most 7 characters, at most
+// two, so that the column stays narrow.
+func titleLines(title string) fyne.CanvasObject {
+	r := []rune(shorten(title, 14))
+	var ls []fyne.CanvasObject
+	for len(r) > 0 {
+		n := min(len(r), 7)
+		ls = append(ls, line(string(r[:n]), SizeBody, colInk, true))
+		r = r[n:]
+	}
+	return stackV(ls...)
+}
+
+// shorten cuts s to n characters with an ellipsis.
+func shorten(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
 }
 
 // rollCallRow is the staff member's roll-call button, or its outcome.
 func (k *Kiosk) rollCallRow(v session.View, m localapi.Meeting) fyne.CanvasObject {
 	if k.meet.done == m.ID {
 		p, s := k.bi("已签到", "Signed in to the meeting")
-		t := line("✓ "+p+" · "+s, SizeBody, colOK, true)
-		t.Alignment = fyne.TextAlignLeading
-		return t
+		return stackV(line("✓ "+p, SizeBody, colOK, true), line(s, SizeSmall, colOK, false))
 	}
 	p, s := k.bi("会议签到", "Meeting roll-call")
-	b := widget.NewButton(p+" "+s, func() { k.rollCall(m.ID) })
+	b := widget.NewButton(p, func() { k.rollCall(m.ID) })
 	b.Importance = widget.HighImportance
 	if k.meet.busy {
 		b.Disable()
 	}
 	k.buttons["rollcall"] = b
-	out := []fyne.CanvasObject{container.New(&maxWidth{w: 360}, b)}
+	out := []fyne.CanvasObject{container.New(&maxWidth{w: 280}, b), line(s, SizeSmall, colMuted, false)}
 	if k.meet.err != "" {
-		t := line(k.meet.err, SizeSmall, colRed, false)
-		t.Alignment = fyne.TextAlignLeading
-		out = append(out, t)
+		out = append(out, line(shorten(k.meet.err, 24), SizeSmall, colRed, false))
 	}
-	return container.New(&leftColumn{}, out...)
+	return stackV(out...)
 }
 
 // rollCall answers the meeting's roll-call for the signed-in staff
@@ -187,20 +205,19 @@ func (k *Kiosk) tickMeeting(now time.Time) {
 		return
 	}
 	if n, ok := k.meet.board.Next(now); ok {
-		k.meet.count.Text = k.meetingCountdown(n)
+		k.meet.count.Text, k.meet.countS.Text = k.meetingCountdown(n)
 		k.meet.count.Refresh()
+		k.meet.countS.Refresh()
 	}
 }
 
-func (k *Kiosk) meetingCountdown(n session.NextMeeting) string {
+func (k *Kiosk) meetingCountdown(n session.NextMeeting) (string, string) {
 	if n.Live {
 		d := durText(n.EndsIn)
-		p, s := k.bi("还剩 "+d[0], d[1]+" left")
-		return p + " · " + s
+		return k.bi("还剩 "+d[0], d[1]+" left")
 	}
 	d := durText(n.StartsIn)
-	p, s := k.bi("距开始 "+d[0], "starts in "+d[1])
-	return p + " · " + s
+	return k.bi("距开始 "+d[0], "starts in "+d[1])
 }
 
 // durText writes a duration in whole minutes, rounded up as a countdown
@@ -233,27 +250,4 @@ func qrImage(text string, px float32) fyne.CanvasObject {
 	img.ScaleMode = canvas.ImageScalePixels
 	img.SetMinSize(fyne.NewSize(px, px))
 	return img
-}
-
-// leftColumn stacks objects at their minimum heights, left-aligned.
-type leftColumn struct{}
-
-func (leftColumn) MinSize(objs []fyne.CanvasObject) fyne.Size {
-	var s fyne.Size
-	for _, o := range objs {
-		m := o.MinSize()
-		s.Width = max(s.Width, m.Width)
-		s.Height += m.Height
-	}
-	return s
-}
-
-func (leftColumn) Layout(objs []fyne.CanvasObject, sz fyne.Size) {
-	y := float32(0)
-	for _, o := range objs {
-		m := o.MinSize()
-		o.Move(fyne.NewPos(0, y))
-		o.Resize(fyne.NewSize(max(m.Width, sz.Width), m.Height))
-		y += m.Height
-	}
 }
