@@ -185,7 +185,7 @@ func (k *Kiosk) step(ev session.Event) *session.Submission {
 	sub := k.sess.Step(ev)
 	k.meetingStep(ev)
 	if sub != nil && k.cfg.Client != nil {
-		go k.submit(*sub)
+		go k.submit(k.meetingSubmission(*sub))
 	}
 	if t, ok := ev.(session.Tick); ok {
 		k.tick(t.Now)

@@ -44,6 +44,19 @@ func (k *Kiosk) meetingStep(ev session.Event) {
 	}
 }
 
+// meetingSubmission makes a check-in of service training the answer to
+// the roll-call of the next meeting when veterans attend it and its
+// roll-call is open: the visitor tapped their card and chose 培训签到.
+func (k *Kiosk) meetingSubmission(sub session.Submission) session.Submission {
+	if sub.Request.Service != string(vetnet.ServiceTraining) || sub.Request.Meeting != "" || sub.Login != nil || sub.Roster || sub.Logout != "" {
+		return sub
+	}
+	if n, ok := k.meet.board.Next(k.now()); ok && n.RollCall && n.Meeting.Veterans {
+		sub.Request.Meeting = n.Meeting.ID
+	}
+	return sub
+}
+
 // meetingShown reports whether the band goes on the screen of v.
 func meetingShown(v session.View) bool {
 	return (v.State == session.Idle && !v.StorageLow) || v.State == session.StaffMenu

@@ -68,3 +68,32 @@ func (k *Kiosk) meetErr() string {
 	defer k.mu.Unlock()
 	return k.meet.err
 }
+
+func TestTrainingCheckInAnswersTheRollCall(t *testing.T) {
+	h := start(t, TourStatus(), "zh")
+	now := h.clock.Now()
+	set := TourMeetings(now)
+	set.Meetings[0].Start = now.Add(2 * time.Hour) // roll-call not open yet
+	h.k.Step(session.MeetingsChanged{Meetings: set})
+	sub := func(svc string) string {
+		h.k.mu.Lock()
+		defer h.k.mu.Unlock()
+		return h.k.meetingSubmission(session.Submission{Request: localapi.CheckInRequest{Token: "t", Service: svc}}).Request.Meeting
+	}
+	if m := sub("training"); m != "" {
+		t.Fatalf("before the roll-call opened: meeting %q", m)
+	}
+	h.tick(time.Hour + 31*time.Minute) // 29 minutes before the start
+	if m := sub("training"); m != set.Meetings[0].ID {
+		t.Fatalf("roll-call open: meeting %q", m)
+	}
+	if m := sub("benefits"); m != "" {
+		t.Fatalf("another service: meeting %q", m)
+	}
+	set.Meetings[0].Veterans = false
+	set.Now = h.clock.Now()
+	h.k.Step(session.MeetingsChanged{Meetings: set})
+	if m := sub("training"); m != "" {
+		t.Fatalf("a meeting without veterans: meeting %q", m)
+	}
+}
