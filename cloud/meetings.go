@@ -33,6 +33,12 @@ type MeetingStore interface {
 	// and no period), EUNAVAILABLE, EINTERNAL.
 	Attendance(ctx context.Context, f AttendanceFilter) ([]Attendance, error)
 
+	// PresenceLog returns the presence transitions of the stations in
+	// [from, to), each station's preceded by its last one before from
+	// (the state it was in), oldest first; stations without any are
+	// absent from the map. Errors: EUNAVAILABLE, EINTERNAL.
+	PresenceLog(ctx context.Context, stations []string, from, to time.Time) (map[string][]LogEntry, error)
+
 	// AddFollowUp appends a follow-up of an absent station and returns its
 	// ID. Errors: EINVALID, EUNAVAILABLE, EFULL, EINTERNAL.
 	AddFollowUp(ctx context.Context, fu FollowUp) (int64, error)

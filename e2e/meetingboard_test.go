@@ -83,7 +83,7 @@ func TestMeetingBoard(t *testing.T) {
 	if err := chromedp.Do(bctx, chromedp.Navigate(base+"/#/meetings")); err != nil {
 		t.Fatal(err)
 	}
-	waitText(t, bctx, "#meetings-table", "三季度就业政策培训", "进行中", "Live")
+	waitText(t, bctx, "#view", "三季度就业政策培训", "进行中", "Live")
 	shot("meetings")
 	if err := chromedp.Do(bctx, chromedp.Navigate(base+"/#/meeting/"+mid)); err != nil {
 		t.Fatal(err)

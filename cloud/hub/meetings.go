@@ -195,18 +195,21 @@ func (h *Hub) Roster(ctx context.Context, m vetnet.Meeting) (roster.Roster, erro
 		to = now.Add(time.Second)
 	}
 	if now.After(m.Start) {
-		for _, st := range m.Stations {
-			es, err := h.store.StationLog(ctx, st, m.Start, to)
-			if err != nil {
-				return roster.Roster{}, err
-			}
-			for _, e := range h.pendingLog(st) {
-				if e.At.Before(to) {
-					es = append(es, e)
-				}
-			}
-			logs[st] = es
+		if logs, err = h.mtg.store.PresenceLog(ctx, m.Stations, m.Start, to); err != nil {
+			return roster.Roster{}, err
 		}
+		// And what the hub has not stored yet.
+		invited := make(map[string]bool, len(m.Stations))
+		for _, st := range m.Stations {
+			invited[st] = true
+		}
+		h.logMu.Lock()
+		for _, e := range h.logBuf {
+			if e.Kind == cloud.LogPresence && invited[e.Station] && e.At.Before(to) {
+				logs[e.Station] = append(logs[e.Station], e)
+			}
+		}
+		h.logMu.Unlock()
 	}
 	return roster.Compute(roster.Input{Meeting: m, Registry: h.order, Log: logs, Attendance: att,
 		Grace: h.cfg.MeetingGrace, Early: h.cfg.MeetingEarly, Now: now}), nil

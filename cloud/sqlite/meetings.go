@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/vetnet/vetnet"
 	"github.com/vetnet/vetnet/cloud"
@@ -345,6 +346,62 @@ func (s *Store) FollowUps(ctx context.Context, meetingID string) ([]cloud.Follow
 		}
 		f.At = fromNanos(at)
 		out = append(out, f)
+	}
+	return out, translate(rows.Err())
+}
+
+// PresenceLog implements cloud.MeetingStore.
+func (s *Store) PresenceLog(ctx context.Context, stations []string, from, to time.Time) (map[string][]cloud.LogEntry, error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	out := map[string][]cloud.LogEntry{}
+	if len(stations) == 0 {
+		return out, nil
+	}
+	ids, err := json.Marshal(stations)
+	if err != nil {
+		return nil, err
+	}
+	want := make(map[string]bool, len(stations))
+	for _, id := range stations {
+		want[id] = true
+	}
+	// The state each station was in at from: one index seek per station.
+	rows, err := s.r.QueryContext(ctx, `SELECT j.value, l.at, l.state FROM json_each(?) j
+		JOIN station_log l ON l.id = (SELECT id FROM station_log WHERE station_id = j.value AND kind = 'presence' AND at < ?
+			ORDER BY at DESC, id DESC LIMIT 1)`, string(ids), clampNanos(from))
+	if err != nil {
+		return nil, translate(err)
+	}
+	for rows.Next() {
+		var st, state string
+		var at int64
+		if err := rows.Scan(&st, &at, &state); err != nil {
+			rows.Close()
+			return nil, translate(err)
+		}
+		out[st] = append(out[st], cloud.LogEntry{Station: st, At: fromNanos(at), Kind: cloud.LogPresence, State: state})
+	}
+	if err := rows.Close(); err != nil {
+		return nil, translate(err)
+	}
+	// The transitions inside, for all stations at once.
+	rows, err = s.r.QueryContext(ctx, `SELECT station_id, at, state FROM station_log
+		WHERE kind = 'presence' AND at >= ? AND at < ? ORDER BY at, id`, clampNanos(from), clampNanos(to))
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var st, state string
+		var at int64
+		if err := rows.Scan(&st, &at, &state); err != nil {
+			return nil, translate(err)
+		}
+		if want[st] {
+			out[st] = append(out[st], cloud.LogEntry{Station: st, At: fromNanos(at), Kind: cloud.LogPresence, State: state})
+		}
 	}
 	return out, translate(rows.Err())
 }

@@ -64,3 +64,8 @@ CREATE TABLE meeting_followups (
 ) STRICT;
 
 CREATE INDEX meeting_followups_meeting ON meeting_followups (meeting_id, id);
+
+-- A roster reads the presence of all its stations at once: the state each
+-- was in at the start, and the transitions inside the meeting.
+CREATE INDEX station_log_station_kind_at ON station_log (station_id, kind, at);
+CREATE INDEX station_log_kind_at ON station_log (kind, at);
