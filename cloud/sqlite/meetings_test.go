@@ -113,4 +113,30 @@ func TestMeetings(t *testing.T) {
 	if err != nil || len(fus) != 1 || fus[0].Note != "再打" || fus[0].Station != "cz-b" || !fus[0].At.Equal(t0.Add(2*time.Hour)) {
 		t.Fatalf("follow-ups %+v %v", fus, err)
 	}
+
+	// Presence of several stations at once: the state at from, then the
+	// transitions inside; other kinds and stations left out.
+	e := func(st string, min int, kind cloud.LogKind, state string) cloud.LogEntry {
+		return cloud.LogEntry{Station: st, At: t0.Add(time.Duration(min) * time.Minute), Kind: kind, State: state}
+	}
+	if err := s.AppendLog(ctx, []cloud.LogEntry{
+		e("cz-a", -30, cloud.LogPresence, "online"), e("cz-a", -20, cloud.LogPresence, "offline"), e("cz-a", -10, cloud.LogReader, "fault"),
+		e("cz-a", 10, cloud.LogPresence, "online"), e("cz-a", 70, cloud.LogPresence, "offline"),
+		e("cz-b", -5, cloud.LogPresence, "online"), e("cz-c", 5, cloud.LogPresence, "online"),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	pl, err := s.PresenceLog(ctx, []string{"cz-a", "cz-b", "cz-x"}, t0, t0.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := pl["cz-a"]; len(a) != 2 || a[0].State != "offline" || !a[0].At.Equal(t0.Add(-20*time.Minute)) || a[1].State != "online" {
+		t.Errorf("cz-a: %+v", a)
+	}
+	if b := pl["cz-b"]; len(b) != 1 || b[0].State != "online" {
+		t.Errorf("cz-b: %+v", b)
+	}
+	if len(pl) != 2 {
+		t.Errorf("stations: %v", pl)
+	}
 }
