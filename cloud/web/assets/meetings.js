@@ -120,7 +120,7 @@ async function pageMeetingForm(id) {
     id ? null : el("fieldset", null, el("legend", null, ...bi("重复", "Repeat")), freq,
       el("label", { for: "m-count" }, ...bi("次数", "Occurrences"), count), el("label", { for: "m-until" }, ...bi("或截止日期", "or until"), until)),
     err,
-    el("div", { class: "actions" }, el("a", { class: "button secondary", href: id ? "#/meeting/" + id : "#/meetings" }, ...bi("取消", "Back")),
+    el("div", { class: "actions" }, el("a", { class: "button secondary", href: id ? "#/meeting/" + id : "#/meetings" }, ...bi("返回", "Back")),
       el("button", { type: "submit", id: "m-save" }, ...bi("保存", "Save"))));
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
