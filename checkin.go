@@ -68,6 +68,9 @@ type CheckIn struct {
 	// their behalf (a typed ID number, Method manual); empty when the
 	// visitor checked in alone.
 	Staff string
+	// Meeting is the ID of the meeting whose roll-call this check-in
+	// answers (service training); empty for an ordinary visit.
+	Meeting string
 }
 
 // MaxNameLen bounds a visitor name in characters (names on ID cards hold at
@@ -100,6 +103,14 @@ func (c *CheckIn) Validate(now time.Time) error {
 	}
 	if err := ValidateDocNumber(c.Visitor.DocType, c.Visitor.IDNumber, now); err != nil {
 		return err
+	}
+	if c.Meeting != "" {
+		if ValidateCheckInID(c.Meeting) != nil {
+			return Errorz(EINVALID, "会议编号格式无效", "The meeting ID is malformed.")
+		}
+		if c.Service != ServiceTraining {
+			return Errorz(EINVALID, "会议签到的服务项目应为培训签到", "A meeting's roll-call check-in has the service training.")
+		}
 	}
 	if c.Staff != "" {
 		if err := ValidateStaffID(c.Staff); err != nil {

@@ -210,14 +210,19 @@ type Batch struct {
 	Feedback []vetnet.Feedback
 	Visits   []vetnet.VisitEvent
 	Duty     []vetnet.DutyEvent
+	// RollCalls are staff answering a meeting's roll-call. A store that
+	// keeps meetings (MeetingStore) stores them, and an attendance row for
+	// each new check-in that names a meeting, in the same transaction.
+	RollCalls []vetnet.RollCall
 }
 
 // Saved names the records a Save newly stored.
 type Saved struct {
-	CheckIns []string
-	Feedback []string
-	Visits   []string
-	Duty     []string
+	CheckIns  []string
+	Feedback  []string
+	Visits    []string
+	Duty      []string
+	RollCalls []string
 }
 
 // SaveCheckIns stores check-ins alone: Save with a batch of check-ins.
@@ -401,6 +406,7 @@ const (
 	EventPresence EventKind = "presence" // a station's presence changed or its heartbeat data did
 	EventFeedback EventKind = "feedback" // a rating was newly stored
 	EventAlert    EventKind = "alert"    // an alert opened, was acknowledged, cleared or resolved
+	EventMeeting  EventKind = "meeting"  // a meeting or its roster changed: read it again
 )
 
 // Event is a live event for dashboards. A check-in in an event is always
@@ -412,6 +418,7 @@ type Event struct {
 	Feedback vetnet.Feedback // for EventFeedback
 	Alert    Alert           // for EventAlert
 	Changed  bool            // for EventPresence: the state changed (not only the heartbeat data)
+	Meeting  string          // for EventMeeting: the meeting's ID
 }
 
 // Leadership is implemented by a store that several hub replicas share

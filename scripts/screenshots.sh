@@ -10,8 +10,13 @@ mkdir -p "$out"
 
 echo "screenshots: kiosk screens under Xvfb"
 LANG=zh_CN.UTF-8 xvfb-run -a -s "-screen 0 1920x1920x24" bin/kiosk -screenshots "$out"
+mkdir -p docs/meetings
+mv "$out"/kiosk-meeting-*.png docs/meetings/   # the next meeting on the kiosk
 
 echo "screenshots: dashboard pages in headless Chromium (a realistic district made by the e2e test)"
 mkdir -p docs/dashboard
 VETNET_SCREENSHOTS="$PWD/docs/dashboard" go test -count=1 -run 'TestDashboardPages$' ./e2e/
-echo "screenshots: written to $out and docs/dashboard"
+echo "screenshots: the meetings and the live roll-call board (docs/meetings)"
+mkdir -p docs/meetings
+VETNET_MEETING_SCREENSHOTS="$PWD/docs/meetings" go test -count=1 -run 'TestMeetingBoard$' ./e2e/
+echo "screenshots: written to $out, docs/dashboard and docs/meetings"

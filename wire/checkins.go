@@ -26,17 +26,19 @@ const (
 	RecordFeedback = "feedback" // a visitor's rating of a visit
 	RecordVisit    = "visit"    // a step of a visit's queue ticket: called, recalled, served, no_show, transferred
 	RecordDuty     = "duty"     // a staff member signed on or off duty
+	RecordRollCall = "rollcall" // a staff member present for a meeting's roll-call
 )
 
 // RecordV1 is a record other than a check-in. Kind says which of the
 // kind-specific fields is set; exactly that one is.
 type RecordV1 struct {
 	ID       string      `json:"id"`   // ULID made at the station; unique among all its records and check-ins
-	Kind     string      `json:"kind"` // feedback, visit or duty
+	Kind     string      `json:"kind"` // feedback, visit, duty or rollcall
 	At       time.Time   `json:"at"`   // station clock
 	Feedback *FeedbackV1 `json:"feedback,omitempty"`
 	Visit    *VisitV1    `json:"visit,omitempty"`
 	Duty     *DutyV1     `json:"duty,omitempty"`
+	RollCall *RollCallV1 `json:"rollcall,omitempty"`
 }
 
 // VisitV1 is a step of a visit after its check-in: its queue ticket
@@ -148,6 +150,9 @@ type CheckInV1 struct {
 	// Detail is the service's sub-choice (vetnet.ServiceInfo.Options),
 	// e.g. application; absent when the visitor chose none.
 	Detail string `json:"detail,omitempty"`
+	// Meeting is the meeting whose roll-call the check-in answers
+	// (service training); absent for an ordinary visit.
+	Meeting string `json:"meeting,omitempty"`
 }
 
 // VisitorV1 is the person of a check-in on the wire.
@@ -161,7 +166,7 @@ type VisitorV1 struct {
 func CheckInToWire(c vetnet.CheckIn) CheckInV1 {
 	return CheckInV1{
 		ID: c.ID, Seq: c.Seq, At: c.At.UTC(), Service: string(c.Service), Method: string(c.Method),
-		QueueNo: c.QueueNo, Staff: c.Staff, Detail: c.Detail,
+		QueueNo: c.QueueNo, Staff: c.Staff, Detail: c.Detail, Meeting: c.Meeting,
 		Visitor: VisitorV1{IDNumber: c.Visitor.IDNumber, Name: c.Visitor.Name, Doc: string(c.Visitor.DocType)},
 	}
 }
@@ -170,7 +175,7 @@ func CheckInToWire(c vetnet.CheckIn) CheckInV1 {
 func (w CheckInV1) ToDomain(station string) vetnet.CheckIn {
 	return vetnet.CheckIn{
 		ID: w.ID, StationID: station, Seq: w.Seq, At: w.At, Service: vetnet.Service(w.Service),
-		Method: vetnet.Method(w.Method), QueueNo: w.QueueNo, Staff: w.Staff, Detail: w.Detail,
+		Method: vetnet.Method(w.Method), QueueNo: w.QueueNo, Staff: w.Staff, Detail: w.Detail, Meeting: w.Meeting,
 		Visitor: vetnet.Visitor{IDNumber: w.Visitor.IDNumber, Name: w.Visitor.Name, DocType: vetnet.DocType(w.Visitor.Doc)},
 	}
 }
@@ -245,7 +250,8 @@ func DecodeCheckInBatch(topicStation string, data []byte) (CheckInBatch, error) 
 			return CheckInBatch{}, fieldErr("records[%d].at: missing", i)
 		}
 		// Exactly the field of the record's kind is set.
-		set := map[string]bool{RecordFeedback: r.Feedback != nil, RecordVisit: r.Visit != nil, RecordDuty: r.Duty != nil}
+		set := map[string]bool{RecordFeedback: r.Feedback != nil, RecordVisit: r.Visit != nil, RecordDuty: r.Duty != nil,
+			RecordRollCall: r.RollCall != nil}
 		if _, known := set[r.Kind]; !known {
 			return CheckInBatch{}, fieldErr("records[%d].kind: unknown kind %q", i, r.Kind)
 		}
@@ -259,6 +265,14 @@ func DecodeCheckInBatch(topicStation string, data []byte) (CheckInBatch, error) 
 		}
 		if r.Duty != nil && r.Duty.State != DutyOn && r.Duty.State != DutyOff {
 			return CheckInBatch{}, fieldErr("records[%d].duty.state: %q is not on or off", i, r.Duty.State)
+		}
+		if r.RollCall != nil {
+			if vetnet.ValidateCheckInID(r.RollCall.Meeting) != nil {
+				return CheckInBatch{}, fieldErr("records[%d].rollcall.meeting: malformed", i)
+			}
+			if !vetnet.RollCallMethod(r.RollCall.Method).Valid() {
+				return CheckInBatch{}, fieldErr("records[%d].rollcall.method: %q is not badge or pin", i, r.RollCall.Method)
+			}
 		}
 	}
 	return b, nil

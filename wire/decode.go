@@ -17,6 +17,7 @@ const (
 	MaxCheckInsPayload = 256 << 10 // a batch of check-ins
 	MaxControlPayload  = 16 << 10  // status, heartbeat, ack
 	MaxConfigPayload   = 64 << 10  // configuration
+	MaxMeetingsPayload = 64 << 10  // a station's meetings
 	MaxBatch           = 500       // check-ins in one batch
 )
 
@@ -69,6 +70,7 @@ func (a *Ack) version() int          { return a.V }
 func (s *Status) version() int       { return s.V }
 func (h *Heartbeat) version() int    { return h.V }
 func (c *Config) version() int       { return c.V }
+func (m *Meetings) version() int     { return m.V }
 
 // decode parses data into v strictly: size limit, no unknown fields,
 // exactly one JSON value, the version. It parses once; only when that

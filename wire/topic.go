@@ -21,10 +21,11 @@ const (
 	KindStatus    Kind = "status"    // station → all, QoS 1, retained; also the last will
 	KindHeartbeat Kind = "heartbeat" // station → hub, QoS 0: health and backlog
 	KindConfig    Kind = "config"    // hub → station, QoS 1, retained: the station's configuration
+	KindMeetings  Kind = "meetings"  // hub → station, QoS 1, retained: the station's upcoming meetings
 )
 
 // Kinds lists every kind of station topic.
-var Kinds = []Kind{KindCheckIns, KindAcks, KindStatus, KindHeartbeat, KindConfig}
+var Kinds = []Kind{KindCheckIns, KindAcks, KindStatus, KindHeartbeat, KindConfig, KindMeetings}
 
 // Topic returns vs/v1/st/{station}/{kind}.
 func Topic(station string, k Kind) string {

@@ -97,6 +97,32 @@ var messages = []struct {
 		decode: func(b []byte) (any, error) { return wire.DecodeCheckInBatch(station, b) },
 	},
 	{
+		file: "records-rollcall.v1.json",
+		value: func() wire.CheckInBatch {
+			b := wire.NewCheckInBatch(station, "r11-12", t0.Add(5*time.Minute), []vetnet.CheckIn{{ID: "01KB1Q3100ABCDEFGHJKMNPQRS",
+				StationID: station, Seq: 43, At: t0.Add(4 * time.Minute), Visitor: vetnet.Visitor{IDNumber: "320411195801150016", Name: "张建国", DocType: vetnet.DocResident},
+				Service: vetnet.ServiceTraining, Method: vetnet.MethodCard, QueueNo: "T001", Meeting: "01KB1P0000MTNGABCDEFGHJKMN"}})
+			b.Records = []wire.RecordV1{
+				wire.RollCallToWire(vetnet.RollCall{ID: "01KB1Q2900ABCDEFGHJKMNPQRS", StationID: station, MeetingID: "01KB1P0000MTNGABCDEFGHJKMN",
+					Staff: "xb-0107", Role: vetnet.RoleHead, Method: vetnet.RollCallBadge, At: t0.Add(3 * time.Minute)}),
+				wire.RollCallToWire(vetnet.RollCall{ID: "01KB1Q3000ABCDEFGHJKMNPQRS", StationID: station, MeetingID: "01KB1P0000MTNGABCDEFGHJKMN",
+					Staff: "xb-0112", Role: vetnet.RoleOfficer, Method: vetnet.RollCallPIN, At: t0.Add(210 * time.Second)}),
+			}
+			return b
+		}(),
+		decode: func(b []byte) (any, error) { return wire.DecodeCheckInBatch(station, b) },
+	},
+	{
+		file: "meetings.v1.json",
+		value: wire.NewMeetings(station, []vetnet.Meeting{
+			{ID: "01KB1P0000MTNGABCDEFGHJKMN", Title: "三季度就业政策培训", Kind: vetnet.MeetingTraining, Start: t0.Add(2 * time.Hour),
+				End: t0.Add(3 * time.Hour), Room: "vetnet-01kb1p0000", Roles: []vetnet.StaffRole{vetnet.RoleHead, vetnet.RoleOfficer}, Veterans: true},
+			{ID: "01KB1P1000MTNGABCDEFGHJKMN", Title: "督查督办例会", Kind: vetnet.MeetingSupervision, Start: t0.Add(26 * time.Hour),
+				End: t0.Add(27 * time.Hour), Room: "vetnet-01kb1p1000", Roles: []vetnet.StaffRole{vetnet.RoleHead}, Cancelled: true},
+		}, func(m vetnet.Meeting) string { return "https://meet.vetnet.lan/" + m.Room }, t0),
+		decode: func(b []byte) (any, error) { return wire.DecodeMeetings(station, b) },
+	},
+	{
 		file:   "ack.v1.json",
 		value:  wire.Ack{V: 1, Station: station, Batch: "41-42", IDs: []string{"01KB1Q0V00ABCDEFGHJKMNPQRS", "01KB1Q1F00ABCDEFGHJKMNPQRS"}, At: t0.Add(61 * time.Second)},
 		decode: func(b []byte) (any, error) { return wire.DecodeAck(station, b) },
@@ -288,6 +314,7 @@ func first(m map[string]any) map[string]any {
 
 func TestDecodeRejects(t *testing.T) {
 	batch := func(b []byte) error { _, err := wire.DecodeCheckInBatch(station, b); return err }
+	meetings := func(b []byte) error { _, err := wire.DecodeMeetings(station, b); return err }
 	tests := []struct {
 		name   string
 		data   []byte
@@ -368,6 +395,31 @@ func TestDecodeRejects(t *testing.T) {
 			func(b []byte) error { _, err := wire.DecodeConfig(station, b); return err }, wire.ReasonField},
 		{"config other station", mutate(t, "config.v1.json", func(m map[string]any) { m["station"] = "cz-xb-other" }),
 			func(b []byte) error { _, err := wire.DecodeConfig(station, b); return err }, wire.ReasonStation},
+		{"meetings tampered", mutate(t, "meetings.v1.json", func(m map[string]any) {
+			m["meetings"].([]any)[0].(map[string]any)["title"] = "另一个会议"
+		}), meetings, wire.ReasonField},
+		{"meetings unknown kind", mutate(t, "meetings.v1.json", func(m map[string]any) {
+			m["meetings"].([]any)[0].(map[string]any)["kind"] = "party"
+		}), meetings, wire.ReasonField},
+		{"meetings end before start", mutate(t, "meetings.v1.json", func(m map[string]any) {
+			m["meetings"].([]any)[0].(map[string]any)["end"] = "2020-01-01T00:00:00Z"
+		}), meetings, wire.ReasonField},
+		{"meetings veterans at supervision", mutate(t, "meetings.v1.json", func(m map[string]any) {
+			m["meetings"].([]any)[1].(map[string]any)["veterans"] = true
+		}), meetings, wire.ReasonField},
+		{"meetings missing list", mutate(t, "meetings.v1.json", func(m map[string]any) { delete(m, "meetings") }), meetings, wire.ReasonField},
+		{"meetings unknown field", mutate(t, "meetings.v1.json", func(m map[string]any) { m["agenda"] = "x" }), meetings, wire.ReasonUnknown},
+		{"meetings other station", mutate(t, "meetings.v1.json", func(m map[string]any) { m["station"] = "cz-xb-other" }), meetings, wire.ReasonStation},
+		{"meetings version 2", mutate(t, "meetings.v1.json", func(m map[string]any) { m["v"] = 2 }), meetings, wire.ReasonVersion},
+		{"rollcall bad method", mutate(t, "records-rollcall.v1.json", func(m map[string]any) {
+			m["records"].([]any)[0].(map[string]any)["rollcall"].(map[string]any)["method"] = "wave"
+		}), batch, wire.ReasonField},
+		{"rollcall bad meeting", mutate(t, "records-rollcall.v1.json", func(m map[string]any) {
+			m["records"].([]any)[0].(map[string]any)["rollcall"].(map[string]any)["meeting"] = "lunch"
+		}), batch, wire.ReasonField},
+		{"rollcall without its field", mutate(t, "records-rollcall.v1.json", func(m map[string]any) {
+			delete(m["records"].([]any)[1].(map[string]any), "rollcall")
+		}), batch, wire.ReasonField},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -202,6 +202,24 @@ type Config struct {
 	// and API are served over HTTPS only (the session cookie is then
 	// Secure and answers carry Strict-Transport-Security).
 	TLSCert, TLSKey string
+	// VideoBaseURL is the video provider's base URL (a self-hosted
+	// Jitsi Meet or similar, e.g. "https://meet.district.lan"): a
+	// meeting's room link is this URL and the room's name. Default empty:
+	// meetings have no link, and nothing points at the public internet.
+	VideoBaseURL string
+
+	// MeetingGrace is how long after a meeting's start a station may join
+	// without being late (and how long it may be gone before the end
+	// without leaving early). Default DefaultMeetingGrace (5 min).
+	MeetingGrace time.Duration
+
+	// MeetingEarly is how long before a meeting's start a roll-call
+	// counts. Default DefaultMeetingEarly (30 min).
+	MeetingEarly time.Duration
+
+	// MeetingsEvery is how often the stations' meeting sets are checked
+	// for meetings that ended. Default DefaultMeetingsEvery (30 s).
+	MeetingsEvery time.Duration
 }
 
 // transport is how the hub publishes: the embedded broker or the external
@@ -227,6 +245,7 @@ type Hub struct {
 	alerts   *alerting
 	genPass  string
 	limit    *limiter
+	mtg      meetings
 
 	logMu  sync.Mutex
 	logBuf []cloud.LogEntry // station log entries not stored yet
@@ -280,6 +299,15 @@ func New(cfg Config) (*Hub, error) {
 	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
 		return nil, vetnet.Errorz(vetnet.EINVALID, "TLS 证书和私钥需同时提供", "TLS needs both the certificate and the key.")
 	}
+	if cfg.MeetingGrace <= 0 {
+		cfg.MeetingGrace = DefaultMeetingGrace
+	}
+	if cfg.MeetingEarly <= 0 {
+		cfg.MeetingEarly = DefaultMeetingEarly
+	}
+	if cfg.MeetingsEvery <= 0 {
+		cfg.MeetingsEvery = DefaultMeetingsEvery
+	}
 	h := &Hub{cfg: cfg, stations: map[string]vetnet.Station{}, reg: metrics.NewRegistry(), limit: newLimiter(cfg.IngestRate, cfg.IngestBurst)}
 	ids := make([]string, 0, len(cfg.Stations))
 	for _, st := range cfg.Stations {
@@ -307,6 +335,8 @@ func New(cfg Config) (*Hub, error) {
 		}
 		h.store = s
 	}
+	h.mtg.store, _ = h.store.(cloud.MeetingStore)
+	h.mtg.published = map[string]string{}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := h.store.UpsertStations(ctx, h.order); err != nil {
@@ -381,6 +411,10 @@ func New(cfg Config) (*Hub, error) {
 			Resolve: h.ResolveAlert,
 		},
 		StationLogPending: h.pendingLog,
+		Meetings: web.MeetingActions{Store: h.mtg.store, Create: h.CreateMeeting, Update: h.UpdateMeeting,
+			Cancel: h.CancelMeeting, Roster: h.Roster, Link: h.MeetingLink},
+		MeetingGrace:   cfg.MeetingGrace,
+		MeetingChanged: func(id string) { h.events.publish(cloud.Event{Kind: cloud.EventMeeting, Meeting: id}) },
 	})
 	return h, nil
 }
@@ -489,7 +523,7 @@ func (h *Hub) Start(ctx context.Context) error {
 			SharedKinds: []wire.Kind{wire.KindCheckIns},
 			Handle:      func(topic string, payload []byte) { h.HandleMessage(topic, payload) },
 			// A broker that restarted may have lost the retained configs.
-			OnConnect: func() { h.publishConfigs() },
+			OnConnect: func() { h.publishConfigs(); go h.syncMeetings(true) },
 			Logf:      h.cfg.Logf,
 			Timeout:   timeout,
 		})
@@ -515,6 +549,7 @@ func (h *Hub) Start(ctx context.Context) error {
 			go h.crlLoop(b)
 		}
 	}
+	h.syncMeetings(true)
 
 	if h.cfg.HTTPListen != "" {
 		ln, err := net.Listen("tcp", h.cfg.HTTPListen)
@@ -553,6 +588,8 @@ func (h *Hub) Start(ctx context.Context) error {
 		h.wg.Add(1)
 		go h.anonymiseLoop()
 	}
+	h.wg.Add(1)
+	go h.meetingsLoop()
 	return nil
 }
 

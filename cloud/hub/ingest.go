@@ -31,6 +31,8 @@ type counters struct {
 	transitions     *metrics.Counter // to
 	ignored         *metrics.Counter // reason
 	configs         *metrics.Counter
+	meetingsSent    *metrics.Counter
+	rollCalls       *metrics.Counter
 	eventsDropped   *metrics.Counter
 	gapsOpened      *metrics.Counter
 	feedback        *metrics.Counter // result: stored, duplicate
@@ -55,6 +57,8 @@ func newCounters(r *metrics.Registry) counters {
 		transitions:     r.Counter("vetnet_hub_presence_transitions_total", "Presence state changes, by new state.", "to"),
 		ignored:         r.Counter("vetnet_hub_ignored_messages_total", "Messages ignored, by reason.", "reason"),
 		configs:         r.Counter("vetnet_hub_configs_published_total", "Station configurations published (retained)."),
+		meetingsSent:    r.Counter("vetnet_hub_meetings_published_total", "Station meeting sets published (retained), each time a station's set changed."),
+		rollCalls:       r.Counter("vetnet_hub_rollcalls_total", "Staff roll-calls of meetings received in batches, by result: stored (new), duplicate (already stored).", "result"),
 		eventsDropped:   r.Counter("vetnet_hub_events_dropped_total", "Live events a slow subscriber missed."),
 		feedback:        r.Counter("vetnet_hub_feedback_total", "Ratings received in batches, by result: stored (new), duplicate (already stored).", "result"),
 		visits:          r.Counter("vetnet_hub_visit_events_total", "Visit events (queue tickets called, recalled, served, no-show, transferred) received in batches, by result: stored (new), duplicate (already stored).", "result"),
@@ -161,7 +165,7 @@ func (h *Hub) HandleMessageFrom(from, topic string, payload []byte) *wire.Ack {
 		}
 		h.heartbeat(station, payload)
 	default:
-		// acks and config are the hub's own messages.
+		// acks, config and meetings are the hub's own messages.
 		h.c.ignored.Inc("hub_topic")
 	}
 	return nil
@@ -221,6 +225,7 @@ func (h *Hub) checkIns(station string, payload []byte) *wire.Ack {
 	fs := make([]vetnet.Feedback, 0, len(b.Records))
 	var vs []vetnet.VisitEvent
 	var ds []vetnet.DutyEvent
+	var rcs []vetnet.RollCall
 	reject := func(id string, err error) {
 		ack.Rejected = append(ack.Rejected, wire.Rejection{ID: id, Code: vetnet.ErrorCode(err), Reason: vetnet.ErrorMessage(err, "en")})
 	}
@@ -247,6 +252,17 @@ func (h *Hub) checkIns(station string, payload []byte) *wire.Ack {
 			d.At, d.ReceivedAt = d.At.UTC(), now.UTC()
 			ds = append(ds, d)
 		}
+		if rc, ok := r.RollCallOf(station); ok {
+			if err := rc.Validate(); err != nil {
+				reject(rc.ID, err)
+			} else if h.mtg.store == nil {
+				// Acknowledged only when stored: a store without meetings
+				// cannot keep it, so the station keeps it.
+				reject(rc.ID, errNoMeetings)
+			}
+			rc.At, rc.ReceivedAt = rc.At.UTC(), now.UTC()
+			rcs = append(rcs, rc)
+		}
 	}
 	if len(ack.Rejected) > 0 {
 		// A batch is never half-applied: none of it is stored, and the
@@ -258,7 +274,7 @@ func (h *Hub) checkIns(station string, payload []byte) *wire.Ack {
 	}
 	ctx, cancel := context.WithTimeout(h.ctx, storeTimeout)
 	defer cancel()
-	saved, err := h.store.Save(ctx, cloud.Batch{CheckIns: cs, Feedback: fs, Visits: vs, Duty: ds})
+	saved, err := h.store.Save(ctx, cloud.Batch{CheckIns: cs, Feedback: fs, Visits: vs, Duty: ds, RollCalls: rcs})
 	inserted := saved.CheckIns
 	if err != nil {
 		// No ack: the station keeps the batch and sends it again.
@@ -294,14 +310,20 @@ func (h *Hub) checkIns(station string, payload []byte) *wire.Ack {
 	for _, d := range ds {
 		ack.IDs = append(ack.IDs, d.ID)
 	}
+	for _, rc := range rcs {
+		ack.IDs = append(ack.IDs, rc.ID)
+	}
 	h.c.feedback.Add(uint64(len(saved.Feedback)), "stored")
 	h.c.feedback.Add(uint64(len(fs)-len(saved.Feedback)), "duplicate")
 	h.c.visits.Add(uint64(len(saved.Visits)), "stored")
 	h.c.visits.Add(uint64(len(vs)-len(saved.Visits)), "duplicate")
 	h.c.duty.Add(uint64(len(saved.Duty)), "stored")
 	h.c.duty.Add(uint64(len(ds)-len(saved.Duty)), "duplicate")
+	h.c.rollCalls.Add(uint64(len(saved.RollCalls)), "stored")
+	h.c.rollCalls.Add(uint64(len(rcs)-len(saved.RollCalls)), "duplicate")
 	// Committed: now, and only now, the ack.
 	h.sendAck(ack, "ok")
+	h.rollCallEvents(cs, inserted, rcs, saved.RollCalls)
 	if len(inserted) > 0 {
 		isNew := make(map[string]bool, len(inserted))
 		for _, id := range inserted {
@@ -402,6 +424,7 @@ func (h *Hub) logTransitions(before, p cloud.Presence) {
 	var out []cloud.LogEntry
 	if before.State != p.State {
 		out = append(out, cloud.LogEntry{Station: p.Station, At: now, Kind: cloud.LogPresence, State: string(p.State), Detail: p.Reason})
+		defer h.meetingPresence(p.Station) // after the entry is queued, so a roster read sees it
 	}
 	old := map[string]cloud.Reader{}
 	for _, r := range before.Readers {
@@ -450,5 +473,38 @@ func (h *Hub) flushLog() {
 			h.logBuf = append(entries, h.logBuf...)
 		}
 		h.logMu.Unlock()
+	}
+}
+
+// rollCallEvents tells the dashboards which meetings' rosters the newly
+// stored check-ins and roll-calls moved.
+func (h *Hub) rollCallEvents(cs []vetnet.CheckIn, inserted []string, rcs []vetnet.RollCall, savedRC []string) {
+	ids := map[string]bool{}
+	isNew := map[string]bool{}
+	for _, id := range inserted {
+		isNew[id] = true
+	}
+	for _, id := range savedRC {
+		isNew[id] = true
+	}
+	var order []string
+	add := func(m string) {
+		if !ids[m] {
+			ids[m] = true
+			order = append(order, m)
+		}
+	}
+	for _, c := range cs {
+		if c.Meeting != "" && isNew[c.ID] {
+			add(c.Meeting)
+		}
+	}
+	for _, rc := range rcs {
+		if isNew[rc.ID] {
+			add(rc.MeetingID)
+		}
+	}
+	for _, m := range order {
+		h.events.publish(cloud.Event{Kind: cloud.EventMeeting, Meeting: m})
 	}
 }

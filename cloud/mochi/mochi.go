@@ -306,7 +306,7 @@ func Allowed(station, topic string, write bool) bool {
 	switch wire.Kind(kind) {
 	case wire.KindCheckIns, wire.KindHeartbeat:
 		return write
-	case wire.KindAcks, wire.KindConfig:
+	case wire.KindAcks, wire.KindConfig, wire.KindMeetings:
 		return !write
 	case wire.KindStatus:
 		return true
@@ -329,14 +329,15 @@ func (h *hook) OnWillSent(cl *mqtt.Client, pk packets.Packet) {
 
 // ingested reports whether topic is a station topic the hub consumes.
 // Topics under vs/v1/st/ that do not parse are handed over too, so the
-// hub counts them as bad topics; the hub's own kinds (acks, config) are
-// not.
+// hub counts them as bad topics; the hub's own kinds (acks, config,
+// meetings) are not.
 func ingested(topic string) bool {
 	if !strings.HasPrefix(topic, wire.Root+"/st/") {
 		return false
 	}
 	switch {
-	case strings.HasSuffix(topic, "/"+string(wire.KindAcks)), strings.HasSuffix(topic, "/"+string(wire.KindConfig)):
+	case strings.HasSuffix(topic, "/"+string(wire.KindAcks)), strings.HasSuffix(topic, "/"+string(wire.KindConfig)),
+		strings.HasSuffix(topic, "/"+string(wire.KindMeetings)):
 		return false
 	}
 	return true

@@ -416,7 +416,10 @@ func (s *Store) Save(ctx context.Context, b cloud.Batch) (cloud.Saved, error) {
 	if err := checkEvents(b); err != nil {
 		return cloud.Saved{}, err
 	}
-	if len(b.CheckIns) == 0 && len(b.Feedback) == 0 && len(b.Visits) == 0 && len(b.Duty) == 0 {
+	if err := checkRollCalls(b); err != nil {
+		return cloud.Saved{}, err
+	}
+	if len(b.CheckIns) == 0 && len(b.Feedback) == 0 && len(b.Visits) == 0 && len(b.Duty) == 0 && len(b.RollCalls) == 0 {
 		return cloud.Saved{}, nil
 	}
 	var saved cloud.Saved
@@ -475,6 +478,9 @@ func (s *Store) Save(ctx context.Context, b cloud.Batch) (cloud.Saved, error) {
 			}
 		}
 		if err := saveEvents(ctx, tx, b, &saved); err != nil {
+			return err
+		}
+		if err := saveAttendance(ctx, tx, b, saved.CheckIns, &saved); err != nil {
 			return err
 		}
 		return agg.write(ctx, tx)

@@ -337,7 +337,7 @@ func TestExports(t *testing.T) {
 	}{
 		{"ratings", "/api/v1/export/feedback?format=xlsx", 200},
 		{"alerts", "/api/v1/export/alerts?state=active", 200},
-		{"attendance is not there yet", "/api/v1/export/attendance", 404},
+		{"attendance of no meeting", "/api/v1/export/attendance?meeting=01KB1P0000MTNGABCDEFGHJKMN", 503},
 		{"unknown", "/api/v1/export/people", 404},
 		{"bad format", "/api/v1/export/checkins?format=pdf", 400},
 		{"unmasked without a reason", "/api/v1/export/checkins?unmasked=1", 400},

@@ -20,9 +20,8 @@ import (
 )
 
 // Exports: GET /api/v1/export/{kind}?format=csv|xlsx&<the filters of the
-// kind's list>. Kinds are the entries of exporters; attendance of video
-// meetings will be one more entry when meetings exist (it is refused until
-// then). Files stream page by page from the store, so their size is not
+// kind's list>. Kinds are the entries of exporters (the attendance of
+// video meetings in export_meetings.go). Files stream page by page from the store, so their size is not
 // bounded by memory. Personal data is masked unless the person may unmask
 // and asked for it (unmasked=1 with a reason). Every export is audited
 // before the first byte goes out; if the audit log cannot be written,
@@ -170,11 +169,6 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request, a *reqAuth) {
 	kind := r.PathValue("kind")
 	ex, ok := exporters[kind]
 	if !ok {
-		if kind == "attendance" {
-			writeError(w, http.StatusNotFound, vetnet.Errorz(vetnet.ENOTFOUND, "会议出勤导出将随视频会议功能提供，目前尚无出勤数据",
-				"Attendance exports come with video meetings; there is no attendance data yet."), "")
-			return
-		}
 		writeError(w, http.StatusNotFound, vetnet.Errorz(vetnet.ENOTFOUND, "没有这种导出", "No such export."), "")
 		return
 	}

@@ -80,6 +80,8 @@ var auditNames = map[cloud.AuditAction][2]string{
 	cloud.AuditDenied:       {"拒绝访问", "Access denied"},
 	cloud.AuditPersonExport: {"导出个人数据", "Exported a person's data"},
 	cloud.AuditPersonErase:  {"删除个人数据", "Erased a person's data"},
+	cloud.AuditMeeting:      {"会议安排", "Meeting scheduled or changed"},
+	cloud.AuditFollowUp:     {"缺席回访", "Absence followed up"},
 }
 
 func (s *Server) auditLog(w http.ResponseWriter, r *http.Request, a *reqAuth) {

@@ -76,6 +76,18 @@ type Options struct {
 	// StationLogPending returns a station's log entries the hub has not
 	// stored yet, so that a station page is current. Optional.
 	StationLogPending func(station string) []cloud.LogEntry
+
+	// Meetings are the video conference's meetings and rosters. Zero:
+	// the meeting calls answer 503.
+	Meetings MeetingActions
+
+	// MeetingGrace is the hub's grace for joining a meeting, shown on the
+	// roster. Optional.
+	MeetingGrace time.Duration
+
+	// MeetingChanged tells the live dashboards that a meeting's roster
+	// changed (a follow-up recorded). Optional.
+	MeetingChanged func(id string)
 }
 
 // AlertActions change alerts.
@@ -179,6 +191,7 @@ func New(o Options) *Server {
 	s.handle("GET /api/v1/export/{kind}", "/api/v1/export/{kind}", s.authed(false, s.export))
 	s.handle("GET /api/v1/events", "/api/v1/events", s.authed(false, s.events))
 	s.hallRoutes()
+	s.meetingRoutes()
 	s.handle("/", "other", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, vetnet.Errorz(vetnet.ENOTFOUND, "没有这个地址", "No such page."), "")
 	})
@@ -508,11 +521,16 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, a *reqAuth) {
 			if !ok {
 				return
 			}
-			if !a.Sees(eventStation(e)) {
+			if e.Kind != cloud.EventMeeting && !a.Sees(eventStation(e)) {
 				continue
 			}
 			var data any
 			switch e.Kind {
+			case cloud.EventMeeting:
+				// Only the ID: the page reads the roster within its scope.
+				data = struct {
+					ID string `json:"id"`
+				}{e.Meeting}
 			case cloud.EventAlert:
 				data = s.alertViewOf(e.Alert, names[e.Alert.Station])
 			case cloud.EventCheckIn:

@@ -324,7 +324,8 @@ func (a *Agent) Start(ctx context.Context) (err error) {
 	backend := localapi.Backend{Status: a.Status, CheckIn: a.CheckIn, Feedback: a.Feedback,
 		Staff: a.StaffList, StaffLogin: a.StaffLogin, StaffLogout: a.StaffLogout,
 		Queue: a.Queue, Call: a.Call, Served: a.Served, NoShow: a.NoShow, Recall: a.Recall, Transfer: a.Transfer,
-		Visitors: a.Visitors, Duty: a.Duty, SetDuty: a.SetDuty, Print: a.Print}
+		Visitors: a.Visitors, Duty: a.Duty, SetDuty: a.SetDuty, Print: a.Print,
+		Meetings: a.Meetings, RollCall: a.RollCall}
 	if a.sim != nil {
 		backend.SimTap = a.sim.Tap
 	} else if cfg.SimTap != nil {
@@ -376,6 +377,7 @@ func (a *Agent) Start(ctx context.Context) (err error) {
 		a.goRun(func() { a.forward(ctx) })
 		a.goRun(func() { a.heartbeats(ctx) })
 		a.goRun(func() { a.configs(ctx) })
+		a.goRun(func() { a.meetings(ctx) })
 	}
 	a.statusChanged()
 	st := a.currentStation()
@@ -725,10 +727,16 @@ func (a *Agent) Feedback(ctx context.Context, in localapi.FeedbackInput) (locala
 // expired), EFULL (outbox full), EUNAVAILABLE, EINTERNAL.
 func (a *Agent) CheckIn(ctx context.Context, in localapi.CheckInInput) (localapi.CheckInResponse, error) {
 	st := a.currentStation()
-	if !st.Offers(in.Service) {
+	if in.Meeting != "" {
+		// A meeting's roll-call: service training, offered or not.
+		if _, err := a.openMeeting(in.Meeting); err != nil {
+			return localapi.CheckInResponse{}, err
+		}
+		in.Service = vetnet.ServiceTraining
+	} else if !st.Offers(in.Service) {
 		return localapi.CheckInResponse{}, vetnet.Errorz(vetnet.EINVALID, "本站不提供该服务", "This station does not offer that service.")
 	}
-	d := bolt.Draft{Service: in.Service, Detail: in.Detail}
+	d := bolt.Draft{Service: in.Service, Detail: in.Detail, Meeting: in.Meeting}
 	var taken *card
 	switch {
 	case in.Token != "":
@@ -767,10 +775,10 @@ func (a *Agent) CheckIn(ctx context.Context, in localapi.CheckInInput) (localapi
 	a.queueChanged()
 	resp := localapi.CheckInResponse{ID: c.ID, Seq: c.Seq, QueueNo: t.QueueNo, Service: string(c.Service), At: c.At,
 		MaskedName: vetnet.MaskName(c.Visitor.Name), Waiting: t.Waiting, Ahead: t.Ahead,
-		ExpectedWaitS: a.expectedWait(c.Service, t.Ahead), Detail: c.Detail}
+		ExpectedWaitS: a.expectedWait(c.Service, t.Ahead), Detail: c.Detail, Meeting: c.Meeting}
 	// The check-in is committed: a printer that fails now costs only the
 	// paper ticket, and the kiosk shows the number on screen.
-	if a.cfg.Printer != nil {
+	if a.cfg.Printer != nil && c.Meeting == "" {
 		qt := bolt.QueueTicket{CheckInID: c.ID, Seq: c.Seq, QueueNo: c.QueueNo, Service: c.Service, Detail: c.Detail, At: c.At}
 		resp.Printed = a.print(ctx, qt, t.Ahead) == nil
 	}

@@ -257,6 +257,8 @@ func recordToWire(r bolt.Record) wire.RecordV1 {
 		return wire.VisitToWire(r.Visit)
 	case bolt.KindDuty:
 		return wire.DutyToWire(r.Duty)
+	case bolt.KindRollCall:
+		return wire.RollCallToWire(r.RollCall)
 	}
 	return wire.FeedbackToWire(r.Feedback)
 }

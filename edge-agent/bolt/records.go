@@ -25,7 +25,7 @@ var (
 	bucketRated    = []byte("rated")     // check-in ID → the feedback ID that rates it
 	keyRSeq        = []byte("rseq")      // last record number
 	keyROutboxN    = []byte("routbox_n") // records waiting for the hub
-	recordBuckets  = [][]byte{bucketRecords, bucketRIDs, bucketROutbox, bucketRAcked, bucketRated}
+	recordBuckets  = [][]byte{bucketRecords, bucketRIDs, bucketROutbox, bucketRAcked, bucketRated, bucketRollCalls}
 	rejectedPrefix = []byte("r") // rejected bucket keys of records: "r" + rseq (check-ins use the bare seq)
 )
 
@@ -52,6 +52,7 @@ type Record struct {
 	Feedback vetnet.Feedback
 	Visit    vetnet.VisitEvent
 	Duty     vetnet.DutyEvent
+	RollCall vetnet.RollCall
 }
 
 // ID returns the ID of the record of its kind.
@@ -61,6 +62,8 @@ func (r Record) ID() string {
 		return r.Visit.ID
 	case KindDuty:
 		return r.Duty.ID
+	case KindRollCall:
+		return r.RollCall.ID
 	}
 	return r.Feedback.ID
 }
@@ -70,6 +73,7 @@ type recordJSON struct {
 	Feedback *vetnet.Feedback   `json:"feedback,omitempty"`
 	Visit    *vetnet.VisitEvent `json:"visit,omitempty"`
 	Duty     *vetnet.DutyEvent  `json:"duty,omitempty"`
+	RollCall *vetnet.RollCall   `json:"rollcall,omitempty"`
 }
 
 // errOutboxFull refuses a record when the outbox holds MaxOutbox entries.
@@ -197,6 +201,8 @@ func loadRecord(records *bbolt.Bucket, rk []byte) (Record, error) {
 		r.Visit = *rj.Visit
 	case rj.Kind == KindDuty && rj.Duty != nil:
 		r.Duty = *rj.Duty
+	case rj.Kind == KindRollCall && rj.RollCall != nil:
+		r.RollCall = *rj.RollCall
 	default:
 		return Record{}, internal(errors.New("record of unknown kind " + rj.Kind))
 	}

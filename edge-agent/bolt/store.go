@@ -99,6 +99,10 @@ type Draft struct {
 	Method  vetnet.Method
 	Staff   string // the staff member who typed the ID number (vetnet.CheckIn.Staff); may be empty
 	Detail  string // the service's sub-choice (vetnet.CheckIn.Detail); may be empty
+	// Meeting makes the check-in an answer to this meeting's roll-call
+	// (vetnet.CheckIn.Meeting): it gets a number but does not wait in the
+	// queue.
+	Meeting string
 }
 
 // Ticket is what Commit tells the visitor besides the check-in.
@@ -302,7 +306,7 @@ func (s *Store) Commit(d Draft) (vetnet.CheckIn, Ticket, error) {
 		return vetnet.CheckIn{}, Ticket{}, err
 	}
 	c := vetnet.CheckIn{ID: id, StationID: s.station, Visitor: d.Visitor, Service: d.Service, Method: d.Method, Staff: d.Staff,
-		Detail: d.Detail, At: now.UTC()}
+		Detail: d.Detail, Meeting: d.Meeting, At: now.UTC()}
 	var t Ticket
 	err = s.update(func(tx *bbolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
@@ -359,6 +363,9 @@ func (s *Store) Commit(d Draft) (vetnet.CheckIn, Ticket, error) {
 		}
 		if err := addU64(meta, keyOutboxN, 1); err != nil {
 			return err
+		}
+		if c.Meeting != "" {
+			return nil // a roll-call: nobody calls it
 		}
 		// Its ticket joins the end of the service's queue.
 		qt := QueueTicket{CheckInID: c.ID, Seq: c.Seq, QueueNo: c.QueueNo, Service: c.Service, Detail: c.Detail,
@@ -752,16 +759,17 @@ type record struct {
 	Doc      string    `json:"doc"`
 	Staff    string    `json:"staff,omitempty"`
 	Detail   string    `json:"detail,omitempty"`
+	Meeting  string    `json:"meeting,omitempty"`
 }
 
 func toRecord(c vetnet.CheckIn) record {
 	return record{ID: c.ID, Seq: c.Seq, At: c.At, Service: string(c.Service), Method: string(c.Method), QueueNo: c.QueueNo,
-		IDNumber: c.Visitor.IDNumber, Name: c.Visitor.Name, Doc: string(c.Visitor.DocType), Staff: c.Staff, Detail: c.Detail}
+		IDNumber: c.Visitor.IDNumber, Name: c.Visitor.Name, Doc: string(c.Visitor.DocType), Staff: c.Staff, Detail: c.Detail, Meeting: c.Meeting}
 }
 
 func (r record) toCheckIn(station string) vetnet.CheckIn {
 	return vetnet.CheckIn{ID: r.ID, StationID: station, Seq: r.Seq, At: r.At, Service: vetnet.Service(r.Service),
-		Method: vetnet.Method(r.Method), QueueNo: r.QueueNo, Staff: r.Staff, Detail: r.Detail,
+		Method: vetnet.Method(r.Method), QueueNo: r.QueueNo, Staff: r.Staff, Detail: r.Detail, Meeting: r.Meeting,
 		Visitor: vetnet.Visitor{IDNumber: r.IDNumber, Name: r.Name, DocType: vetnet.DocType(r.Doc)}}
 }
 

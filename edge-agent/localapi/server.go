@@ -36,6 +36,9 @@ type CheckInInput struct {
 	Service      vetnet.Service
 	StaffSession string // with Visitor: the session of the staff member typing it
 	Detail       string // the service's sub-choice, checked against the service's options; may be empty
+	// Meeting: the check-in answers this meeting's roll-call; Service is
+	// then training, whatever the station's menu offers.
+	Meeting string
 }
 
 // Backend is what the server serves: the agent in production, fakes in
@@ -91,6 +94,13 @@ type Backend struct {
 	// ticket today, or no printer), EUNAVAILABLE (printer fault),
 	// EEXPIRED (a session given and ended).
 	Print func(ctx context.Context, req PrintRequest) error
+
+	// Meetings returns the station's meetings (meetings.go); nil: none.
+	Meetings func() Meetings
+	// RollCall records a staff member present at a meeting. Nil answers
+	// 404. Errors: EEXPIRED (no staff session), ENOTFOUND (no such meeting
+	// here), ECONFLICT (cancelled, or not under way), EFULL.
+	RollCall func(ctx context.Context, req RollCallRequest) (RollCallResponse, error)
 }
 
 // FeedbackInput is a checked FeedbackRequest.
@@ -184,6 +194,7 @@ func NewServer(b Backend, opts ServerOptions) *Server {
 	s.mux.HandleFunc(PathStaffLogin, s.method(http.MethodPost, s.staffLogin))
 	s.mux.HandleFunc(PathStaffLogout, s.method(http.MethodPost, s.staffLogout))
 	s.hallRoutes()
+	s.meetingRoutes()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, vetnet.Errorz(vetnet.ENOTFOUND, "没有这个接口", "No such path."))
 	})
@@ -349,6 +360,11 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	if err := WriteSSE(w, EventStatus, s.b.Status()); err != nil {
 		return
 	}
+	if s.b.Meetings != nil {
+		if err := WriteSSE(w, EventMeetings, s.b.Meetings()); err != nil {
+			return
+		}
+	}
 	fl.Flush()
 	ping := time.NewTicker(s.opts.PingInterval)
 	defer ping.Stop()
@@ -431,18 +447,30 @@ func (s *Server) checkInInput(req CheckInRequest) (CheckInInput, error) {
 	if (req.Token == "") == (strings.TrimSpace(req.IDNumber) == "") {
 		return CheckInInput{}, vetnet.Errorz(vetnet.EINVALID, "请刷身份证或输入身份证号码", "Present a card or type an ID number (one of them).")
 	}
+	req.Meeting = strings.TrimSpace(req.Meeting)
+	if req.Meeting != "" {
+		if vetnet.ValidateCheckInID(req.Meeting) != nil {
+			return CheckInInput{}, vetnet.Errorz(vetnet.EINVALID, "会议编号无效", "The meeting ID is not valid.")
+		}
+		if req.Service == "" {
+			req.Service = string(vetnet.ServiceTraining)
+		}
+		if req.Service != string(vetnet.ServiceTraining) {
+			return CheckInInput{}, vetnet.Errorz(vetnet.EINVALID, "会议签到的服务项目应为培训签到", "A meeting's roll-call check-in has the service training.")
+		}
+	}
 	sv, err := vetnet.ParseService(req.Service)
 	if err != nil {
 		return CheckInInput{}, err
 	}
-	if !offers(s.b.Status().Station, sv) {
+	if req.Meeting == "" && !offers(s.b.Status().Station, sv) {
 		return CheckInInput{}, vetnet.Errorz(vetnet.EINVALID, "本站不提供该服务", "This station does not offer that service.")
 	}
 	req.Detail = strings.TrimSpace(req.Detail)
 	if !sv.ValidDetail(req.Detail) {
 		return CheckInInput{}, vetnet.Errorz(vetnet.EINVALID, "该服务没有这个细项", "That choice is not offered within the service.")
 	}
-	in := CheckInInput{Token: req.Token, Service: sv, StaffSession: strings.TrimSpace(req.StaffSession), Detail: req.Detail}
+	in := CheckInInput{Token: req.Token, Service: sv, StaffSession: strings.TrimSpace(req.StaffSession), Detail: req.Detail, Meeting: req.Meeting}
 	if req.Token != "" && in.StaffSession != "" {
 		return CheckInInput{}, vetnet.Errorz(vetnet.EINVALID, "刷卡签到不需要工作人员登录", "A staff session goes with a typed ID number, not with a card.")
 	}

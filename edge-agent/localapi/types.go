@@ -123,6 +123,9 @@ type CheckInRequest struct {
 	// Detail is the service's sub-choice (vetnet.ServiceInfo.Options),
 	// e.g. "application" for benefits; empty when the service has none.
 	Detail string `json:"detail,omitempty"`
+	// Meeting makes the check-in the holder's answer to a meeting's
+	// roll-call (service training, which the menu need not offer).
+	Meeting string `json:"meeting,omitempty"`
 }
 
 // CheckInResponse is returned once the check-in is committed at the station.
@@ -142,6 +145,8 @@ type CheckInResponse struct {
 	ExpectedWaitS int    `json:"expected_wait_s"`
 	Detail        string `json:"detail,omitempty"`
 	Printed       bool   `json:"printed"` // a ticket came out of the printer
+	// Meeting is the meeting whose roll-call the check-in answered.
+	Meeting string `json:"meeting,omitempty"`
 }
 
 // StaffMember is a member of the station's staff as the kiosk shows them:

@@ -107,7 +107,7 @@ type Stats struct {
 type Uplink struct {
 	opts   Options
 	client paho.Client
-	topics struct{ acks, config, status string }
+	topics struct{ acks, config, status, meetings string }
 
 	// gen counts connections; ready is set by the connection of generation
 	// gen once its subscriptions are confirmed. Connected also asks Paho
@@ -126,6 +126,7 @@ type Uplink struct {
 	ackWake  chan struct{}
 	acksOut  chan wire.Ack
 	configCh chan wire.Config
+	meetCh   chan wire.Meetings
 	changes  chan struct{}
 
 	closing atomic.Bool
@@ -172,12 +173,14 @@ func Open(opts Options) (*Uplink, error) {
 		ackWake:  make(chan struct{}, 1),
 		acksOut:  make(chan wire.Ack),
 		configCh: make(chan wire.Config, 1),
+		meetCh:   make(chan wire.Meetings, 1),
 		changes:  make(chan struct{}, 1),
 		done:     make(chan struct{}),
 	}
 	u.topics.acks = wire.Topic(opts.StationID, wire.KindAcks)
 	u.topics.config = wire.Topic(opts.StationID, wire.KindConfig)
 	u.topics.status = wire.Topic(opts.StationID, wire.KindStatus)
+	u.topics.meetings = wire.Topic(opts.StationID, wire.KindMeetings)
 
 	// The will's Since is when the uplink opened: Paho fixes the will for
 	// the client's life.
@@ -293,6 +296,7 @@ func (u *Uplink) subscribe() error {
 		u.client.Subscribe(u.topics.acks, 1, u.onAck),
 		u.client.Subscribe(u.topics.config, 1, u.onConfig),
 		u.client.Subscribe(u.topics.status, 1, u.onStatus),
+		u.client.Subscribe(u.topics.meetings, 1, u.onMeetings),
 	}
 	for _, t := range subs {
 		if !t.WaitTimeout(u.opts.PublishTimeout) || t.Error() != nil {
@@ -435,6 +439,34 @@ func (u *Uplink) onConfig(_ paho.Client, m paho.Message) {
 		}
 	}
 }
+
+// onMeetings decodes and replaces any unread meeting set; it never
+// blocks.
+func (u *Uplink) onMeetings(_ paho.Client, m paho.Message) {
+	if len(m.Payload()) == 0 {
+		return // a cleared retained message
+	}
+	p, err := wire.DecodeMeetings(u.opts.StationID, m.Payload())
+	if err != nil {
+		u.countBad(err)
+		return
+	}
+	for {
+		select {
+		case u.meetCh <- p:
+			return
+		default:
+		}
+		select {
+		case <-u.meetCh: // drop the older unread one
+		default:
+		}
+	}
+}
+
+// MeetingSets delivers the station's meeting sets; an unread one is
+// replaced by a newer.
+func (u *Uplink) MeetingSets() <-chan wire.Meetings { return u.meetCh }
 
 // Acks delivers the hub's acks in the order they arrived.
 func (u *Uplink) Acks() <-chan wire.Ack { return u.acksOut }

@@ -34,6 +34,12 @@ func FromAPI(ev localapi.Event) (Event, error) {
 			return nil, badEvent(err)
 		}
 		return AgentStatus{Status: st}, nil
+	case localapi.EventMeetings:
+		m, err := ev.Meetings()
+		if err != nil {
+			return nil, badEvent(err)
+		}
+		return MeetingsChanged{Meetings: m}, nil
 	}
 	return nil, nil
 }

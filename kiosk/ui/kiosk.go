@@ -70,6 +70,7 @@ type Kiosk struct {
 	date    *canvas.Text
 	count   *canvas.Text // countdown on the confirmation
 	simBusy bool
+	meet    meetingState // the next video meeting (meeting.go)
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -182,8 +183,9 @@ func (k *Kiosk) post(ev session.Event) {
 
 func (k *Kiosk) step(ev session.Event) *session.Submission {
 	sub := k.sess.Step(ev)
+	k.meetingStep(ev)
 	if sub != nil && k.cfg.Client != nil {
-		go k.submit(*sub)
+		go k.submit(k.meetingSubmission(*sub))
 	}
 	if t, ok := ev.(session.Tick); ok {
 		k.tick(t.Now)
@@ -268,6 +270,7 @@ func (k *Kiosk) tick(now time.Time) {
 		k.count.Text = k.countdown(k.sess.View().Deadline, now)
 		k.count.Refresh()
 	}
+	k.tickMeeting(now)
 }
 
 func (k *Kiosk) countdown(deadline, now time.Time) string {
@@ -284,14 +287,15 @@ func (k *Kiosk) render() {
 		// change must not rebuild the screen under a finger mid-press.
 		v.Connected, v.Online, v.Backlog, v.SimReader, v.HasStaff = false, false, 0, false, false
 	}
-	sig := fmt.Sprintf("%+v", v)
+	sig := fmt.Sprintf("%+v", v) + k.meetingSig(v)
 	if sig == k.shown {
 		return
 	}
 	k.shown = sig
 	k.buttons = map[string]*widget.Button{}
 	k.clock, k.date, k.count = nil, nil, nil
-	k.Window.SetContent(k.screen(k.sess.View()))
+	full := k.sess.View()
+	k.Window.SetContent(k.withMeeting(full, k.screen(full)))
 }
 
 // button makes a button for an action and remembers it by id.

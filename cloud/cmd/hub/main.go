@@ -140,6 +140,8 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.StringVar(&m.TLSKey, "tls-key", "", "the key of -tls-cert")
 	fs.StringVar(&m.TLSCRL, "tls-crl", "", "embedded broker: the CA's revocation list (crl.pem), re-read when it changes; revoked clients are disconnected")
 	fs.StringVar(&m.ConfigKey, "config-key", "", "configuration-signing key (hub-config.key from provision hub): every station configuration is signed")
+	fs.StringVar(&c.VideoBaseURL, "video-base", c.VideoBaseURL, "video provider's base URL (a self-hosted Jitsi Meet or similar); a meeting's room link is this URL and the room name; empty: no links")
+	fs.DurationVar(&c.MeetingGrace, "meeting-grace", hub.DefaultMeetingGrace, "how late a station may join a meeting without being late")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

@@ -1,7 +1,8 @@
 // The hub dashboard: a small single-page application over /api/v1.
 // Pages (hash routes): overview (#/), a station (#/station/ID),
 // statistics (#/stats), check-ins (#/checkins), alerts (#/alerts), the
-// audit log (#/audit) and people (#/users). Live updates come from
+// audit log (#/audit), people (#/users) and video meetings (#/meetings,
+// #/meeting/ID: meetings.js). Live updates come from
 // server-sent events. Everything is built with textContent: no data is
 // ever parsed as HTML. What a person may see is decided by the server;
 // the page only hides buttons that would be refused.
@@ -273,6 +274,7 @@ function connect() {
     if (before !== st.state) recount();
     updateStation(p.station);
   });
+  es.addEventListener("meeting", (ev) => { if (typeof onMeetingEvent === "function") onMeetingEvent(JSON.parse(ev.data)); });
   es.addEventListener("alert", (ev) => {
     const a = JSON.parse(ev.data);
     S.alerts = S.alerts.filter((x) => x.id !== a.id);
@@ -318,9 +320,11 @@ function route() {
   const params = new URLSearchParams(query || "");
   const parts = path.split("/").filter(Boolean);
   const name = parts[0] || "overview";
-  for (const a of document.querySelectorAll("#nav a")) a.classList.toggle("active", a.dataset.route === name || (name === "station" && a.dataset.route === "overview"));
+  for (const a of document.querySelectorAll("#nav a")) a.classList.toggle("active", a.dataset.route === name || (name === "station" && a.dataset.route === "overview") || (name === "meeting" && a.dataset.route === "meetings"));
   const pages = { overview: pageOverview, station: () => pageStation(decodeURIComponent(parts[1] || "")), stats: pageStats,
-    checkins: pageCheckins, alerts: pageAlerts, audit: pageAudit, users: pageUsers };
+    checkins: pageCheckins, alerts: pageAlerts, audit: pageAudit, users: pageUsers,
+    meetings: () => (parts[1] === "new" ? pageMeetingForm(null) : pageMeetings(params)),
+    meeting: () => (parts[2] === "edit" ? pageMeetingForm(decodeURIComponent(parts[1] || "")) : pageMeeting(decodeURIComponent(parts[1] || ""))) };
   (pages[name] || pageOverview)(params);
 }
 window.addEventListener("hashchange", route);
@@ -808,6 +812,7 @@ async function pageAudit(params) {
   const user = el("input", { id: "u-user", value: params.get("user") || "", placeholder: "用户名 user" });
   const action = el("select", { id: "u-action" }, el("option", { value: "" }, "全部 All"),
     ...[["unmask", "查看完整信息 Unmask"], ["export", "导出 Export"], ["sign_in", "登录 Sign-in"], ["sign_in_failed", "登录失败 Failed sign-in"],
+      ["meeting", "会议安排 Meeting"], ["meeting_followup", "缺席回访 Meeting follow-up"],
       ["alert_ack", "确认告警 Alert ack"], ["alert_resolve", "解决告警 Alert resolve"], ["user_change", "人员变更 User change"], ["denied", "拒绝访问 Denied"], ["sign_out", "退出 Sign-out"]]
       .map(([k, t]) => el("option", { value: k }, t)));
   action.value = params.get("action") || "";

@@ -169,7 +169,7 @@ func tour(k *ui.Kiosk, dir string, logf func(string, ...any)) error {
 		return err
 	}
 	time.Sleep(time.Second) // let the window map and draw once
-	for _, st := range ui.Tour() {
+	for _, st := range append(ui.Tour(), ui.MeetingTour()...) {
 		fyne.DoAndWait(func() { st.Show(k) })
 		if got := k.View().State; got != st.Want {
 			return fmt.Errorf("tour %s: kiosk shows %v, want %v", st.Name, got, st.Want)
