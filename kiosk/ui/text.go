@@ -126,6 +126,8 @@ var texts = map[string][2]string{
 	"hallNone":       {"暂无叫号", "No one called yet"},
 	"hallPleaseGo":   {"请听到叫号后前往办理", "Please go to the desk when your number is called"},
 	"hallNotServing": {"暂停服务", "Not serving"},
+	"hallLatest":     {"最近叫号", "Latest calls"},
+	"hallNewest":     {"（最新）", "(newest)"},
 }
 
 var weekdaysZH = [...]string{"星期日", "星期一", "星期二", "星期三", "星期四", "星期五", "星期六"}
