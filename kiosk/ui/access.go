@@ -183,7 +183,7 @@ func switchButton(b *widget.Button, primary, secondary string) fyne.CanvasObject
 	labels := []fyne.CanvasObject{line(primary, SizeStatus, fg, false)}
 	if secondary != "" {
 		small := line(secondary, SizeStatus, fg2, false)
-		small.TextSize = size(SizeStatus) * 0.75
+		small.TextSize = size(SizeStatus) * 0.7
 		labels = append(labels, small)
 	}
 	border := canvas.NewRectangle(color.Transparent)
@@ -191,7 +191,7 @@ func switchButton(b *widget.Button, primary, secondary string) fyne.CanvasObject
 	border.StrokeWidth = 2
 	border.CornerRadius = size(theme.SizeNameInputRadius) / 2
 	return container.NewStack(fixed(MinTouch, MinTouch), b, border,
-		container.New(layout.NewCustomPaddedLayout(4, 4, 10, 10), container.NewCenter(stackV(labels...))))
+		container.New(layout.NewCustomPaddedLayout(4, 4, 6, 6), container.NewCenter(stackV(labels...))))
 }
 
 // newWindow makes the kiosk's window: in kiosk mode a borderless one (the

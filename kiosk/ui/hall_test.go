@@ -62,7 +62,9 @@ func TestHallNowServing(t *testing.T) {
 			}
 		}
 	}
-	until("connected", func() bool { return strings.Contains(hallTexts(h), "正在办理") && strings.Contains(hallTexts(h), "等候 2 人") })
+	until("connected", func() bool {
+		return strings.Contains(hallTexts(h), "正在办理") && strings.Contains(hallTexts(h), "等候 2 人")
+	})
 	if txt := hallTexts(h); !strings.Contains(txt, "暂无叫号") || !strings.Contains(txt, "新桥社区退役军人服务站") {
 		t.Fatalf("before any call:\n%s", txt)
 	}
@@ -71,7 +73,9 @@ func TestHallNowServing(t *testing.T) {
 		t.Fatal(err)
 	}
 	until("B001 serving", func() bool { return h.Serving()["benefits"] == "B001" })
-	until("B001 on screen", func() bool { return strings.Contains(hallTexts(h), "▶ B001  优抚待遇 → 2号窗口  （最新）") })
+	until("B001 on screen", func() bool {
+		return strings.Contains(hallTexts(h), "▶ B001  优抚待遇 → 2号窗口  （最新）")
+	})
 	if _, err := c.Call(ctx, localapi.CallRequest{StaffSession: sess.Session, Service: "employment"}); err != nil {
 		t.Fatal(err)
 	}
@@ -89,5 +93,7 @@ func TestHallNowServing(t *testing.T) {
 	a.SetDown(true)
 	until("not serving", func() bool { return strings.Contains(hallTexts(h), "暂停服务") })
 	a.SetDown(false)
-	until("back", func() bool { return h.Serving()["employment"] == "A001" && strings.Contains(hallTexts(h), "正在办理") })
+	until("back", func() bool {
+		return h.Serving()["employment"] == "A001" && strings.Contains(hallTexts(h), "正在办理")
+	})
 }

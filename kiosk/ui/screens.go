@@ -84,7 +84,7 @@ func (k *Kiosk) header(v session.View) fyne.CanvasObject {
 	now := k.now()
 	k.clock = line(now.Format("15:04"), SizeHeaderLn, colWhite, true)
 	k.clock.Alignment = fyne.TextAlignTrailing
-	k.date = line(k.lang.today(now), SizeSmall, colOnNavy2, false)
+	k.date = line(k.lang.today(now), SizeStatus, colOnNavy2, false)
 	k.date.Alignment = fyne.TextAlignTrailing
 	var rights []fyne.CanvasObject
 	if v.HasStaff && v.State == session.Idle {
@@ -95,15 +95,15 @@ func (k *Kiosk) header(v session.View) fyne.CanvasObject {
 		rights = append(rights, switchButton(b, sp, ss), fixed(size(SizeGap), 1))
 	}
 	for _, sw := range k.switches() {
-		rights = append(rights, sw, fixed(8, 1))
+		rights = append(rights, sw, fixed(6, 1))
 	}
-	rights = append(rights, fixed(size(SizeGap)-8, 1), rightAligned(stackV(k.clock, vgap(2), k.date)))
+	rights = append(rights, fixed(10, 1), rightAligned(stackV(k.clock, vgap(2), k.date)))
 	right := container.New(&rowLayout{}, rights...)
 
 	m := size(SizeMargin)
 	row := container.NewBorder(nil, nil, leftAligned(name), right)
 	bar := container.NewStack(canvas.NewRectangle(colNavy),
-		container.New(layout.NewCustomPaddedLayout(10, 10, m, m), row))
+		container.New(layout.NewCustomPaddedLayout(10, 10, m*0.75, m*0.75), row))
 	rule := canvas.NewRectangle(colRed)
 	rule.SetMinSize(fyne.NewSize(1, 5))
 	return container.NewVBox(bar, rule)
@@ -178,7 +178,7 @@ func (k *Kiosk) statusLine(v session.View) fyne.CanvasObject {
 		if len(rights) > 0 {
 			rights = append(rights, fixed(12, 1))
 		}
-		rights = append(rights, bigButton(b, p+"  "+s, "", SizeStatus, 300, 56))
+		rights = append(rights, bigButton(b, p+"  "+s, "", SizeStatus, 300, MinTouch))
 	}
 	var right fyne.CanvasObject
 	if len(rights) > 0 {

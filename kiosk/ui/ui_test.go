@@ -446,7 +446,7 @@ func TestTourFitsScreens(t *testing.T) {
 		t.Run(sizeName(sz), func(t *testing.T) {
 			app := test.NewApp()
 			defer app.Quit()
-			k := LoadUI(app, Config{Size: sz, Logf: t.Logf})
+			k := LoadUI(app, Config{Size: sz, Logf: t.Logf, Speaker: &recorder{}})
 			defer k.Close()
 			for _, st := range Tour() {
 				st.Show(k)

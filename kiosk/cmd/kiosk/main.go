@@ -256,18 +256,18 @@ func tour(k *ui.Kiosk, dir, suffix string, logf func(string, ...any)) error {
 func hallShot(a fyne.App, k *ui.Kiosk, cfg ui.Config, dir, suffix string, logf func(string, ...any)) error {
 	var h *ui.Hall
 	fyne.DoAndWait(func() {
-		// One window on the screen at a time: X cannot read back a window
-		// that reaches past the screen's edge.
-		k.Window.Hide()
 		h = ui.LoadHall(a, cfg)
-		h.Window.CenterOnScreen()
 		h.SetStatus(ui.TourStatus())
 		h.SetQueue(ui.TourQueue())
+		// A second window cannot be read back under Xvfb (X_GetImage
+		// fails): the hall's screen is shown in the kiosk's window.
+		h.Window.Hide()
+		k.Window.SetContent(h.Window.Content())
 	})
 	defer h.Close()
 	time.Sleep(time.Second)
 	var img image.Image
-	fyne.DoAndWait(func() { img = h.Window.Canvas().Capture() })
+	fyne.DoAndWait(func() { img = k.Window.Canvas().Capture() })
 	path := filepath.Join(dir, "hall"+suffix+".png")
 	if err := savePNG(path, img); err != nil {
 		return err
