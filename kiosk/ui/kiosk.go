@@ -59,6 +59,9 @@ type Config struct {
 	// OnExit is called when staff leave the kiosk in KioskMode. Nil means
 	// the app quits.
 	OnExit func()
+	// Rendered, when set, is called (on Fyne's goroutine) each time a
+	// screen has been rebuilt, with its state: for benchmarks and probes.
+	Rendered func(session.State)
 }
 
 // Kiosk is the running touchscreen.
@@ -76,18 +79,19 @@ type Kiosk struct {
 	// Under the real driver all of it runs on Fyne's goroutine anyway; the
 	// test driver runs fyne.Do on the caller's goroutine, so the lock keeps
 	// tests honest.
-	mu      sync.Mutex
-	shown   string                    // signature of the view on screen
-	buttons map[string]*widget.Button // by action, for tests and taps
-	clock   *canvas.Text
-	date    *canvas.Text
-	count   *canvas.Text // countdown on the confirmation
-	simBusy bool
-	look    Look
-	voice   bool          // spoken prompts on
-	spoken  session.State // the state whose prompt was spoken last
-	search  *widget.Entry // the staff's visitor search, kept across renders of that screen
-	app     fyne.App
+	mu        sync.Mutex
+	shown     string                    // signature of the view on screen
+	buttons   map[string]*widget.Button // by action, for tests and taps
+	clock     *canvas.Text
+	date      *canvas.Text
+	count     *canvas.Text // countdown on the confirmation
+	simBusy   bool
+	look      Look
+	voice     bool          // spoken prompts on
+	spoken    session.State // the state whose prompt was spoken last
+	search    *widget.Entry // the staff's visitor search, kept across renders of that screen
+	app       fyne.App
+	attracted bool // the attract screen was shown once (logged)
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -384,7 +388,17 @@ func (k *Kiosk) render() {
 	}
 	k.Window.SetContent(k.screen(full))
 	k.speak(full)
+	if full.State == session.Idle && !k.attracted {
+		k.attracted = true
+		k.logf("kiosk: attract screen shown, %v after start", time.Since(processStart).Round(time.Millisecond))
+	}
+	if k.cfg.Rendered != nil {
+		k.cfg.Rendered(full.State)
+	}
 }
+
+// processStart is about when the program started (package initialisation).
+var processStart = time.Now()
 
 // button makes a button for an action and remembers it by id.
 func (k *Kiosk) button(id string, imp widget.Importance, ev func() session.Event) *widget.Button {
