@@ -86,10 +86,12 @@ func applyLook(l Look) {
 	}
 	for k, v := range baseSizes {
 		switch k {
-		case SizeGap, SizeMargin:
-			sizes[k] = v // air stays the same; large type needs the room
-		default:
+		case SizeHero, SizeTitle, SizeBody, SizeSmall, SizeStatus, SizeTileEN, theme.SizeNameText:
 			sizes[k] = v * scale
+		default:
+			// Air, the queue number (already 180), the header's name and
+			// the buttons' minimum sizes stay: large type needs the room.
+			sizes[k] = v
 		}
 	}
 	p := standardPalette

@@ -197,7 +197,11 @@ func (k *Kiosk) staffTransfer(v session.View) fyne.CanvasObject {
 		info, _ := svc.Info()
 		p, s := k.lang.pair(info.ZH, info.EN)
 		b := k.button("to:"+string(svc), widget.MediumImportance, func() session.Event { return session.StaffTransferTo{Service: svc} })
-		tiles = append(tiles, bigButton(b, p, s, SizeBody, 220, size(SizeButton)))
+		sz := SizeBody
+		if k.lang.en {
+			sz = SizeSmall
+		}
+		tiles = append(tiles, bigButton(b, p, s, sz, 220, size(SizeButton)))
 	}
 	grid := container.New(&tileGrid{minH: size(SizeButton), maxH: 160, gap: size(SizeGap) * 0.75}, tiles...)
 	return container.NewBorder(k.deskTop(v, "transferTitle", v.Staff.Moving), nil, nil, nil, grid)

@@ -222,7 +222,8 @@ func (h *Hall) screen() fyne.CanvasObject {
 	tp, ts := h.lang.tr("hallTitle")
 	name := leftAligned(stackV(line(p, SizeHeaderLn, colWhite, true), line(s, SizeSmall, colOnNavy2, false)))
 	h.clock = line(h.now().Format("15:04"), SizeTitle, colWhite, true)
-	title := stackV(line(tp, SizeTitle, colWhite, true), line(ts, SizeSmall, colOnNavy2, false))
+	gp, gs := h.lang.tr("hallPleaseGo")
+	title := stackV(line(tp+" · "+ts, SizeTitle, colWhite, true), line(gp+" · "+gs, SizeStatus, colOnNavy2, false))
 	m := size(SizeMargin)
 	bar := container.NewStack(canvas.NewRectangle(colNavy),
 		container.New(layout.NewCustomPaddedLayout(12, 12, m, m), container.NewBorder(nil, nil, name, h.clock, container.NewCenter(title))))
@@ -237,10 +238,8 @@ func (h *Hall) screen() fyne.CanvasObject {
 	} else {
 		body = h.board()
 	}
-	gp, gs := h.lang.tr("hallPleaseGo")
-	foot := container.New(layout.NewCustomPaddedLayout(8, 12, m, m), stackV(line(gp, SizeBody, colInk, false), line(gs, SizeSmall, colMuted, false)))
 	return container.NewStack(canvas.NewRectangle(colPaper),
-		container.NewBorder(header, foot, nil, nil, container.New(layout.NewCustomPaddedLayout(m/2, m/2, m, m), body)))
+		container.NewBorder(header, nil, nil, nil, container.New(layout.NewCustomPaddedLayout(m/2, m/2, m/2, m/2), body)))
 }
 
 // board: a card per offered service (its number now, the people waiting)
@@ -265,20 +264,23 @@ func (h *Hall) board() fyne.CanvasObject {
 		p, s := h.lang.pair(info.ZH, info.EN)
 		no := now[string(svc)]
 		numLine := line(no, SizeQueue, colNavy, true)
-		numLine.TextSize = size(SizeQueue) * 0.55
+		numLine.TextSize = size(SizeQueue) * 0.36
 		if no == "" {
 			np, _ := h.lang.tr("hallNone")
 			numLine = line(np, SizeBody, colMuted, false)
 		}
 		wp, ws := h.lang.tr("hallWaiting", waiting[string(svc)])
-		c := counter[string(svc)]
-		if c == "" {
-			c = " "
+		if c := counter[string(svc)]; c != "" {
+			wp = c + " · " + wp
 		}
-		cards = append(cards, panel(stackV(
-			line(p, SizeBody, colInk, true), line(s, SizeStatus, colMuted, false),
-			numLine, line(c, SizeSmall, colInk, false),
-			line(wp+" · "+ws, SizeStatus, colMuted, false))))
+		nameSize := SizeBody
+		if h.lang.en {
+			nameSize = SizeSmall
+		}
+		cards = append(cards, hallCard(stackV(
+			line(p, nameSize, colInk, true), line(s, SizeStatus, colMuted, false),
+			numLine,
+			line(wp+" · "+ws, SizeStatus, colInk, false))))
 	}
 	grid := container.New(&tileGrid{minH: 150, maxH: 260, gap: size(SizeGap) / 2}, cards...)
 
@@ -288,19 +290,29 @@ func (h *Hall) board() fyne.CanvasObject {
 	if h.queue != nil {
 		for i, t := range h.queue.NowServing {
 			sp, _ := h.lang.pair(vetnet.Service(t.Service).Label("zh"), vetnet.Service(t.Service).Label("en"))
-			txt := t.QueueNo + "  " + sp
+			no := t.QueueNo
 			if t.Counter != "" {
-				txt += " → " + t.Counter
+				no += " → " + t.Counter
 			}
 			if i == 0 {
 				np, _ := h.lang.tr("hallNewest")
-				latest = append(latest, line("▶ "+txt+"  "+np, SizeBody, colRed, true))
+				latest = append(latest, line("▶ "+no, SizeBody, colRed, true), line(sp+" "+np, SizeStatus, colInk, false))
 			} else {
-				latest = append(latest, line(txt, SizeSmall, colInk, false))
+				latest = append(latest, line(no, SizeSmall, colInk, true), line(sp, SizeStatus, colMuted, false))
 			}
 			latest = append(latest, vgap(6))
 		}
 	}
-	side := container.New(&maxWidth{w: 340}, panel(stackV(latest...)))
+	side := container.New(&maxWidth{w: 300}, panel(stackV(latest...)))
 	return container.NewBorder(nil, nil, nil, container.New(layout.NewCustomPaddedLayout(0, 0, size(SizeGap)/2, 0), side), grid)
+}
+
+// hallCard is a panel with less padding than the kiosk's: seven services
+// must fit a 1280×800 screen.
+func hallCard(content fyne.CanvasObject) fyne.CanvasObject {
+	bg := canvas.NewRectangle(colWhite)
+	bg.StrokeColor = colLine
+	bg.StrokeWidth = 2
+	bg.CornerRadius = 14
+	return container.NewStack(bg, container.New(layout.NewCustomPaddedLayout(6, 6, 12, 12), content))
 }

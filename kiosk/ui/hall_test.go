@@ -74,14 +74,14 @@ func TestHallNowServing(t *testing.T) {
 	}
 	until("B001 serving", func() bool { return h.Serving()["benefits"] == "B001" })
 	until("B001 on screen", func() bool {
-		return strings.Contains(hallTexts(h), "▶ B001  优抚待遇 → 2号窗口  （最新）")
+		return strings.Contains(hallTexts(h), "▶ B001 → 2号窗口\n优抚待遇 （最新）")
 	})
 	if _, err := c.Call(ctx, localapi.CallRequest{StaffSession: sess.Session, Service: "employment"}); err != nil {
 		t.Fatal(err)
 	}
-	until("A001 newest", func() bool { return strings.Contains(hallTexts(h), "▶ A001  就业服务") })
+	until("A001 newest", func() bool { return strings.Contains(hallTexts(h), "▶ A001\n就业服务 （最新）") })
 	txt := hallTexts(h)
-	if !strings.Contains(txt, "B001  优抚待遇 → 2号窗口") || !strings.Contains(txt, "等候 1 人") {
+	if !strings.Contains(txt, "B001 → 2号窗口\n优抚待遇") || !strings.Contains(txt, "等候 1 人") {
 		t.Errorf("after two calls:\n%s", txt)
 	}
 	for _, n := range names {

@@ -191,6 +191,20 @@ func (k *Kiosk) Step(ev session.Event) *session.Submission {
 	return k.step(ev)
 }
 
+// Tap presses the button of an action on the current screen, as a finger
+// would (its handler runs); false when the screen has no such button.
+// Call it on Fyne's goroutine. The soak run and probes use it.
+func (k *Kiosk) Tap(id string) bool {
+	k.mu.Lock()
+	b := k.buttons[id]
+	k.mu.Unlock()
+	if b == nil || b.OnTapped == nil {
+		return false
+	}
+	b.OnTapped()
+	return true
+}
+
 // View is what the screen shows now.
 func (k *Kiosk) View() session.View {
 	k.mu.Lock()

@@ -351,7 +351,7 @@ func (k *Kiosk) choose(v session.View) fyne.CanvasObject {
 		info, _ := svc.Info()
 		p, s := k.lang.pair(info.ZH, info.EN)
 		b := k.button("service:"+string(svc), widget.MediumImportance, func() session.Event { return session.ServiceChosen{Service: svc} })
-		tiles = append(tiles, bigButton(b, p, s, SizeTitle, 220, size(SizeTile)))
+		tiles = append(tiles, bigButton(b, p, s, k.tileText(), 220, size(SizeTile)))
 	}
 	grid := container.New(&tileGrid{minH: size(SizeTile), maxH: 220, gap: size(SizeGap) * 0.75}, tiles...)
 
@@ -471,4 +471,13 @@ func (m *maxWidth) Layout(objs []fyne.CanvasObject, sz fyne.Size) {
 		o.Resize(fyne.NewSize(w, sz.Height))
 		o.Move(fyne.NewPos((sz.Width-w)/2, 0))
 	}
+}
+
+// tileText is the size of a service tile's primary line: English names
+// are about three times as long as Chinese ones.
+func (k *Kiosk) tileText() fyne.ThemeSizeName {
+	if k.lang.en {
+		return SizeTileEN
+	}
+	return SizeTitle
 }

@@ -443,11 +443,35 @@ func TestEnglishFirst(t *testing.T) {
 // may have and checks every screen fits without growing the window.
 func TestTourFitsScreens(t *testing.T) {
 	for _, sz := range []fyne.Size{{Width: 1280, Height: 800}, {Width: 1024, Height: 768}, {Width: 1080, Height: 1920}, {Width: 1920, Height: 1080}} {
+		t.Run(sizeName(sz)+"-en", func(t *testing.T) {
+			if sz.Width < 1280 {
+				t.Skip("English is checked on landscape screens of 1280 and more")
+			}
+			app := test.NewApp()
+			defer app.Quit()
+			k := LoadUI(app, Config{Size: sz, Lang: "en", Logf: t.Logf, Speaker: &recorder{}})
+			defer k.Close()
+			for _, st := range Tour() {
+				st.Show(k)
+				k.mu.Lock()
+				m := k.Window.Content().MinSize()
+				k.mu.Unlock()
+				if m.Width > sz.Width || m.Height > sz.Height {
+					t.Errorf("%s needs %v, more than the screen's %v", st.Name, m, sz)
+				}
+			}
+		})
 		t.Run(sizeName(sz), func(t *testing.T) {
 			app := test.NewApp()
 			defer app.Quit()
 			k := LoadUI(app, Config{Size: sz, Logf: t.Logf, Speaker: &recorder{}})
 			defer k.Close()
+			hall := LoadHall(app, Config{Size: sz, Logf: t.Logf})
+			hall.SetStatus(TourStatus())
+			hall.SetQueue(TourQueue())
+			if m := hall.Window.Content().MinSize(); sz.Width >= 1280 && (m.Width > sz.Width || m.Height > sz.Height) {
+				t.Errorf("the hall needs %v, more than the screen's %v", m, sz)
+			}
 			for _, st := range Tour() {
 				st.Show(k)
 				if got := k.View().State; got != st.Want {

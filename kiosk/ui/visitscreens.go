@@ -32,7 +32,7 @@ func (k *Kiosk) chooseDetail(v session.View) fyne.CanvasObject {
 		o := o
 		p, s := k.lang.pair(o.ZH, o.EN)
 		b := k.button("detail:"+o.Key, widget.MediumImportance, func() session.Event { return session.DetailChosen{Detail: o.Key} })
-		tiles = append(tiles, bigButton(b, p, s, SizeTitle, 260, size(SizeTile)*1.3))
+		tiles = append(tiles, bigButton(b, p, s, k.tileText(), 260, size(SizeTile)*1.3))
 	}
 	grid := container.New(&tileGrid{minH: size(SizeTile) * 1.3, maxH: 240, gap: size(SizeGap) * 0.75}, tiles...)
 	back := k.action("back", "back", widget.MediumImportance, func() session.Event { return session.Back{} })
@@ -113,7 +113,7 @@ func (k *Kiosk) confirmed(v session.View) fyne.CanvasObject {
 		r := r
 		p, s := k.lang.pair(r.Label("zh"), r.Label("en"))
 		b := k.button(fmt.Sprintf("rate:%d", r), widget.MediumImportance, func() session.Event { return session.Rate{Rating: r} })
-		rates = append(rates, rateButton(b, p, s, int(r)))
+		rates = append(rates, rateButton(b, p, s, int(r), k.lang.en))
 	}
 	rateBlock := stackV(
 		line(rp, SizeBody, colNavy, true),
@@ -135,9 +135,13 @@ func lower(s string) string {
 
 // rateButton shows a rating by its words and by stars (as many as the
 // rating), so that it is understood without colour and without reading.
-func rateButton(b *widget.Button, primary, secondary string, stars int) fyne.CanvasObject {
+func rateButton(b *widget.Button, primary, secondary string, stars int, en bool) fyne.CanvasObject {
 	st := line(strings.Repeat("★", stars)+strings.Repeat("☆", 5-stars), SizeSmall, colNavy, false)
-	labels := stackV(st, line(primary, SizeBody, colInk, true), line(secondary, SizeStatus, colMuted, false))
+	sz := SizeBody
+	if en {
+		sz = SizeSmall // "Very dissatisfied" is three times as long as 非常不满意
+	}
+	labels := stackV(st, line(primary, sz, colInk, true), line(secondary, SizeStatus, colMuted, false))
 	border := canvas.NewRectangle(colTile)
 	border.StrokeColor = colLine
 	border.StrokeWidth = 2

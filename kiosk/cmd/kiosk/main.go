@@ -66,6 +66,7 @@ type Main struct {
 	Hall        bool          // show the hall's "now serving" screen instead of the kiosk
 	Voice       bool          // spoken prompts with espeak-ng when it is installed
 	Look        ui.Look       // the starting look
+	Soak        int           // drive this many visits through the screens, logging memory, then exit
 
 	Stderr io.Writer
 	Getenv func(string) string
@@ -108,6 +109,7 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.BoolVar(&m.KioskMode, "kiosk-mode", false, "full screen without decorations; the window refuses to close and only a signed-in staff member can leave (staff menu)")
 	fs.BoolVar(&m.Hall, "hall", false, "show the hall's \"now serving\" screen (a second display) instead of the kiosk")
 	fs.BoolVar(&m.Voice, "voice", m.Voice, "speak prompts in Mandarin with espeak-ng (when installed); the header can turn it off")
+	fs.IntVar(&m.Soak, "soak", 0, "drive this many visits through the screens (simulated cards, taps, ratings), logging resident memory, then exit: the memory benchmark")
 	look := fs.String("look", "standard", "starting look: standard, large, contrast or large+contrast (the header switches it)")
 	sz := fs.String("size", "1280x800", "window size WxH when not fullscreen")
 	if err := fs.Parse(args); err != nil {
@@ -211,12 +213,19 @@ func (m *Main) Run(ctx context.Context) error {
 		logf("kiosk: kiosk mode: full screen; staff sign in to leave")
 	}
 	m.kiosk.Start()
+	var soakErr error
+	if m.Soak > 0 {
+		go func() {
+			soakErr = soak(ctx, m.kiosk, client, m.Soak, logf)
+			fyne.Do(a.Quit)
+		}()
+	}
 	go func() {
 		<-ctx.Done()
 		fyne.Do(a.Quit)
 	}()
 	a.Run()
-	return nil
+	return soakErr
 }
 
 // Close stops the kiosk.
