@@ -29,7 +29,7 @@ test: setup
 test-short:
 	$(GO) test -short -count=1 ./...
 
-## screenshots: regenerate docs/screenshots (kiosk under Xvfb, dashboard in headless Chromium)
+## screenshots: regenerate docs/kiosk (kiosk under Xvfb) and docs/dashboard (headless Chromium)
 screenshots: build
 	scripts/screenshots.sh
 

@@ -1,17 +1,22 @@
 #!/usr/bin/env bash
-# Regenerates docs/screenshots: every kiosk screen, rendered by the real
-# kiosk binary under Xvfb with canned data, and the dashboard's pages
+# Regenerates docs/kiosk: every kiosk screen (and the hall's "now serving"
+# screen) in Chinese, in English and in the large-type look, rendered by
+# the real kiosk binary under Xvfb with canned data; and the dashboard's pages
 # (docs/dashboard), rendered by headless Chromium from the e2e test that
 # builds a realistic district. Needs `make build`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-out=docs/screenshots
+out=docs/kiosk
 mkdir -p "$out"
+export FYNE_FONT="${FYNE_FONT:-/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf}"
 
-echo "screenshots: kiosk screens under Xvfb"
-LANG=zh_CN.UTF-8 xvfb-run -a -s "-screen 0 1920x1920x24" bin/kiosk -screenshots "$out"
+echo "screenshots: kiosk screens under Xvfb (Chinese, English, large type)"
+for variant in "" "-lang en" "-look large"; do
+  # shellcheck disable=SC2086 # the variant is two words on purpose
+  LANG=zh_CN.UTF-8 xvfb-run -a -s "-screen 0 1920x1920x24" bin/kiosk -screenshots "$out" $variant
+done
 mkdir -p docs/meetings
-mv "$out"/kiosk-meeting-*.png docs/meetings/   # the next meeting on the kiosk
+mv -f "$out"/kiosk-meeting-*.png docs/meetings/   # the next meeting on the kiosk
 
 echo "screenshots: dashboard pages in headless Chromium (a realistic district made by the e2e test)"
 mkdir -p docs/dashboard

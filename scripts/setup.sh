@@ -9,10 +9,11 @@ cd "$(dirname "$0")/.."
 #   gcc, pkg-config, libgl1-mesa-dev, xorg-dev  cgo build of the Fyne kiosk (GLFW, X11)
 #   fonts-droid-fallback                        a TTF font with Chinese glyphs for the kiosk
 #   xvfb, xauth                                 kiosk screenshots and UI runs without a display
+#   espeak-ng                                   the kiosk's spoken prompts in Mandarin (espeak-ng -v cmn)
 #   mosquitto                                   the external MQTT broker the tests also run on
 #   chromium                                    dashboard screenshots and browser tests
 #   ca-certificates, curl                       module downloads, health checks
-packages=(gcc pkg-config libgl1-mesa-dev xorg-dev fonts-droid-fallback xvfb xauth mosquitto chromium ca-certificates curl)
+packages=(gcc pkg-config libgl1-mesa-dev xorg-dev fonts-droid-fallback xvfb xauth espeak-ng mosquitto chromium ca-certificates curl)
 
 missing=()
 for p in "${packages[@]}"; do

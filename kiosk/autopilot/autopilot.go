@@ -134,7 +134,12 @@ func (p *Autopilot) Run(ctx context.Context) error {
 			if e.visit != visit || (v.State != session.Greeting && v.State != session.ChooseService) || len(v.Services) == 0 {
 				continue
 			}
-			ev = session.ServiceChosen{Service: v.Services[rnd.IntN(len(v.Services))]}
+			svc := v.Services[rnd.IntN(len(v.Services))]
+			var detail string
+			if info, _ := svc.Info(); len(info.Options) > 0 {
+				detail = info.Options[rnd.IntN(len(info.Options))].Key
+			}
+			ev = session.ServiceChosen{Service: svc, Detail: detail}
 		case session.StaffSignedIn:
 			continue // a staff badge: there is no screen for staff here
 		case session.CardRead:

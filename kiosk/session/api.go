@@ -28,6 +28,12 @@ func FromAPI(ev localapi.Event) (Event, error) {
 			return nil, badEvent(err)
 		}
 		return StaffSignedIn{Session: st}, nil
+	case localapi.EventQueue:
+		q, err := ev.QueueStatus()
+		if err != nil {
+			return nil, badEvent(err)
+		}
+		return QueueChanged{Queue: q}, nil
 	case localapi.EventStatus:
 		st, err := ev.Status()
 		if err != nil {

@@ -5,8 +5,21 @@
 // A visit runs
 //
 //	Idle ──card──▶ Greeting ──(GreetingFor or Continue)──▶ ChooseService
-//	  ──ServiceChosen──▶ Submitting ──CheckInDone──▶ Confirmed ──(ConfirmedFor or Done)──▶ Idle
+//	  ──ServiceChosen──▶ [ChooseDetail ──DetailChosen──▶] Submitting ──CheckInDone──▶ Confirmed
 //	                                └─CheckInFailed──▶ Failed ──Retry──▶ Submitting
+//	Confirmed ──Rate (good)──▶ Submitting ──FeedbackDone──▶ Thanks ──ThanksFor──▶ Idle
+//	          ──Rate (bad)──▶ RateReason ──SendRating──▶ Submitting …
+//	          ──(ConfirmedFor or Done)──▶ Idle
+//
+// ChooseDetail appears for a service with sub-choices (vetnet.ServiceInfo
+// Options, e.g. benefits: enquiry, application, certificate). The
+// confirmation shows the queue number, the people ahead and the expected
+// wait, and offers the five-level rating (好差评) as its way out; a bad
+// rating asks why (optional). A person needs four taps from the card to a
+// rating: Continue (or wait), a service, its sub-choice, a rating.
+//
+// Staff mode (staff.go, hall.go) adds the sign-in, typed check-ins, and
+// the staff desk: duty, today's visitors, the queue and transfers.
 //
 // with side roads: a card error shows a Notice, the agent going away shows
 // OutOfService, and every screen but Submitting goes back to Idle by itself

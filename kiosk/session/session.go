@@ -25,10 +25,16 @@ const (
 	StaffLogin          // a staff member picks their name and types their PIN
 	StaffMenu           // a staff member is signed in: what to do for a visitor
 	ManualEntry         // the staff member types a visitor's ID number
+	ChooseDetail        // the sub-choices of the chosen service (benefits: enquiry, application, certificate)
+	RateReason          // a bad rating: why (optional), then send
+	Thanks              // the rating is saved: thank you, then idle
+	StaffVisitors       // staff: today's visitors, search by name, transfer, print
+	StaffQueue          // staff: the queue of each service; call next, served, no-show
+	StaffTransfer       // staff: the service to move a ticket to
 )
 
 var stateNames = [...]string{"OutOfService", "Idle", "Greeting", "ChooseService", "Submitting", "Confirmed", "Failed", "Notice",
-	"StaffLogin", "StaffMenu", "ManualEntry"}
+	"StaffLogin", "StaffMenu", "ManualEntry", "ChooseDetail", "RateReason", "Thanks", "StaffVisitors", "StaffQueue", "StaffTransfer"}
 
 func (s State) String() string {
 	if s < 0 || int(s) >= len(stateNames) {
@@ -44,6 +50,7 @@ const (
 	DefaultConfirmedFor  = 20 * time.Second
 	DefaultNoticeFor     = 10 * time.Second
 	DefaultSubmitTimeout = 30 * time.Second
+	DefaultThanksFor     = 5 * time.Second
 )
 
 // Session is the state machine of one kiosk. The zero value is ready to
@@ -67,6 +74,9 @@ type Session struct {
 	// that the agent's own answer normally wins. Zero means
 	// DefaultSubmitTimeout (30 s).
 	SubmitTimeout time.Duration
+	// ThanksFor is how long the thanks for a rating stays. Zero means
+	// DefaultThanksFor (5 s).
+	ThanksFor time.Duration
 	// Now is the clock for events other than Tick. Nil means time.Now.
 	Now func() time.Time
 
@@ -79,33 +89,41 @@ type Session struct {
 	connected bool // the agent's event stream is up
 	ever      bool // the agent has answered at least once
 
-	visit  visit     // everything about the person; wiped on return to idle
-	notice Message   // what a Notice says; never personal
-	staff  staffMode // the signed-in staff member; wiped on return to idle
+	visit  visit                 // everything about the person; wiped on return to idle
+	notice Message               // what a Notice says; never personal
+	staff  staffMode             // the signed-in staff member; wiped on return to idle
+	queue  *localapi.QueueStatus // the day's queue, from the agent's queue events; not personal beyond masked names
 }
 
 // visit is everything the session holds about the person in front of the
 // kiosk. Keeping it in one struct makes the wipe a single assignment that
 // cannot forget a field.
 type visit struct {
-	token   string
-	expires time.Time
-	typed   string // an ID number typed by staff (instead of token)
+	token     string
+	expires   time.Time
+	typed     string // an ID number typed by staff (instead of token)
+	checkInID string // the committed check-in, for its rating
 	Visit
 }
 
 // Visit is what the screens show about the person in front of the kiosk.
 // It is the zero value whenever the kiosk is Idle or OutOfService.
 type Visit struct {
-	Name      string         // masked, e.g. 张*国
-	Returning bool           // visited this station before
-	LastVisit time.Time      // zero if unknown
-	Service   vetnet.Service // chosen service
-	QueueNo   string         // e.g. B007, once confirmed
-	Waiting   int            // people before this one for the same service today
-	Error     Message        // why the check-in failed (Failed)
-	CanRetry  bool           // whether Failed offers a retry
-	Typed     bool           // the ID number was typed by staff (Name is then the masked number)
+	Name      string          // masked, e.g. 张*国
+	Returning bool            // visited this station before
+	LastVisit time.Time       // zero if unknown
+	Service   vetnet.Service  // chosen service
+	Detail    string          // chosen sub-choice of the service (vetnet.Option.Key), or ""
+	QueueNo   string          // e.g. B007, once confirmed
+	Waiting   int             // people before this one for the same service today
+	Ahead     int             // tickets of the service still waiting ahead of this one
+	WaitFor   time.Duration   // expected wait from the agent's pace of the day; 0 when unknown or nobody is ahead
+	Printed   bool            // a paper ticket came out of the printer
+	Rating    vetnet.Rating   // the rating given (RateReason, Thanks, or Submitting it)
+	Reasons   []vetnet.Reason // reasons ticked for a bad rating
+	Error     Message         // why the check-in failed (Failed)
+	CanRetry  bool            // whether Failed offers a retry
+	Typed     bool            // the ID number was typed by staff (Name is then the masked number)
 }
 
 // Message is a text for people in both languages.
@@ -127,20 +145,22 @@ var (
 type View struct {
 	State      State
 	Station    localapi.StationInfo
-	Services   []vetnet.Service  // offered and known, in menu order
-	Connected  bool              // the agent's event stream is up
-	Ever       bool              // the agent has answered at least once since start
-	Online     bool              // the station is connected to the hub
-	Backlog    int               // check-ins not yet acknowledged by the hub
-	Oldest     *time.Time        // when the oldest of them was made (station clock); nil if none
-	Readers    []localapi.Reader // reader health, for the staff screen
-	StorageLow bool              // the station's disk is nearly full: it takes no check-in
-	SimReader  bool              // the agent has a simulated reader (demo)
-	Visit      Visit             // zero in Idle and OutOfService
-	Notice     Message           // what a Notice says
-	Deadline   time.Time         // when the screen moves on by itself; zero if never
-	HasStaff   bool              // the station has a staff roster (the idle screen offers staff sign-in)
-	Staff      StaffView         // the staff screens; zero outside staff mode
+	Services   []vetnet.Service      // offered and known, in menu order
+	Connected  bool                  // the agent's event stream is up
+	Ever       bool                  // the agent has answered at least once since start
+	Online     bool                  // the station is connected to the hub
+	Backlog    int                   // check-ins not yet acknowledged by the hub
+	Oldest     *time.Time            // when the oldest of them was made (station clock); nil if none
+	Readers    []localapi.Reader     // reader health, for the staff screen
+	StorageLow bool                  // the station's disk is nearly full: it takes no check-in
+	SimReader  bool                  // the agent has a simulated reader (demo)
+	Visit      Visit                 // zero in Idle and OutOfService
+	Notice     Message               // what a Notice says
+	Deadline   time.Time             // when the screen moves on by itself; zero if never
+	HasStaff   bool                  // the station has a staff roster (the idle screen offers staff sign-in)
+	Staff      StaffView             // the staff screens; zero outside staff mode
+	Printer    bool                  // the station has a ticket printer (a device of kind "printer")
+	Queue      *localapi.QueueStatus // the day's queue (staff screens); nil until the agent sent it
 }
 
 // Submission is a call the caller must make to the agent: a check-in
@@ -153,7 +173,9 @@ type Submission struct {
 	Login    *localapi.StaffLoginRequest
 	Logout   string
 	Roster   bool
-	Deadline time.Time // give up waiting at this time (the session will)
+	Feedback *localapi.FeedbackRequest // a rating to post (answer FeedbackDone or FeedbackFailed)
+	Hall     *HallCall                 // a call of the hall's API for staff (answer HallDone)
+	Deadline time.Time                 // give up waiting at this time (the session will)
 }
 
 // Event is an input to the session: one of the types below.
@@ -173,8 +195,12 @@ type (
 	Touch struct{}
 	// Continue moves on from the greeting.
 	Continue struct{}
-	// ServiceChosen is the person's choice.
-	ServiceChosen struct{ Service vetnet.Service }
+	// ServiceChosen is the person's choice. A service with sub-choices
+	// opens them (ChooseDetail) unless Detail already names one.
+	ServiceChosen struct {
+		Service vetnet.Service
+		Detail  string
+	}
 	// CheckInDone is the agent's 2xx answer to a Submission.
 	CheckInDone struct {
 		Attempt  uint64
@@ -195,29 +221,48 @@ type (
 	Tick struct{ Now time.Time }
 )
 
-func (AgentStatus) event()      {}
-func (AgentDown) event()        {}
-func (CardRead) event()         {}
-func (CardFailed) event()       {}
-func (Touch) event()            {}
-func (Continue) event()         {}
-func (ServiceChosen) event()    {}
-func (CheckInDone) event()      {}
-func (CheckInFailed) event()    {}
-func (Retry) event()            {}
-func (Cancel) event()           {}
-func (Done) event()             {}
-func (Tick) event()             {}
-func (StaffOpen) event()        {}
-func (StaffRoster) event()      {}
-func (StaffPick) event()        {}
-func (Key) event()              {}
-func (StaffSubmit) event()      {}
-func (StaffSignedIn) event()    {}
-func (StaffLoginFailed) event() {}
-func (StaffLogout) event()      {}
-func (ManualStart) event()      {}
-func (ManualConfirm) event()    {}
+func (AgentStatus) event()        {}
+func (AgentDown) event()          {}
+func (CardRead) event()           {}
+func (CardFailed) event()         {}
+func (Touch) event()              {}
+func (Continue) event()           {}
+func (ServiceChosen) event()      {}
+func (CheckInDone) event()        {}
+func (CheckInFailed) event()      {}
+func (Retry) event()              {}
+func (Cancel) event()             {}
+func (Done) event()               {}
+func (Tick) event()               {}
+func (StaffOpen) event()          {}
+func (StaffRoster) event()        {}
+func (StaffPick) event()          {}
+func (Key) event()                {}
+func (StaffSubmit) event()        {}
+func (StaffSignedIn) event()      {}
+func (StaffLoginFailed) event()   {}
+func (StaffLogout) event()        {}
+func (ManualStart) event()        {}
+func (ManualConfirm) event()      {}
+func (DetailChosen) event()       {}
+func (Back) event()               {}
+func (Rate) event()               {}
+func (ToggleReason) event()       {}
+func (SendRating) event()         {}
+func (FeedbackDone) event()       {}
+func (FeedbackFailed) event()     {}
+func (QueueChanged) event()       {}
+func (HallDone) event()           {}
+func (StaffOpenVisitors) event()  {}
+func (StaffOpenQueue) event()     {}
+func (StaffSearch) event()        {}
+func (StaffCall) event()          {}
+func (StaffServed) event()        {}
+func (StaffNoShow) event()        {}
+func (StaffTransferStart) event() {}
+func (StaffTransferTo) event()    {}
+func (StaffPrint) event()         {}
+func (StaffDuty) event()          {}
 
 // State returns the current state.
 func (s *Session) State() State { return s.state }
@@ -232,6 +277,12 @@ func (s *Session) Step(ev Event) *Submission {
 	if sub, ok := s.stepStaff(ev, now); ok {
 		return sub
 	}
+	if sub, ok := s.stepHall(ev, now); ok {
+		return sub
+	}
+	if sub, ok := s.stepVisit(ev, now); ok {
+		return sub
+	}
 	switch ev := ev.(type) {
 	case AgentStatus:
 		s.status, s.connected, s.ever = ev.Status, true, true
@@ -241,7 +292,7 @@ func (s *Session) Step(ev Event) *Submission {
 	case AgentDown:
 		s.connected = false
 		switch s.state {
-		case Idle, Notice, Greeting, ChooseService, StaffLogin, StaffMenu, ManualEntry:
+		case Idle, Notice, Greeting, ChooseService, ChooseDetail, StaffLogin, StaffMenu, ManualEntry, StaffVisitors, StaffQueue, StaffTransfer:
 			// Without the agent the token is worthless; do not let the
 			// person choose a service that cannot be booked.
 			s.toIdle(now)
@@ -293,7 +344,16 @@ func (s *Session) Step(ev Event) *Submission {
 	case ServiceChosen:
 		s.touched = now
 		if (s.state == Greeting || s.state == ChooseService) && s.offers(ev.Service) && (s.visit.token != "" || s.visit.typed != "") {
-			s.visit.Service = ev.Service
+			s.visit.Service, s.visit.Detail = ev.Service, ""
+			info, _ := ev.Service.Info()
+			if ev.Detail != "" && ev.Service.ValidDetail(ev.Detail) {
+				s.visit.Detail = ev.Detail
+				return s.submit(now)
+			}
+			if len(info.Options) > 0 {
+				s.enter(ChooseDetail, now)
+				return nil
+			}
 			return s.submit(now)
 		}
 	case Retry:
@@ -302,7 +362,7 @@ func (s *Session) Step(ev Event) *Submission {
 			return s.submit(now)
 		}
 	case CheckInDone:
-		if s.state != Submitting || ev.Attempt != s.attempt {
+		if s.state != Submitting || ev.Attempt != s.attempt || s.visit.Rating != 0 {
 			return nil
 		}
 		r := ev.Response
@@ -312,14 +372,19 @@ func (s *Session) Step(ev Event) *Submission {
 		if r.MaskedName != "" {
 			s.visit.Name = vetnet.MaskName(r.MaskedName)
 		}
-		s.visit.QueueNo, s.visit.Waiting = r.QueueNo, r.Waiting
+		s.visit.QueueNo, s.visit.Waiting, s.visit.Ahead, s.visit.Printed = r.QueueNo, r.Waiting, r.Ahead, r.Printed
+		s.visit.WaitFor = time.Duration(r.ExpectedWaitS) * time.Second
+		if r.Detail != "" {
+			s.visit.Detail = r.Detail
+		}
+		s.visit.checkInID = r.ID
 		if s.visit.typed != "" {
 			s.renewStaff(now)
 		}
 		s.visit.token, s.visit.typed = "", "" // single use: it is spent
 		s.enter(Confirmed, now)
 	case CheckInFailed:
-		if s.state != Submitting || ev.Attempt != s.attempt {
+		if s.state != Submitting || ev.Attempt != s.attempt || s.visit.Rating != 0 {
 			return nil
 		}
 		s.fail(Message{
@@ -329,12 +394,12 @@ func (s *Session) Step(ev Event) *Submission {
 		}, now)
 	case Cancel:
 		switch s.state {
-		case Greeting, ChooseService, Failed, Notice, Confirmed:
+		case Greeting, ChooseService, ChooseDetail, Failed, Notice, Confirmed, RateReason, Thanks:
 			s.endVisit(now)
 		}
 	case Done:
 		switch s.state {
-		case Confirmed, Notice:
+		case Confirmed, Notice, Thanks:
 			s.endVisit(now)
 		}
 	case Tick:
@@ -347,9 +412,9 @@ func (s *Session) submit(now time.Time) *Submission {
 	s.attempt++
 	s.visit.Error, s.visit.CanRetry = Message{}, false
 	s.enter(Submitting, now)
-	req := localapi.CheckInRequest{Token: s.visit.token, Service: string(s.visit.Service)}
+	req := localapi.CheckInRequest{Token: s.visit.token, Service: string(s.visit.Service), Detail: s.visit.Detail}
 	if s.visit.typed != "" {
-		req = localapi.CheckInRequest{IDNumber: s.visit.typed, Service: string(s.visit.Service), StaffSession: s.staff.session}
+		req = localapi.CheckInRequest{IDNumber: s.visit.typed, Service: string(s.visit.Service), Detail: s.visit.Detail, StaffSession: s.staff.session}
 	}
 	return &Submission{Attempt: s.attempt, Request: req, Deadline: now.Add(s.submitTimeout())}
 }
@@ -372,7 +437,7 @@ func (s *Session) tick(now time.Time) {
 		return
 	}
 	switch s.state {
-	case Greeting, ChooseService:
+	case Greeting, ChooseService, ChooseDetail:
 		if !s.visit.expires.IsZero() && !now.Before(s.visit.expires) {
 			s.wipeVisit()
 			s.notice = MsgTokenExpired
@@ -387,16 +452,24 @@ func (s *Session) tick(now time.Time) {
 			s.since = now // the menu's own clock; touched is kept
 			s.state = ChooseService
 		}
-	case Failed:
+	case Failed, RateReason:
 		if !now.Before(s.touched.Add(s.inactive())) {
 			s.endVisit(now)
 		}
-	case StaffLogin, StaffMenu, ManualEntry:
+	case Thanks:
+		if !now.Before(s.since.Add(s.thanksFor())) {
+			s.endVisit(now)
+		}
+	case StaffLogin, StaffMenu, ManualEntry, StaffVisitors, StaffQueue, StaffTransfer:
 		if !now.Before(s.touched.Add(s.inactive())) {
 			s.toIdle(now)
 		}
 	case Submitting:
 		if !now.Before(s.since.Add(s.submitTimeout())) {
+			if s.visit.Rating != 0 {
+				s.ratingFailed(now)
+				return
+			}
 			s.fail(MsgNoAnswer, now)
 		}
 	case Confirmed:
@@ -467,12 +540,19 @@ func (s *Session) View() View {
 		Notice:     s.notice,
 		HasStaff:   s.status.Staff,
 		Staff:      s.staffView(),
+		Printer:    HasPrinter(s.status),
 	}
+	if s.staff.session != "" {
+		v.Queue = s.queue // the queue names people (masked): staff screens only
+	}
+	v.Visit.Reasons = append([]vetnet.Reason(nil), s.visit.Reasons...)
 	switch s.state {
 	case Greeting:
 		v.Deadline = minTime(s.since.Add(s.greetingFor()), s.touched.Add(s.inactive()))
-	case ChooseService, Failed, StaffLogin, StaffMenu, ManualEntry:
+	case ChooseService, ChooseDetail, Failed, RateReason, StaffLogin, StaffMenu, ManualEntry, StaffVisitors, StaffQueue, StaffTransfer:
 		v.Deadline = s.touched.Add(s.inactive())
+	case Thanks:
+		v.Deadline = s.since.Add(s.thanksFor())
 	case Submitting:
 		v.Deadline = s.since.Add(s.submitTimeout())
 	case Confirmed:
@@ -480,7 +560,7 @@ func (s *Session) View() View {
 	case Notice:
 		v.Deadline = s.since.Add(s.noticeFor())
 	}
-	if (s.state == Greeting || s.state == ChooseService) && !s.visit.expires.IsZero() {
+	if (s.state == Greeting || s.state == ChooseService || s.state == ChooseDetail) && !s.visit.expires.IsZero() {
 		v.Deadline = minTime(v.Deadline, s.visit.expires)
 	}
 	return v
@@ -509,6 +589,20 @@ func OfferedServices(st localapi.StationInfo) []vetnet.Service {
 		out = vetnet.DefaultServices(vetnet.Level(st.Level))
 	}
 	return out
+}
+
+// ReaderKindPrinter is the Kind of the agent's ticket printer among its
+// devices (Status.Readers).
+const ReaderKindPrinter = "printer"
+
+// HasPrinter reports whether the station has a ticket printer.
+func HasPrinter(st localapi.Status) bool {
+	for _, r := range st.Readers {
+		if r.Kind == ReaderKindPrinter {
+			return true
+		}
+	}
+	return false
 }
 
 // ReaderKindSimulated is the Kind of the agent's simulated reader.
@@ -540,6 +634,7 @@ func (s *Session) inactive() time.Duration      { return or(s.Inactive, DefaultI
 func (s *Session) confirmedFor() time.Duration  { return or(s.ConfirmedFor, DefaultConfirmedFor) }
 func (s *Session) noticeFor() time.Duration     { return or(s.NoticeFor, DefaultNoticeFor) }
 func (s *Session) submitTimeout() time.Duration { return or(s.SubmitTimeout, DefaultSubmitTimeout) }
+func (s *Session) thanksFor() time.Duration     { return or(s.ThanksFor, DefaultThanksFor) }
 
 func or(d, def time.Duration) time.Duration {
 	if d > 0 {

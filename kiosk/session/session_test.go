@@ -3,6 +3,7 @@ package session
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -55,10 +56,10 @@ func reach(t *testing.T, st State) *fixture {
 		Notice:        {AgentStatus{testStatus()}, CardFailed{localapi.CardErrorEvent{Code: "invalid", MessageZH: "卡片无法识别", MessageEN: "Unknown card."}}},
 		Greeting:      {AgentStatus{testStatus()}, CardRead{testCard("张*国")}},
 		ChooseService: {AgentStatus{testStatus()}, CardRead{testCard("张*国")}, Continue{}},
-		Submitting:    {AgentStatus{testStatus()}, CardRead{testCard("张*国")}, Continue{}, ServiceChosen{vetnet.ServiceBenefits}},
-		Confirmed: {AgentStatus{testStatus()}, CardRead{testCard("张*国")}, Continue{}, ServiceChosen{vetnet.ServiceBenefits},
+		Submitting:    {AgentStatus{testStatus()}, CardRead{testCard("张*国")}, Continue{}, ServiceChosen{vetnet.ServiceBenefits, "enquiry"}},
+		Confirmed: {AgentStatus{testStatus()}, CardRead{testCard("张*国")}, Continue{}, ServiceChosen{vetnet.ServiceBenefits, "enquiry"},
 			done(localapi.CheckInResponse{QueueNo: "B007", Service: "benefits", MaskedName: "张*国", Waiting: 2})},
-		Failed: {AgentStatus{testStatus()}, CardRead{testCard("张*国")}, Continue{}, ServiceChosen{vetnet.ServiceBenefits},
+		Failed: {AgentStatus{testStatus()}, CardRead{testCard("张*国")}, Continue{}, ServiceChosen{vetnet.ServiceBenefits, "enquiry"},
 			failed(vetnet.Errorz(vetnet.EUNAVAILABLE, "站点暂时无法保存", "The station cannot save now."))},
 	}[st]
 	for _, ev := range path {
@@ -123,7 +124,7 @@ func TestTransitions(t *testing.T) {
 		{name: "out of service: card error ignored", from: OutOfService, events: []Event{CardFailed{}}, want: OutOfService},
 		{name: "out of service: time passes", from: OutOfService, events: []Event{at(time.Hour)}, want: OutOfService},
 		{name: "out of service: cancel ignored", from: OutOfService, events: []Event{Cancel{}}, want: OutOfService},
-		{name: "out of service: service ignored", from: OutOfService, events: []Event{ServiceChosen{vetnet.ServiceBenefits}}, want: OutOfService},
+		{name: "out of service: service ignored", from: OutOfService, events: []Event{ServiceChosen{vetnet.ServiceBenefits, "enquiry"}}, want: OutOfService},
 
 		// Idle
 		{name: "idle: card", from: Idle, events: []Event{CardRead{testCard("张*国")}}, want: Greeting,
@@ -154,7 +155,7 @@ func TestTransitions(t *testing.T) {
 				}
 			}},
 		{name: "idle: time passes", from: Idle, events: []Event{at(24 * time.Hour)}, want: Idle},
-		{name: "idle: service without a card", from: Idle, events: []Event{ServiceChosen{vetnet.ServiceBenefits}}, want: Idle},
+		{name: "idle: service without a card", from: Idle, events: []Event{ServiceChosen{vetnet.ServiceBenefits, "enquiry"}}, want: Idle},
 		{name: "idle: retry without a failure", from: Idle, events: []Event{Retry{}}, want: Idle},
 		{name: "idle: done", from: Idle, events: []Event{Done{}}, want: Idle},
 
@@ -162,8 +163,8 @@ func TestTransitions(t *testing.T) {
 		{name: "greeting: continue", from: Greeting, events: []Event{Continue{}}, want: ChooseService},
 		{name: "greeting: stays before GreetingFor", from: Greeting, events: []Event{at(DefaultGreetingFor - time.Millisecond)}, want: Greeting},
 		{name: "greeting: advances after GreetingFor", from: Greeting, events: []Event{at(DefaultGreetingFor)}, want: ChooseService},
-		{name: "greeting: choose at once", from: Greeting, events: []Event{ServiceChosen{vetnet.ServiceLegalAid}}, want: Submitting, submit: true},
-		{name: "greeting: service not offered", from: Greeting, events: []Event{ServiceChosen{vetnet.ServiceHonours}}, want: Greeting},
+		{name: "greeting: choose at once", from: Greeting, events: []Event{ServiceChosen{vetnet.ServiceLegalAid, "advice"}}, want: Submitting, submit: true},
+		{name: "greeting: service not offered", from: Greeting, events: []Event{ServiceChosen{vetnet.ServiceHonours, ""}}, want: Greeting},
 		{name: "greeting: cancel", from: Greeting, events: []Event{Cancel{}}, want: Idle},
 		{name: "greeting: agent down", from: Greeting, events: []Event{AgentDown{}}, want: OutOfService},
 		{name: "greeting: another card", from: Greeting, events: []Event{CardRead{testCard("王*")}}, want: Greeting,
@@ -181,13 +182,13 @@ func TestTransitions(t *testing.T) {
 			}},
 
 		// ChooseService
-		{name: "choose: service", from: ChooseService, events: []Event{ServiceChosen{vetnet.ServiceBenefits}}, want: Submitting, submit: true,
+		{name: "choose: service", from: ChooseService, events: []Event{ServiceChosen{vetnet.ServiceBenefits, "enquiry"}}, want: Submitting, submit: true,
 			check: func(t *testing.T, f *fixture) {
 				if r := f.sub.Request; r.Token != "tok-张*国" || r.Service != "benefits" || f.sub.Deadline != t0.Add(DefaultSubmitTimeout) {
 					t.Errorf("submission = %+v", f.sub)
 				}
 			}},
-		{name: "choose: unknown service", from: ChooseService, events: []Event{ServiceChosen{"bogus"}}, want: ChooseService},
+		{name: "choose: unknown service", from: ChooseService, events: []Event{ServiceChosen{"bogus", ""}}, want: ChooseService},
 		{name: "choose: cancel", from: ChooseService, events: []Event{Cancel{}}, want: Idle},
 		{name: "choose: stays before Inactive", from: ChooseService, events: []Event{at(DefaultInactive - time.Second)}, want: ChooseService},
 		{name: "choose: Inactive without a touch", from: ChooseService, events: []Event{at(DefaultInactive)}, want: Idle},
@@ -246,7 +247,7 @@ func TestTransitions(t *testing.T) {
 		{name: "submitting: cancel refused", from: Submitting, events: []Event{Cancel{}}, want: Submitting},
 		{name: "submitting: card ignored", from: Submitting, events: []Event{CardRead{testCard("王*")}}, want: Submitting},
 		{name: "submitting: agent down waits for the answer", from: Submitting, events: []Event{AgentDown{}}, want: Submitting},
-		{name: "submitting: second choice ignored", from: Submitting, events: []Event{ServiceChosen{vetnet.ServiceRecords}}, want: Submitting},
+		{name: "submitting: second choice ignored", from: Submitting, events: []Event{ServiceChosen{vetnet.ServiceRecords, "contact"}}, want: Submitting},
 
 		// Confirmed
 		{name: "confirmed: done", from: Confirmed, events: []Event{Done{}}, want: Idle},
@@ -330,11 +331,11 @@ func (e errPlain) Error() string { return string(e) }
 // assertWiped checks that nothing of a person is left.
 func assertWiped(t *testing.T, s *Session) {
 	t.Helper()
-	if s.visit != (visit{}) {
+	if !reflect.ValueOf(s.visit).IsZero() {
 		t.Errorf("visit left after return to %v: %+v", s.State(), s.visit)
 	}
 	v := s.View()
-	if v.Visit != (Visit{}) || v.Notice != (Message{}) {
+	if !reflect.ValueOf(v.Visit).IsZero() || v.Notice != (Message{}) {
 		t.Errorf("view shows a person after return to %v: %+v", s.State(), v)
 	}
 	b, _ := json.Marshal(v)
@@ -360,7 +361,7 @@ func TestTimeoutsConfigurable(t *testing.T) {
 		{at(time.Second), ChooseService},
 		{at(10 * time.Second), Idle},
 		{CardRead{testCard("张*国")}, Greeting},
-		{ServiceChosen{vetnet.ServiceRecords}, Submitting},
+		{ServiceChosen{vetnet.ServiceRecords, "contact"}, Submitting},
 		{at(5 * time.Second), Failed},
 		{Retry{}, Submitting},
 		{done(localapi.CheckInResponse{QueueNo: "R001"}), Confirmed},
@@ -396,7 +397,7 @@ func TestWipeOnEveryRoadToIdle(t *testing.T) {
 				if st := f.s.State(); st == Notice {
 					// The token-expiry notice is the way to idle: it must
 					// already hold nothing personal, and then time out.
-					if f.s.visit != (visit{}) {
+					if !reflect.ValueOf(f.s.visit).IsZero() {
 						t.Fatalf("notice keeps the visit: %+v", f.s.visit)
 					}
 					f.step(Tick{Now: t0.Add(time.Hour)})
@@ -423,7 +424,7 @@ func TestNamesAreMaskedAgain(t *testing.T) {
 	if n := f.s.View().Visit.Name; n != "张*国" {
 		t.Errorf("name = %q, want it masked", n)
 	}
-	f.step(ServiceChosen{vetnet.ServiceBenefits})
+	f.step(ServiceChosen{vetnet.ServiceBenefits, "enquiry"})
 	f.step(CheckInDone{Attempt: f.sub.Attempt, Response: localapi.CheckInResponse{MaskedName: "王小明"}})
 	if n := f.s.View().Visit.Name; n != "王*明" {
 		t.Errorf("name = %q, want it masked", n)

@@ -65,6 +65,7 @@ type staffMode struct {
 	busy    bool // a sign-in is being checked
 	err     Message
 	entry   string // the ID number being typed
+	hall    hallMode
 }
 
 // StaffView is what the staff screens show.
@@ -78,6 +79,14 @@ type StaffView struct {
 	Error    Message                // why the sign-in or the number was refused
 	Entry    string                 // the ID number typed so far (shown to the staff member typing it)
 	EntryMax int                    // its length when complete
+
+	Visitors  []localapi.VisitorEntry // today's visitors matching Query (StaffVisitors)
+	Query     string                  // the name searched for
+	Note      Message                 // the outcome of the last call at the desk
+	OnDuty    bool                    // the staff member signed in is on duty
+	DutySince time.Time               // since when
+	DutyCount int                     // staff on duty at the station
+	Moving    string                  // queue number being moved (StaffTransfer)
 }
 
 // Messages of staff mode.
@@ -89,7 +98,9 @@ var (
 func (s *Session) staffView() StaffView {
 	st := s.staff
 	v := StaffView{Member: st.member, Via: st.via, Picked: st.picked, PINLen: len(st.pin), Busy: st.busy, Error: st.err,
-		Entry: st.entry, EntryMax: vetnet.IDNumberLen}
+		Entry: st.entry, EntryMax: vetnet.IDNumberLen,
+		Visitors: st.hall.visitors, Query: st.hall.query, Note: st.hall.note, OnDuty: st.hall.onDuty, DutySince: st.hall.since,
+		DutyCount: st.hall.duty, Moving: st.hall.movingNo}
 	for _, m := range st.roster {
 		if m.HasPIN {
 			v.Roster = append(v.Roster, m)
@@ -170,7 +181,7 @@ func (s *Session) stepStaff(ev Event, now time.Time) (sub *Submission, ok bool) 
 		s.staff = staffMode{session: ev.Session.Session, expires: ev.Session.ExpiresAt, ttl: ev.Session.ExpiresAt.Sub(now),
 			member: ev.Session.Staff, via: ev.Session.Via}
 		s.enter(StaffMenu, now)
-		return nil, true
+		return s.hallCall(HallCall{Kind: CallDuty}, now), true
 	case StaffLoginFailed:
 		if s.state == StaffLogin && ev.Attempt == s.attempt {
 			s.staff.busy, s.staff.pin, s.staff.err = false, "", message(ev.Err)
@@ -179,7 +190,7 @@ func (s *Session) stepStaff(ev Event, now time.Time) (sub *Submission, ok bool) 
 	case StaffLogout:
 		session := s.staff.session
 		switch s.state {
-		case StaffLogin, StaffMenu, ManualEntry:
+		case StaffLogin, StaffMenu, ManualEntry, StaffVisitors, StaffQueue, StaffTransfer:
 			s.toIdle(now)
 		default:
 			return nil, true

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"reflect"
 	"testing"
 	"time"
 
@@ -100,7 +101,7 @@ func TestStaffPINAndTypedCheckIn(t *testing.T) {
 	if v.State != ChooseService || !v.Visit.Typed || v.Visit.Name != "110105********002X" || v.Staff.Entry != "" {
 		t.Fatalf("after confirm: %v %+v", v.State, v.Visit)
 	}
-	sub = f.step(ServiceChosen{vetnet.ServiceBenefits})
+	sub = f.step(ServiceChosen{vetnet.ServiceBenefits, "enquiry"})
 	if sub == nil || sub.Request.IDNumber != "11010519491231002X" || sub.Request.StaffSession != "sess-xb-0111" || sub.Request.Token != "" {
 		t.Fatalf("check-in %+v", sub)
 	}
@@ -109,7 +110,7 @@ func TestStaffPINAndTypedCheckIn(t *testing.T) {
 		t.Fatal(f.s.State())
 	}
 	f.step(Done{})
-	if v := f.s.View(); v.State != StaffMenu || v.Visit != (Visit{}) {
+	if v := f.s.View(); v.State != StaffMenu || !reflect.ValueOf(v.Visit).IsZero() {
 		t.Fatalf("after the visit: %v %+v", v.State, v.Visit)
 	}
 	sub = f.step(StaffLogout{})

@@ -46,6 +46,22 @@ type Config struct {
 	Logf func(format string, args ...any)
 	// Now is the clock of the header and the ticks. Nil means time.Now.
 	Now func() time.Time
+	// Speaker speaks prompts in Mandarin (NewEspeak). Nil means silent, and
+	// the header has no voice switch.
+	Speaker Speaker
+	// Look is the starting look: LookStandard (default), LookLarge,
+	// LookContrast or both. The header's buttons switch it on any screen.
+	Look Look
+	// KioskMode fills the screen with a borderless window that refuses to
+	// close; only a signed-in staff member can leave, with the staff
+	// menu's Exit button, which calls OnExit.
+	KioskMode bool
+	// OnExit is called when staff leave the kiosk in KioskMode. Nil means
+	// the app quits.
+	OnExit func()
+	// Rendered, when set, is called (on Fyne's goroutine) each time a
+	// screen has been rebuilt, with its state: for benchmarks and probes.
+	Rendered func(session.State)
 }
 
 // Kiosk is the running touchscreen.
@@ -63,14 +79,20 @@ type Kiosk struct {
 	// Under the real driver all of it runs on Fyne's goroutine anyway; the
 	// test driver runs fyne.Do on the caller's goroutine, so the lock keeps
 	// tests honest.
-	mu      sync.Mutex
-	shown   string                    // signature of the view on screen
-	buttons map[string]*widget.Button // by action, for tests and taps
-	clock   *canvas.Text
-	date    *canvas.Text
-	count   *canvas.Text // countdown on the confirmation
-	simBusy bool
-	meet    meetingState // the next video meeting (meeting.go)
+	mu        sync.Mutex
+	shown     string                    // signature of the view on screen
+	buttons   map[string]*widget.Button // by action, for tests and taps
+	clock     *canvas.Text
+	date      *canvas.Text
+	count     *canvas.Text // countdown on the confirmation
+	simBusy   bool
+	look      Look
+	voice     bool          // spoken prompts on
+	spoken    session.State // the state whose prompt was spoken last
+	search    *widget.Entry // the staff's visitor search, kept across renders of that screen
+	app       fyne.App
+	attracted bool         // the attract screen was shown once (logged)
+	meet      meetingState // the next video meeting (meeting.go)
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -93,13 +115,19 @@ func LoadUI(a fyne.App, cfg Config) *Kiosk {
 		k.sess.Now = k.now
 	}
 	k.ctx, k.cancel = context.WithCancel(context.Background())
+	k.app = a
 	k.theme = NewTheme(k.logf)
+	k.look, k.voice, k.spoken = cfg.Look, cfg.Speaker != nil, -1
+	applyLook(k.look)
 	a.Settings().SetTheme(k.theme)
 
 	title, _ := k.lang.tr("station")
-	k.Window = a.NewWindow(title)
+	k.Window = newWindow(a, title, cfg.KioskMode)
 	k.Window.SetPadded(false)
-	if cfg.Fullscreen {
+	if cfg.KioskMode {
+		k.Window.SetFullScreen(true)
+		k.Window.SetCloseIntercept(func() { k.logf("kiosk: close refused: kiosk mode (staff sign in to leave)") })
+	} else if cfg.Fullscreen {
 		k.Window.SetFullScreen(true)
 	} else {
 		sz := cfg.Size
@@ -164,6 +192,20 @@ func (k *Kiosk) Step(ev session.Event) *session.Submission {
 	return k.step(ev)
 }
 
+// Tap presses the button of an action on the current screen, as a finger
+// would (its handler runs); false when the screen has no such button.
+// Call it on Fyne's goroutine. The soak run and probes use it.
+func (k *Kiosk) Tap(id string) bool {
+	k.mu.Lock()
+	b := k.buttons[id]
+	k.mu.Unlock()
+	if b == nil || b.OnTapped == nil {
+		return false
+	}
+	b.OnTapped()
+	return true
+}
+
 // View is what the screen shows now.
 func (k *Kiosk) View() session.View {
 	k.mu.Lock()
@@ -202,6 +244,12 @@ func (k *Kiosk) submit(sub session.Submission) {
 	defer cancel()
 	c := k.cfg.Client
 	switch {
+	case sub.Feedback != nil:
+		k.submitFeedback(ctx, sub)
+		return
+	case sub.Hall != nil:
+		k.submitHall(ctx, *sub.Hall)
+		return
 	case sub.Roster:
 		l, err := c.Staff(ctx)
 		if err != nil {
@@ -233,6 +281,63 @@ func (k *Kiosk) submit(sub session.Submission) {
 	}
 	k.logf("kiosk: checked in %s → %s %s", vetnet.MaskName(resp.MaskedName), vetnet.Service(resp.Service).Label("zh"), resp.QueueNo)
 	k.post(session.CheckInDone{Attempt: sub.Attempt, Response: resp})
+}
+
+// submitFeedback posts a rating; only the agent's 2xx answer (it has
+// committed it) becomes FeedbackDone.
+func (k *Kiosk) submitFeedback(ctx context.Context, sub session.Submission) {
+	resp, err := k.cfg.Client.Feedback(ctx, *sub.Feedback)
+	if err != nil {
+		k.logf("kiosk: rating not saved: %s (%s)", vetnet.ErrorMessage(err, "en"), vetnet.ErrorCode(err))
+		k.post(session.FeedbackFailed{Attempt: sub.Attempt, Err: err})
+		return
+	}
+	k.post(session.FeedbackDone{Attempt: sub.Attempt, Response: resp})
+}
+
+// submitHall makes a staff desk's call of the local API.
+func (k *Kiosk) submitHall(ctx context.Context, c session.HallCall) {
+	k.post(CallHall(ctx, k.cfg.Client, c))
+}
+
+// CallHall makes the local API call c asks for and returns its answer as
+// the session's event. The autopilot and tests use it too.
+func CallHall(ctx context.Context, cl *localapi.Client, c session.HallCall) session.HallDone {
+	d := session.HallDone{Call: c}
+	switch c.Kind {
+	case session.CallQueue:
+		q, err := cl.Queue(ctx)
+		d.Queue, d.Err = &q, err
+	case session.CallNext:
+		t, err := cl.Call(ctx, localapi.CallRequest{StaffSession: c.Session, Service: c.Service})
+		d.Ticket, d.Err = &t, err
+	case session.CallServed:
+		t, err := cl.Served(ctx, localapi.TicketAction{StaffSession: c.Session, CheckInID: c.CheckInID})
+		d.Ticket, d.Err = &t, err
+	case session.CallNoShow:
+		t, err := cl.NoShow(ctx, localapi.TicketAction{StaffSession: c.Session, CheckInID: c.CheckInID})
+		d.Ticket, d.Err = &t, err
+	case session.CallTransfer:
+		t, err := cl.Transfer(ctx, localapi.TransferRequest{StaffSession: c.Session, CheckInID: c.CheckInID, Service: c.Service})
+		d.Ticket, d.Err = &t, err
+	case session.CallVisitors:
+		v, err := cl.Visitors(ctx, c.Session, c.Query)
+		d.Visitors, d.Err = &v, err
+	case session.CallDuty:
+		s, err := cl.Duty(ctx)
+		d.Duty, d.Err = &s, err
+	case session.CallSetDuty:
+		s, err := cl.SetDuty(ctx, localapi.DutyRequest{StaffSession: c.Session, On: c.On})
+		d.Duty, d.Err = &s, err
+	case session.CallPrint:
+		d.Err = cl.Print(ctx, localapi.PrintRequest{StaffSession: c.Session, CheckInID: c.CheckInID})
+	default:
+		d.Err = vetnet.Errorz(vetnet.EINTERNAL, "未知的操作", "Unknown call: "+c.Kind)
+	}
+	if d.Err != nil {
+		d.Queue, d.Visitors, d.Duty, d.Ticket = nil, nil, nil, nil
+	}
+	return d
 }
 
 // simTap asks the agent's simulated reader for a card.
@@ -287,7 +392,7 @@ func (k *Kiosk) render() {
 		// change must not rebuild the screen under a finger mid-press.
 		v.Connected, v.Online, v.Backlog, v.SimReader, v.HasStaff = false, false, 0, false, false
 	}
-	sig := fmt.Sprintf("%+v", v) + k.meetingSig(v)
+	sig := fmt.Sprintf("%+v %v %v %v", v, k.lang, k.look, k.voice) + k.meetingSig(v)
 	if sig == k.shown {
 		return
 	}
@@ -295,8 +400,22 @@ func (k *Kiosk) render() {
 	k.buttons = map[string]*widget.Button{}
 	k.clock, k.date, k.count = nil, nil, nil
 	full := k.sess.View()
+	if full.State != session.StaffVisitors {
+		k.search = nil // the typed search goes with the screen
+	}
 	k.Window.SetContent(k.withMeeting(full, k.screen(full)))
+	k.speak(full)
+	if full.State == session.Idle && !k.attracted {
+		k.attracted = true
+		k.logf("kiosk: attract screen shown, %v after start", time.Since(processStart).Round(time.Millisecond))
+	}
+	if k.cfg.Rendered != nil {
+		k.cfg.Rendered(full.State)
+	}
 }
+
+// processStart is about when the program started (package initialisation).
+var processStart = time.Now()
 
 // button makes a button for an action and remembers it by id.
 func (k *Kiosk) button(id string, imp widget.Importance, ev func() session.Event) *widget.Button {

@@ -38,6 +38,18 @@ func (k *Kiosk) screen(v session.View) fyne.CanvasObject {
 		body = k.staffMenu(v)
 	case session.ManualEntry:
 		body = k.manualEntry(v)
+	case session.ChooseDetail:
+		body = k.chooseDetail(v)
+	case session.RateReason:
+		body = k.rateReason(v)
+	case session.Thanks:
+		body = k.thanks(v)
+	case session.StaffVisitors:
+		body = k.staffVisitors(v)
+	case session.StaffQueue:
+		body = k.staffQueue(v)
+	case session.StaffTransfer:
+		body = k.staffTransfer(v)
 	default:
 		body, footer = k.outOfService(v), k.statusLine(v)
 	}
@@ -72,21 +84,26 @@ func (k *Kiosk) header(v session.View) fyne.CanvasObject {
 	now := k.now()
 	k.clock = line(now.Format("15:04"), SizeHeaderLn, colWhite, true)
 	k.clock.Alignment = fyne.TextAlignTrailing
-	k.date = line(k.lang.today(now), SizeSmall, colOnNavy2, false)
+	k.date = line(k.lang.today(now), SizeStatus, colOnNavy2, false)
 	k.date.Alignment = fyne.TextAlignTrailing
-	var right fyne.CanvasObject = rightAligned(stackV(k.clock, vgap(2), k.date))
+	var rights []fyne.CanvasObject
 	if v.HasStaff && v.State == session.Idle {
 		// Staff sign-in sits in the header, away from the visitor's eye
 		// line but always in the same place.
 		b := k.button("staff", widget.MediumImportance, func() session.Event { return session.StaffOpen{} })
 		sp, ss := k.lang.tr("staffButton")
-		right = container.New(&rowLayout{}, bigButton(b, sp+"  "+ss, "", SizeStatus, 120, 48), fixed(size(SizeGap), 1), right)
+		rights = append(rights, switchButton(b, sp, ss), fixed(size(SizeGap), 1))
 	}
+	for _, sw := range k.switches() {
+		rights = append(rights, sw, fixed(6, 1))
+	}
+	rights = append(rights, fixed(10, 1), rightAligned(stackV(k.clock, vgap(2), k.date)))
+	right := container.New(&rowLayout{}, rights...)
 
 	m := size(SizeMargin)
 	row := container.NewBorder(nil, nil, leftAligned(name), right)
 	bar := container.NewStack(canvas.NewRectangle(colNavy),
-		container.New(layout.NewCustomPaddedLayout(14, 14, m, m), row))
+		container.New(layout.NewCustomPaddedLayout(10, 10, m*0.75, m*0.75), row))
 	rule := canvas.NewRectangle(colRed)
 	rule.SetMinSize(fyne.NewSize(1, 5))
 	return container.NewVBox(bar, rule)
@@ -161,7 +178,7 @@ func (k *Kiosk) statusLine(v session.View) fyne.CanvasObject {
 		if len(rights) > 0 {
 			rights = append(rights, fixed(12, 1))
 		}
-		rights = append(rights, bigButton(b, p+"  "+s, "", SizeStatus, 300, 56))
+		rights = append(rights, bigButton(b, p+"  "+s, "", SizeStatus, 300, MinTouch))
 	}
 	var right fyne.CanvasObject
 	if len(rights) > 0 {
@@ -334,7 +351,7 @@ func (k *Kiosk) choose(v session.View) fyne.CanvasObject {
 		info, _ := svc.Info()
 		p, s := k.lang.pair(info.ZH, info.EN)
 		b := k.button("service:"+string(svc), widget.MediumImportance, func() session.Event { return session.ServiceChosen{Service: svc} })
-		tiles = append(tiles, bigButton(b, p, s, SizeTitle, 220, size(SizeTile)))
+		tiles = append(tiles, bigButton(b, p, s, k.tileText(), 220, size(SizeTile)))
 	}
 	grid := container.New(&tileGrid{minH: size(SizeTile), maxH: 220, gap: size(SizeGap) * 0.75}, tiles...)
 
@@ -348,7 +365,11 @@ func (k *Kiosk) choose(v session.View) fyne.CanvasObject {
 
 // submitting waits for the agent's commit; there is nothing to press.
 func (k *Kiosk) submitting(v session.View) fyne.CanvasObject {
-	p, s := k.lang.tr("submitting")
+	key := "submitting"
+	if v.Visit.Rating != 0 {
+		key = "sendingRating"
+	}
+	p, s := k.lang.tr(key)
 	bar := widget.NewProgressBarInfinite()
 	return container.NewCenter(stackV(
 		line(p, SizeTitle, colNavy, true),
@@ -357,59 +378,6 @@ func (k *Kiosk) submitting(v session.View) fyne.CanvasObject {
 		vgap(size(SizeGap)*1.5),
 		container.NewGridWrap(fyne.NewSize(420, 12), bar),
 	))
-}
-
-// confirmed shows the queue number, large, with the service and the wait.
-func (k *Kiosk) confirmed(v session.View) fyne.CanvasObject {
-	cp, cs := k.lang.tr("confirmed")
-	np, ns := k.lang.tr("yourNumber")
-	info, _ := v.Visit.Service.Info()
-	sp, ss := k.lang.pair(info.ZH, info.EN)
-	var wp, ws string
-	switch v.Visit.Waiting {
-	case 0:
-		wp, ws = k.lang.tr("waitingNone")
-	case 1:
-		wp, ws = k.lang.tr("waitingOne")
-	default:
-		wp, ws = k.lang.tr("waiting", v.Visit.Waiting)
-	}
-	qp, qs := k.lang.tr("waitCall")
-
-	icon := canvas.NewImageFromResource(theme.NewSuccessThemedResource(theme.ConfirmIcon()))
-	icon.SetMinSize(fyne.NewSize(52, 52))
-	icon.FillMode = canvas.ImageFillContain
-	head := container.New(&rowLayout{}, icon, fixed(12, 1), line(cp, SizeTitle, colOK, true))
-
-	queue := line(v.Visit.QueueNo, SizeQueue, colNavy, true)
-	ticket := panel(stackV(
-		fixed(340, 1),
-		line(np+" · "+ns, SizeSmall, colMuted, false),
-		queue,
-		line(sp, SizeBody, colInk, true),
-		vgap(2),
-		line(ss, SizeSmall, colMuted, false),
-	))
-
-	k.count = line(k.countdown(v.Deadline, k.now()), SizeStatus, colMuted, false)
-	done := k.action("done", "done", widget.HighImportance, func() session.Event { return session.Done{} })
-	info2 := stackV(
-		head,
-		line(cs, SizeSmall, colMuted, false),
-		vgap(size(SizeGap)*1.5),
-		line(wp, SizeBody, colInk, false),
-		vgap(2),
-		line(ws, SizeSmall, colMuted, false),
-		vgap(size(SizeGap)*0.75),
-		line(qp, SizeBody, colInk, false),
-		vgap(2),
-		line(qs, SizeSmall, colMuted, false),
-		vgap(size(SizeGap)*1.5),
-		k.actions(done),
-		vgap(8),
-		k.count,
-	)
-	return container.New(&splitLayout{gap: size(SizeGap)}, container.NewCenter(ticket), info2)
 }
 
 // failed shows the agent's message and offers a retry when it can help.
@@ -503,4 +471,13 @@ func (m *maxWidth) Layout(objs []fyne.CanvasObject, sz fyne.Size) {
 		o.Resize(fyne.NewSize(w, sz.Height))
 		o.Move(fyne.NewPos((sz.Width-w)/2, 0))
 	}
+}
+
+// tileText is the size of a service tile's primary line: English names
+// are about three times as long as Chinese ones.
+func (k *Kiosk) tileText() fyne.ThemeSizeName {
+	if k.lang.en {
+		return SizeTileEN
+	}
+	return SizeTitle
 }

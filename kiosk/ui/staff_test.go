@@ -88,6 +88,8 @@ func TestStaffTypesAnIDNumber(t *testing.T) {
 	h.wait(session.ChooseService)
 	h.has("110105********002X")
 	h.tap("service:benefits")
+	h.wait(session.ChooseDetail)
+	h.tap("detail:enquiry")
 	h.wait(session.Confirmed)
 	if by := h.agent.TypedBy(); len(by) != 1 || by[0] != "xb-0111" {
 		t.Fatalf("typed by %v", by)

@@ -165,20 +165,65 @@ func (k *Kiosk) staffMenu(v session.View) fyne.CanvasObject {
 		tp, ts = ts, tp
 	}
 	manual := k.action("manual", "manualButton", widget.HighImportance, func() session.Event { return session.ManualStart{} })
-	out := k.action("signout", "signOut", widget.MediumImportance, func() session.Event { return session.StaffLogout{} })
+	act := func(id, key string, imp widget.Importance, ev func() session.Event) fyne.CanvasObject {
+		p, s := k.lang.tr(key)
+		return bigButton(k.button(id, imp, ev), p, s, SizeBody, 190, size(SizeButton))
+	}
+	visitors := act("visitors", "deskVisitors", widget.MediumImportance, func() session.Event { return session.StaffOpenVisitors{} })
+	queue := act("queue", "deskQueue", widget.MediumImportance, func() session.Event { return session.StaffOpenQueue{} })
+	dutyKey, on := "dutyOn", true
+	if v.Staff.OnDuty {
+		dutyKey, on = "dutyOff", false
+	}
+	duty := act("duty", dutyKey, widget.MediumImportance, func() session.Event { return session.StaffDuty{On: on} })
+	out := act("signout", "signOut", widget.MediumImportance, func() session.Event { return session.StaffLogout{} })
+	g := size(SizeGap) / 2
+	lower := []fyne.CanvasObject{duty, fixed(g, 1), out}
+	if k.cfg.KioskMode {
+		exit := k.exitButton()
+		lower = append(lower, fixed(g, 1), exit)
+	}
 	left := stackV(
-		container.New(&maxWidth{w: 420}, manual),
-		vgap(size(SizeGap)),
-		k.actions(out),
+		container.New(&maxWidth{w: 520}, manual),
+		vgap(g),
+		container.New(&rowLayout{}, visitors, fixed(g, 1), queue),
+		vgap(g),
+		container.New(&rowLayout{}, lower...),
+		vgap(g),
+		k.dutyLine(v),
+		k.noteLine(v.Staff.Note),
 	)
 	return container.NewCenter(stackV(
 		iconTitle(tp, theme.AccountIcon()),
 		line(ts, SizeSmall, colMuted, false),
-		vgap(size(SizeGap)),
+		vgap(g),
 		k.hint("staffMenuHint"),
-		vgap(size(SizeGap)),
-		container.New(&rowLayout{}, left, fixed(size(SizeGap), 1), container.New(&maxWidth{w: 380}, k.syncPanel(v))),
+		vgap(g),
+		container.New(&rowLayout{}, left, fixed(size(SizeGap), 1), container.New(&maxWidth{w: 340}, k.syncPanel(v))),
 	))
+}
+
+// exitButton leaves the kiosk (kiosk mode): offered only on the staff
+// menu, so only a signed-in staff member can close the kiosk.
+func (k *Kiosk) exitButton() fyne.CanvasObject {
+	b := widget.NewButton("", func() {
+		k.mu.Lock()
+		ok := k.sess.State() == session.StaffMenu
+		k.mu.Unlock()
+		if !ok {
+			return
+		}
+		k.logf("kiosk: staff left kiosk mode")
+		if k.cfg.OnExit != nil {
+			k.cfg.OnExit()
+			return
+		}
+		k.app.Quit()
+	})
+	b.Importance = widget.MediumImportance
+	k.buttons["exit"] = b
+	p, s := k.lang.tr("exitKiosk")
+	return bigButton(b, p, s, SizeBody, 190, size(SizeButton))
 }
 
 // syncPanel tells staff, calmly, how the station stands with the hub: on

@@ -28,6 +28,7 @@ const (
 	SizeGap      fyne.ThemeSizeName = "kiosk.gap"      // space between blocks
 	SizeMargin   fyne.ThemeSizeName = "kiosk.margin"   // space around the screen's content
 	SizeHeaderLn fyne.ThemeSizeName = "kiosk.headerLn" // the station's name in the header
+	SizeTileEN   fyne.ThemeSizeName = "kiosk.tileEN"   // a service's English name as a tile's primary line
 )
 
 var sizes = map[fyne.ThemeSizeName]float32{
@@ -42,6 +43,7 @@ var sizes = map[fyne.ThemeSizeName]float32{
 	SizeGap:      24,
 	SizeMargin:   40,
 	SizeHeaderLn: 32,
+	SizeTileEN:   28,
 
 	theme.SizeNameText:         24,
 	theme.SizeNamePadding:      6,

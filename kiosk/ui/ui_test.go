@@ -157,6 +157,8 @@ func TestVisit(t *testing.T) {
 	// Success shows only after the agent has answered, that is committed.
 	release := h.agent.Hold()
 	h.tap("service:benefits")
+	h.wait(session.ChooseDetail)
+	h.tap("detail:enquiry")
 	h.wait(session.Submitting)
 	h.has("正在登记，请稍候…")
 	if n := len(h.agent.CheckIns()); n != 0 {
@@ -190,6 +192,8 @@ func TestReturningVisitorAndQueue(t *testing.T) {
 		h.tap("continue")
 		h.wait(session.ChooseService)
 		h.tap("service:records")
+		h.wait(session.ChooseDetail)
+		h.tap("detail:contact")
 		h.wait(session.Confirmed)
 		h.tap("done")
 		h.wait(session.Idle)
@@ -199,6 +203,8 @@ func TestReturningVisitorAndQueue(t *testing.T) {
 	h.tap("continue")
 	h.wait(session.ChooseService)
 	h.tap("service:records")
+	h.wait(session.ChooseDetail)
+	h.tap("detail:contact")
 	h.wait(session.Confirmed)
 	h.has("R003", "前面还有 2 人等候", "2 people ahead of you")
 	h.tap("done")
@@ -214,6 +220,8 @@ func TestCheckInFailsThenRetry(t *testing.T) {
 	h.tap("continue")
 	h.wait(session.ChooseService)
 	h.tap("service:legal_aid")
+	h.wait(session.ChooseDetail)
+	h.tap("detail:advice")
 	h.wait(session.Failed)
 	h.has("登记未成功", "本机存储空间已满", "The station's storage is full.", "重试", "取消")
 	h.tap("retry")
@@ -229,6 +237,8 @@ func TestCheckInFailsWithoutRetry(t *testing.T) {
 	h.tap("continue")
 	h.wait(session.ChooseService)
 	h.tap("service:legal_aid")
+	h.wait(session.ChooseDetail)
+	h.tap("detail:advice")
 	h.wait(session.Failed)
 	h.has("刷卡信息已失效，请重新刷卡", "The card read has expired.", "重新刷卡")
 	if h.button("retry") != nil {
@@ -295,6 +305,8 @@ func TestTimeouts(t *testing.T) {
 	h.tap("continue")
 	h.wait(session.ChooseService)
 	h.tap("service:hardship")
+	h.wait(session.ChooseDetail)
+	h.tap("detail:enquiry")
 	h.wait(session.Confirmed)
 	h.tick(15 * time.Second)
 	h.has("5 秒后自动返回首页", "Back to the start in 5 s")
@@ -315,6 +327,8 @@ func TestTimeouts(t *testing.T) {
 	h.tap("continue")
 	h.wait(session.ChooseService)
 	h.tap("service:hardship")
+	h.wait(session.ChooseDetail)
+	h.tap("detail:enquiry")
 	h.wait(session.Failed)
 	h.tick(session.DefaultInactive)
 	h.wait(session.Idle)
@@ -429,11 +443,35 @@ func TestEnglishFirst(t *testing.T) {
 // may have and checks every screen fits without growing the window.
 func TestTourFitsScreens(t *testing.T) {
 	for _, sz := range []fyne.Size{{Width: 1280, Height: 800}, {Width: 1024, Height: 768}, {Width: 1080, Height: 1920}, {Width: 1920, Height: 1080}} {
+		t.Run(sizeName(sz)+"-en", func(t *testing.T) {
+			if sz.Width < 1280 {
+				t.Skip("English is checked on landscape screens of 1280 and more")
+			}
+			app := test.NewApp()
+			defer app.Quit()
+			k := LoadUI(app, Config{Size: sz, Lang: "en", Logf: t.Logf, Speaker: &recorder{}})
+			defer k.Close()
+			for _, st := range Tour() {
+				st.Show(k)
+				k.mu.Lock()
+				m := k.Window.Content().MinSize()
+				k.mu.Unlock()
+				if m.Width > sz.Width || m.Height > sz.Height {
+					t.Errorf("%s needs %v, more than the screen's %v", st.Name, m, sz)
+				}
+			}
+		})
 		t.Run(sizeName(sz), func(t *testing.T) {
 			app := test.NewApp()
 			defer app.Quit()
-			k := LoadUI(app, Config{Size: sz, Logf: t.Logf})
+			k := LoadUI(app, Config{Size: sz, Logf: t.Logf, Speaker: &recorder{}})
 			defer k.Close()
+			hall := LoadHall(app, Config{Size: sz, Logf: t.Logf})
+			hall.SetStatus(TourStatus())
+			hall.SetQueue(TourQueue())
+			if m := hall.Window.Content().MinSize(); sz.Width >= 1280 && (m.Width > sz.Width || m.Height > sz.Height) {
+				t.Errorf("the hall needs %v, more than the screen's %v", m, sz)
+			}
 			for _, st := range Tour() {
 				st.Show(k)
 				if got := k.View().State; got != st.Want {

@@ -1,9 +1,11 @@
 // Command kiosk is the station's touchscreen: it shows the screens of a
 // check-in and talks to the edge agent's local API on the same device.
 //
-//	kiosk [-agent 127.0.0.1:7474] [-fullscreen] [-lang zh|en] [-size 1280x800]
+//	kiosk [-agent 127.0.0.1:7474] [-fullscreen] [-lang zh|en] [-look standard|large|contrast|large+contrast] [-voice=false] [-size 1280x800]
+//	kiosk -kiosk-mode                      full screen, no decorations, no way out without a staff sign-in
+//	kiosk -hall                            the hall's "now serving" screen
 //	kiosk -autopilot [-tap-every 30s]      headless demo: checks in every card
-//	kiosk -screenshots DIR                 saves a PNG of every screen and exits
+//	kiosk -screenshots DIR                 saves a PNG of every screen (and the hall's) and exits
 package main
 
 import (
@@ -60,16 +62,38 @@ type Main struct {
 	Screenshots string        // save every screen to this directory and exit
 	Lang        string        // primary language: zh or en
 	Size        fyne.Size     // window size when not fullscreen
+	KioskMode   bool          // full screen, borderless, refuses to close; staff leave from the staff menu
+	Hall        bool          // show the hall's "now serving" screen instead of the kiosk
+	Voice       bool          // spoken prompts with espeak-ng when it is installed
+	Look        ui.Look       // the starting look
+	Soak        int           // drive this many visits through the screens, logging memory, then exit
 
 	Stderr io.Writer
 	Getenv func(string) string
 
 	kiosk *ui.Kiosk
+	hall  *ui.Hall
+}
+
+// suffix names the screenshots of a language and look: "" for Chinese in
+// the standard look, else "-en", "-large", "-contrast" joined.
+func (m *Main) suffix() string {
+	var s string
+	if m.Lang == "en" {
+		s += "-en"
+	}
+	if m.Look&ui.LookLarge != 0 {
+		s += "-large"
+	}
+	if m.Look&ui.LookContrast != 0 {
+		s += "-contrast"
+	}
+	return s
 }
 
 // NewMain returns a Main with the defaults.
 func NewMain() *Main {
-	return &Main{Agent: localapi.DefaultAddr, Lang: "zh", Size: fyne.NewSize(1280, 800), Stderr: os.Stderr, Getenv: os.Getenv}
+	return &Main{Agent: localapi.DefaultAddr, Lang: "zh", Size: fyne.NewSize(1280, 800), Voice: true, Stderr: os.Stderr, Getenv: os.Getenv}
 }
 
 // ParseFlags reads the command line.
@@ -82,9 +106,26 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.DurationVar(&m.TapEvery, "tap-every", 0, "with -autopilot: tap a simulated card this often (0: never)")
 	fs.StringVar(&m.Screenshots, "screenshots", "", "save a PNG of every screen, with canned data, to this directory and exit")
 	fs.StringVar(&m.Lang, "lang", m.Lang, "primary language, zh or en (the other is shown too)")
+	fs.BoolVar(&m.KioskMode, "kiosk-mode", false, "full screen without decorations; the window refuses to close and only a signed-in staff member can leave (staff menu)")
+	fs.BoolVar(&m.Hall, "hall", false, "show the hall's \"now serving\" screen (a second display) instead of the kiosk")
+	fs.BoolVar(&m.Voice, "voice", m.Voice, "speak prompts in Mandarin with espeak-ng (when installed); the header can turn it off")
+	fs.IntVar(&m.Soak, "soak", 0, "drive this many visits through the screens (simulated cards, taps, ratings), logging resident memory, then exit: the memory benchmark")
+	look := fs.String("look", "standard", "starting look: standard, large, contrast or large+contrast (the header switches it)")
 	sz := fs.String("size", "1280x800", "window size WxH when not fullscreen")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	switch *look {
+	case "standard":
+		m.Look = ui.LookStandard
+	case "large":
+		m.Look = ui.LookLarge
+	case "contrast":
+		m.Look = ui.LookContrast
+	case "large+contrast", "contrast+large":
+		m.Look = ui.LookLarge | ui.LookContrast
+	default:
+		return fmt.Errorf("-look must be standard, large, contrast or large+contrast, not %q", *look)
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments: %v", fs.Args())
@@ -132,28 +173,59 @@ func (m *Main) Run(ctx context.Context) error {
 		os.Setenv("GALLIUM_DRIVER", "softpipe")
 	}
 	a := app.NewWithID("net.vetnet.kiosk")
-	cfg := ui.Config{Client: client, Lang: m.Lang, Fullscreen: m.Fullscreen, Size: m.Size, Logf: logf}
+	cfg := ui.Config{Client: client, Lang: m.Lang, Fullscreen: m.Fullscreen, Size: m.Size, Logf: logf, Look: m.Look,
+		KioskMode: m.KioskMode, OnExit: a.Quit}
+	if m.Voice && m.Screenshots == "" {
+		if sp, err := ui.NewEspeak(logf); err != nil {
+			logf("kiosk: no spoken prompts: %v (Debian package espeak-ng)", err)
+		} else {
+			cfg.Speaker = sp
+		}
+	}
 	if m.Screenshots != "" {
 		cfg.Client = nil // canned data only
-		cfg.Fullscreen = false
+		cfg.Fullscreen, cfg.KioskMode = false, false
+	}
+	if m.Hall && m.Screenshots == "" {
+		m.hall = ui.LoadHall(a, cfg)
+		m.hall.Start()
+		go func() {
+			<-ctx.Done()
+			fyne.Do(a.Quit)
+		}()
+		a.Run()
+		return nil
 	}
 	m.kiosk = ui.LoadUI(a, cfg)
 	if m.Screenshots != "" {
 		var tourErr error
 		go func() {
-			tourErr = tour(m.kiosk, m.Screenshots, logf)
+			tourErr = tour(m.kiosk, m.Screenshots, m.suffix(), logf)
+			if tourErr == nil {
+				tourErr = hallShot(a, m.kiosk, cfg, m.Screenshots, m.suffix(), logf)
+			}
 			fyne.Do(a.Quit)
 		}()
 		a.Run()
 		return tourErr
 	}
+	if m.KioskMode {
+		logf("kiosk: kiosk mode: full screen; staff sign in to leave")
+	}
 	m.kiosk.Start()
+	var soakErr error
+	if m.Soak > 0 {
+		go func() {
+			soakErr = soak(ctx, m.kiosk, client, m.Soak, logf)
+			fyne.Do(a.Quit)
+		}()
+	}
 	go func() {
 		<-ctx.Done()
 		fyne.Do(a.Quit)
 	}()
 	a.Run()
-	return nil
+	return soakErr
 }
 
 // Close stops the kiosk.
@@ -161,10 +233,13 @@ func (m *Main) Close() {
 	if m.kiosk != nil {
 		m.kiosk.Close()
 	}
+	if m.hall != nil {
+		m.hall.Close()
+	}
 }
 
 // tour shows every screen with canned data and saves what the window shows.
-func tour(k *ui.Kiosk, dir string, logf func(string, ...any)) error {
+func tour(k *ui.Kiosk, dir, suffix string, logf func(string, ...any)) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -177,12 +252,36 @@ func tour(k *ui.Kiosk, dir string, logf func(string, ...any)) error {
 		time.Sleep(800 * time.Millisecond) // a few frames: layout, then paint
 		var img image.Image
 		fyne.DoAndWait(func() { img = k.Window.Canvas().Capture() })
-		path := filepath.Join(dir, "kiosk-"+st.Name+".png")
+		path := filepath.Join(dir, "kiosk-"+st.Name+suffix+".png")
 		if err := savePNG(path, img); err != nil {
 			return err
 		}
 		logf("kiosk: saved %s (%dx%d)", path, img.Bounds().Dx(), img.Bounds().Dy())
 	}
+	return nil
+}
+
+// hallShot saves the hall's screen with the tour's queue.
+func hallShot(a fyne.App, k *ui.Kiosk, cfg ui.Config, dir, suffix string, logf func(string, ...any)) error {
+	var h *ui.Hall
+	fyne.DoAndWait(func() {
+		h = ui.LoadHall(a, cfg)
+		h.SetStatus(ui.TourStatus())
+		h.SetQueue(ui.TourQueue())
+		// A second window cannot be read back under Xvfb (X_GetImage
+		// fails): the hall's screen is shown in the kiosk's window.
+		h.Window.Hide()
+		k.Window.SetContent(h.Window.Content())
+	})
+	defer h.Close()
+	time.Sleep(time.Second)
+	var img image.Image
+	fyne.DoAndWait(func() { img = k.Window.Canvas().Capture() })
+	path := filepath.Join(dir, "hall"+suffix+".png")
+	if err := savePNG(path, img); err != nil {
+		return err
+	}
+	logf("kiosk: saved %s (%dx%d)", path, img.Bounds().Dx(), img.Bounds().Dy())
 	return nil
 }
 
@@ -208,7 +307,7 @@ func savePNG(path string, img image.Image) error {
 	if err != nil {
 		return err
 	}
-	if err := png.Encode(f, out); err != nil {
+	if err := (&png.Encoder{CompressionLevel: png.BestCompression}).Encode(f, out); err != nil {
 		f.Close()
 		return err
 	}

@@ -46,6 +46,17 @@ func TestParseFlags(t *testing.T) {
 				t.Errorf("%+v", m)
 			}
 		}},
+		{"kiosk mode", []string{"-kiosk-mode", "-look", "large+contrast", "-voice=false"}, false, func(t *testing.T, m *Main) {
+			if !m.KioskMode || m.Look != ui.LookLarge|ui.LookContrast || m.Voice || m.suffix() != "-large-contrast" {
+				t.Errorf("%+v", m)
+			}
+		}},
+		{"hall", []string{"-hall", "-lang", "en"}, false, func(t *testing.T, m *Main) {
+			if !m.Hall || m.suffix() != "-en" || !m.Voice {
+				t.Errorf("%+v", m)
+			}
+		}},
+		{"unknown look", []string{"-look", "huge"}, true, nil},
 		{"unknown language", []string{"-lang", "fr"}, true, nil},
 		{"bad size", []string{"-size", "big"}, true, nil},
 		{"tiny size", []string{"-size", "100x100"}, true, nil},
@@ -138,8 +149,12 @@ func TestScreenshots(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("kiosk -screenshots: %v\n%s", err, out)
 	}
+	names := []string{"hall.png"}
 	for _, st := range ui.Tour() {
-		path := filepath.Join(shots, "kiosk-"+st.Name+".png")
+		names = append(names, "kiosk-"+st.Name+".png")
+	}
+	for _, name := range names {
+		path := filepath.Join(shots, name)
 		f, err := os.Open(path)
 		if err != nil {
 			t.Error(err)

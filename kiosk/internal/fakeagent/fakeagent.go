@@ -48,6 +48,12 @@ type Agent struct {
 	pins     map[string]string // staff ID → PIN
 	sessions map[string]string // session → staff ID
 	typedBy  []string          // staff ID of each check-in ("" for a card)
+	tickets  []*ticket         // the queue of the day, in check-in order (transfers appended)
+	calls    []*ticket         // calls, oldest first (for NowServing)
+	onDuty   map[string]time.Time
+	prints   []string
+	ratings  []localapi.FeedbackRequest
+	pace     time.Duration
 }
 
 type token struct {
@@ -72,6 +78,7 @@ func New(st localapi.Status) *Agent {
 		subs:     map[chan event]struct{}{},
 		pins:     map[string]string{},
 		sessions: map[string]string{},
+		onDuty:   map[string]time.Time{},
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+localapi.PathHealth, a.health)
@@ -82,6 +89,7 @@ func New(st localapi.Status) *Agent {
 	mux.HandleFunc("GET "+localapi.PathStaff, a.getStaff)
 	mux.HandleFunc("POST "+localapi.PathStaffLogin, a.postStaffLogin)
 	mux.HandleFunc("POST "+localapi.PathStaffLogout, a.postStaffLogout)
+	a.mountHall(mux)
 	a.srv = httptest.NewServer(mux)
 	return a
 }
@@ -428,6 +436,9 @@ func (a *Agent) checkIn(_ context.Context, req localapi.CheckInRequest) (localap
 	if err != nil || !a.offers(svc) {
 		return localapi.CheckInResponse{}, vetnet.Errorz(vetnet.EINVALID, "本站不办理该项服务", "This station does not offer that service.")
 	}
+	if !svc.ValidDetail(strings.TrimSpace(req.Detail)) {
+		return localapi.CheckInResponse{}, vetnet.Errorz(vetnet.EINVALID, "该服务没有这个细项", "That choice is not offered within the service.")
+	}
 	now := a.now()
 	var v vetnet.Visitor
 	staff := ""
@@ -461,21 +472,31 @@ func (a *Agent) checkIn(_ context.Context, req localapi.CheckInRequest) (localap
 			waiting++
 		}
 	}
-	info, _ := svc.Info()
 	id, idErr := vetnet.NewCheckInID(now, nil)
 	if idErr != nil {
 		return localapi.CheckInResponse{}, vetnet.Wrap(vetnet.EINTERNAL, idErr, "内部错误", "Internal error.")
 	}
 	a.seq++
-	resp := localapi.CheckInResponse{
-		ID:         id,
-		Seq:        a.seq,
-		QueueNo:    fmt.Sprintf("%c%03d", info.QueuePrefix, waiting+1),
-		Service:    string(svc),
-		At:         now,
-		MaskedName: vetnet.MaskName(v.Name),
-		Waiting:    waiting,
+	method := "card"
+	if req.Token == "" {
+		method = "manual"
 	}
+	t := a.newTicket(svc, strings.TrimSpace(req.Detail), v, method, now)
+	t.CheckInID, t.seq = id, a.seq
+	ahead := a.ahead(t)
+	resp := localapi.CheckInResponse{
+		ID:            id,
+		Seq:           a.seq,
+		QueueNo:       t.QueueNo,
+		Service:       string(svc),
+		At:            now,
+		MaskedName:    vetnet.MaskName(v.Name),
+		Waiting:       waiting,
+		Ahead:         ahead,
+		ExpectedWaitS: int((time.Duration(ahead) * a.pace).Seconds()),
+		Detail:        t.Detail,
+	}
+	a.changed()
 	a.checkIns = append(a.checkIns, resp)
 	a.typedBy = append(a.typedBy, staff)
 	a.visits[v.IDNumber] = now
