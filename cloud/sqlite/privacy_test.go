@@ -90,7 +90,7 @@ func TestPlaintextRowsSealedAtOpen(t *testing.T) {
 	if _, err := s.Save(ctx, cloud.Batch{CheckIns: cs}); err != nil {
 		t.Fatal(err)
 	}
-	// Rewrite them as the hub before 0008 stored them.
+	// Rewrite them as the hub before 0009 stored them.
 	for _, c := range cs {
 		if _, err := s.w.ExecContext(ctx, `UPDATE checkins SET id_number = ?, name = ?, id_hash = '' WHERE id = ?`,
 			c.Visitor.IDNumber, c.Visitor.Name, c.ID); err != nil {

@@ -1,4 +1,4 @@
--- 0008: privacy. The ID numbers and names of check-ins are sealed
+-- 0009: privacy. The ID numbers and names of check-ins are sealed
 -- (AES-256-GCM under the hub's key ring, "<db>.key" beside the database;
 -- each value names its key: "enc1:<key ID>:..."). id_hash is the keyed hash
 -- (HMAC-SHA256 under the ring's lookup key) that finds one person's
