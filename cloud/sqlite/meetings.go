@@ -301,6 +301,15 @@ func (s *Store) Attendance(ctx context.Context, f cloud.AttendanceFilter) ([]clo
 			return nil, translate(err)
 		}
 		a.Kind, a.Role, a.At, a.ReceivedAt = cloud.AttendanceKind(kind), vetnet.StaffRole(role), fromNanos(at), fromNanos(recv)
+		if a.IDNumber != "" || a.Name != "" {
+			// A person's roll-call is their check-in (same ID), whose ID
+			// number and name are sealed (privacy.go).
+			v := vetnet.Visitor{IDNumber: a.IDNumber, Name: a.Name}
+			if err := s.openVisitor(a.ID, &v); err != nil {
+				return nil, err
+			}
+			a.IDNumber, a.Name = v.IDNumber, v.Name
+		}
 		out = append(out, a)
 	}
 	return out, translate(rows.Err())
