@@ -143,7 +143,9 @@ func TestScreenshots(t *testing.T) {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
 	shots := filepath.Join(dir, "shots")
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	// The tour draws every screen in software (softpipe): seconds a screen
+	// on a busy 2-core machine, so the limit is generous.
+	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, xvfb, "-a", "-s", "-screen 0 1024x768x24", bin, "-screenshots", shots, "-size", "1024x768")
 	if out, err := cmd.CombinedOutput(); err != nil {
