@@ -86,6 +86,9 @@ func (k *Kiosk) withMeeting(v session.View, screen fyne.CanvasObject) fyne.Canva
 	if !ok {
 		return screen
 	}
+	if k.portrait() {
+		return container.NewBorder(nil, k.meetingBand(v, n), nil, nil, screen)
+	}
 	return container.NewBorder(nil, nil, nil, k.meetingBand(v, n), screen)
 }
 
@@ -120,22 +123,47 @@ func (k *Kiosk) meetingBand(v session.View, n session.NextMeeting) fyne.CanvasOb
 		k.meet.count,
 		k.meet.countS,
 	}
+	var qr []fyne.CanvasObject
 	if m.Link != "" {
 		if img := qrImage(m.Link, 150); img != nil {
 			sp, ss := k.bi("扫码入会", "Scan to join")
-			col = append(col, vgap(8), img, line(sp+" "+ss, SizeSmall, colMuted, false))
+			qr = []fyne.CanvasObject{img, line(sp+" "+ss, SizeSmall, colMuted, false)}
 		}
 	}
+	var more []fyne.CanvasObject
 	if m.Veterans && v.State == session.Idle && n.RollCall {
 		p, s := k.bi("退役军人请刷身份证签到", "Veterans: tap your ID card")
-		col = append(col, vgap(6), line(p, SizeSmall, colInk, true), line(s, SizeSmall, colMuted, false))
+		more = append(more, vgap(6), line(p, SizeSmall, colInk, true), line(s, SizeSmall, colMuted, false))
 	}
 	if v.State == session.StaffMenu && n.RollCall {
-		col = append(col, vgap(8), k.rollCallRow(v, m))
+		more = append(more, vgap(8), k.rollCallRow(v, m))
+	}
+	var body fyne.CanvasObject
+	if k.portrait() {
+		// A portrait screen has height to spare: a band across the
+		// bottom, the QR code beside the words.
+		row := []fyne.CanvasObject{}
+		if qr != nil {
+			row = append(row, stackV(qr...), fixed(size(SizeGap), 1))
+		}
+		row = append(row, stackV(append(col, more...)...))
+		body = container.New(&rowLayout{}, row...)
+	} else {
+		// A landscape one has width: a column at the right.
+		if qr != nil {
+			col = append(append(col, vgap(8)), qr...)
+		}
+		body = stackV(append(col, more...)...)
 	}
 	bg := canvas.NewRectangle(color.NRGBA{0xF3, 0xF0, 0xE6, 0xFF})
 	bg.StrokeColor, bg.StrokeWidth = colNavy, 2
-	return container.NewStack(bg, container.NewPadded(container.NewCenter(stackV(col...))))
+	return container.NewStack(bg, container.NewPadded(container.NewCenter(body)))
+}
+
+// portrait reports whether the window is taller than wide.
+func (k *Kiosk) portrait() bool {
+	sz := k.Window.Canvas().Size()
+	return sz.Height > sz.Width
 }
 
 // titleLines shows a title in lines of at most 7 characters, at most
