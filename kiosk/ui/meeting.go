@@ -86,7 +86,36 @@ func (k *Kiosk) withMeeting(v session.View, screen fyne.CanvasObject) fyne.Canva
 	if !ok {
 		return screen
 	}
-	return container.NewBorder(nil, nil, nil, k.meetingBand(v, n), screen)
+	// The band never makes the window grow: it goes where the screen
+	// leaves room (at the right, else at the bottom), else as one line at
+	// the bottom, else not at all.
+	room, need := k.Window.Canvas().Size(), screen.MinSize()
+	if !k.portrait() {
+		if band := k.meetingBand(v, n, false); room.Width-need.Width >= band.MinSize().Width {
+			return container.NewBorder(nil, nil, nil, band, screen)
+		}
+	}
+	if band := k.meetingBand(v, n, true); room.Height-need.Height >= band.MinSize().Height && room.Width >= band.MinSize().Width {
+		return container.NewBorder(nil, band, nil, nil, screen)
+	}
+	if tick := k.meetingTicker(n); room.Height-need.Height >= tick.MinSize().Height {
+		return container.NewBorder(nil, tick, nil, nil, screen)
+	}
+	k.meet.count, k.meet.countS = nil, nil
+	return screen
+}
+
+// meetingTicker is the band in one line, for a screen without room.
+func (k *Kiosk) meetingTicker(n session.NextMeeting) fyne.CanvasObject {
+	hp, _ := k.bi("下次视频会议", "Next meeting")
+	if n.Live {
+		hp, _ = k.bi("视频会议进行中", "Meeting under way")
+	}
+	cp, cs := k.meetingCountdown(n)
+	k.meet.count, k.meet.countS = line(cp, SizeSmall, colRed, true), line(cs, SizeSmall, colRed, false)
+	t := line(hp+" · "+shorten(n.Meeting.Title, 12)+" · "+n.Meeting.Start.In(k.now().Location()).Format("15:04"), SizeSmall, colNavy, true)
+	bg := canvas.NewRectangle(color.NRGBA{0xF3, 0xF0, 0xE6, 0xFF})
+	return container.NewStack(bg, container.NewHScroll(container.NewCenter(container.New(&rowLayout{}, t, fixed(12, 1), k.meet.count, fixed(8, 1), k.meet.countS))))
 }
 
 // bi returns the primary and secondary of a pair of texts.
@@ -97,7 +126,7 @@ func (k *Kiosk) bi(zh, en string) (string, string) {
 	return zh, en
 }
 
-func (k *Kiosk) meetingBand(v session.View, n session.NextMeeting) fyne.CanvasObject {
+func (k *Kiosk) meetingBand(v session.View, n session.NextMeeting, bottom bool) fyne.CanvasObject {
 	m := n.Meeting
 	loc := k.now().Location()
 	start, end := m.Start.In(loc), m.End.In(loc)
@@ -120,22 +149,47 @@ func (k *Kiosk) meetingBand(v session.View, n session.NextMeeting) fyne.CanvasOb
 		k.meet.count,
 		k.meet.countS,
 	}
+	var qr []fyne.CanvasObject
 	if m.Link != "" {
 		if img := qrImage(m.Link, 150); img != nil {
 			sp, ss := k.bi("扫码入会", "Scan to join")
-			col = append(col, vgap(8), img, line(sp+" "+ss, SizeSmall, colMuted, false))
+			qr = []fyne.CanvasObject{img, line(sp+" "+ss, SizeSmall, colMuted, false)}
 		}
 	}
+	var more []fyne.CanvasObject
 	if m.Veterans && v.State == session.Idle && n.RollCall {
 		p, s := k.bi("退役军人请刷身份证签到", "Veterans: tap your ID card")
-		col = append(col, vgap(6), line(p, SizeSmall, colInk, true), line(s, SizeSmall, colMuted, false))
+		more = append(more, vgap(6), line(p, SizeSmall, colInk, true), line(s, SizeSmall, colMuted, false))
 	}
 	if v.State == session.StaffMenu && n.RollCall {
-		col = append(col, vgap(8), k.rollCallRow(v, m))
+		more = append(more, vgap(8), k.rollCallRow(v, m))
+	}
+	var body fyne.CanvasObject
+	if bottom {
+		// A portrait screen has height to spare: a band across the
+		// bottom, the QR code beside the words.
+		row := []fyne.CanvasObject{}
+		if qr != nil {
+			row = append(row, stackV(qr...), fixed(size(SizeGap), 1))
+		}
+		row = append(row, stackV(append(col, more...)...))
+		body = container.New(&rowLayout{}, row...)
+	} else {
+		// A landscape one has width: a column at the right.
+		if qr != nil {
+			col = append(append(col, vgap(8)), qr...)
+		}
+		body = stackV(append(col, more...)...)
 	}
 	bg := canvas.NewRectangle(color.NRGBA{0xF3, 0xF0, 0xE6, 0xFF})
 	bg.StrokeColor, bg.StrokeWidth = colNavy, 2
-	return container.NewStack(bg, container.NewPadded(container.NewCenter(stackV(col...))))
+	return container.NewStack(bg, container.NewPadded(container.NewCenter(body)))
+}
+
+// portrait reports whether the window is taller than wide.
+func (k *Kiosk) portrait() bool {
+	sz := k.Window.Canvas().Size()
+	return sz.Height > sz.Width
 }
 
 // titleLines shows a title in lines of at most 7 characters, at most
@@ -175,7 +229,7 @@ func (k *Kiosk) rollCallRow(v session.View, m localapi.Meeting) fyne.CanvasObjec
 	k.buttons["rollcall"] = b
 	out := []fyne.CanvasObject{container.New(&maxWidth{w: 280}, b), line(s, SizeSmall, colMuted, false)}
 	if k.meet.err != "" {
-		out = append(out, line(shorten(k.meet.err, 24), SizeSmall, colRed, false))
+		out = append(out, line(shorten(k.meet.err, 14), SizeSmall, colRed, false))
 	}
 	return stackV(out...)
 }
@@ -202,8 +256,7 @@ func (k *Kiosk) rollCall(meeting string) {
 			k.meet.busy = false
 			if err != nil {
 				k.logf("kiosk: roll-call: %s", vetnet.ErrorMessage(err, "en"))
-				p, s := k.bi(vetnet.ErrorMessage(err, "zh"), vetnet.ErrorMessage(err, "en"))
-				k.meet.err = p + " " + s
+				k.meet.err, _ = k.bi(vetnet.ErrorMessage(err, "zh"), vetnet.ErrorMessage(err, "en"))
 			} else {
 				k.meet.done = meeting
 			}
