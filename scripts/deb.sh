@@ -16,8 +16,15 @@ NFPM_VERSION=v2.45.2
 ARCHES=${ARCHES:-amd64 arm64}
 PACKAGES=${PACKAGES:-agent hub kiosk}
 OUT=${OUT:-dist}
-VERSION=${VERSION:-$(git describe --tags --always 2>/dev/null | sed -E 's/^v//; s/^([^0-9])/0.0.0~\1/' || echo 0.0.0)}
-case "$VERSION" in [0-9]*) ;; *) VERSION="0.0.0~$VERSION" ;; esac
+# The version: the last tag (v1.2.3 → 1.2.3, with -N-gHASH after it), else
+# 0.0.0~gitHASH, which sorts below any release.
+if [ -z "${VERSION:-}" ]; then
+	if tag=$(git describe --tags 2>/dev/null); then
+		VERSION=${tag#v}
+	else
+		VERSION="0.0.0~git$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+	fi
+fi
 host=$(go env GOARCH)
 mkdir -p "$OUT"
 nfpm() { go run "github.com/goreleaser/nfpm/v2/cmd/nfpm@$NFPM_VERSION" "$@"; }
