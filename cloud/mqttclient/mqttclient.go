@@ -11,7 +11,9 @@
 //
 // Messages are spread over workers by station, so one station's messages
 // are handled in the order they arrived while different stations proceed
-// in parallel.
+// in parallel. Check-in batches and presence (status, heartbeats) have
+// workers and queues of their own, so that heartbeats never wait behind
+// batches that wait for the store.
 //
 // With ShareGroup set, the filters are MQTT shared subscriptions
 // ($share/{group}/...), so that several hub replicas split the stations'
@@ -89,6 +91,18 @@ type Options struct {
 	// Workers is the number of handler goroutines. Default 4.
 	Workers int
 
+	// PresenceWorkers is the number of goroutines for status and
+	// heartbeat messages, which have queues of their own (PresenceQueue
+	// each): a heartbeat must never wait behind a check-in batch that
+	// waits for the store, or a storm of reconnecting stations would
+	// fill the queues with batches and the hub would miss the heartbeats
+	// and statuses and mark live stations stale. Default 2.
+	PresenceWorkers int
+
+	// PresenceQueue is the number of status and heartbeat messages each
+	// presence worker may have waiting. Default 4096.
+	PresenceQueue int
+
 	// Queue is the number of messages each worker may have waiting before
 	// new ones are dropped. Default 256.
 	Queue int
@@ -105,7 +119,8 @@ type Options struct {
 type Client struct {
 	opts    Options
 	c       paho.Client
-	queues  []chan message
+	queues  []chan message // check-ins, by station
+	pqueues []chan message // status and heartbeats, by station
 	wg      sync.WaitGroup
 	dropped atomic.Uint64
 	subbed  atomic.Bool
@@ -149,10 +164,22 @@ func Open(opts Options) (*Client, error) {
 	if opts.Logf == nil {
 		opts.Logf = func(string, ...any) {}
 	}
+	if opts.PresenceWorkers <= 0 {
+		opts.PresenceWorkers = 2
+	}
+	if opts.PresenceQueue <= 0 {
+		opts.PresenceQueue = 4096
+	}
 	cl := &Client{opts: opts}
 	for i := 0; i < opts.Workers; i++ {
 		q := make(chan message, opts.Queue)
 		cl.queues = append(cl.queues, q)
+		cl.wg.Add(1)
+		go cl.work(q)
+	}
+	for i := 0; i < opts.PresenceWorkers; i++ {
+		q := make(chan message, opts.PresenceQueue)
+		cl.pqueues = append(cl.pqueues, q)
 		cl.wg.Add(1)
 		go cl.work(q)
 	}
@@ -297,7 +324,11 @@ func (cl *Client) handle(topic string, payload []byte) {
 	if cl.closed.Load() {
 		return
 	}
-	q := cl.queues[workerOf(topic, len(cl.queues))]
+	qs := cl.queues
+	if !strings.HasSuffix(topic, "/"+string(wire.KindCheckIns)) {
+		qs = cl.pqueues
+	}
+	q := qs[workerOf(topic, len(qs))]
 	select {
 	case q <- message{topic, payload}:
 	default:
@@ -355,7 +386,7 @@ func (cl *Client) Close() error {
 		cl.mu.Unlock()
 		return nil
 	}
-	for _, q := range cl.queues {
+	for _, q := range append(append([]chan message{}, cl.queues...), cl.pqueues...) {
 		close(q)
 	}
 	cl.mu.Unlock()

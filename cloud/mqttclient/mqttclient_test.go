@@ -259,13 +259,54 @@ func TestQueueFullDrops(t *testing.T) {
 	handled.Add(1)
 	fake := station(t, broker.Addr())
 	for i := 0; i < 5; i++ {
-		publish(t, fake, wire.Topic("st-q", wire.KindHeartbeat), fmt.Sprint(i), false)
+		publish(t, fake, wire.Topic("st-q", wire.KindCheckIns), fmt.Sprint(i), false)
 	}
 	handled.Wait() // the worker holds the first; one waits; the rest are dropped
 	eventually(t, "drops", func() bool { return cl.Dropped() == 3 })
 	handled.Add(1)
 	close(release)
 	cl.Close()
+}
+
+// TestPresenceNotBehindCheckIns: while the check-in worker is stuck (a
+// slow store), heartbeats and statuses are still handled, none dropped.
+func TestPresenceNotBehindCheckIns(t *testing.T) {
+	broker, err := mochi.Open(mochi.Options{Listen: "127.0.0.1:0", Handle: func(string, []byte) {}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer broker.Close()
+	release := make(chan struct{})
+	var mu sync.Mutex
+	presence := 0
+	cl, err := Open(Options{URL: "tcp://" + broker.Addr(), Workers: 1, Queue: 1, Handle: func(topic string, _ []byte) {
+		if strings.HasSuffix(topic, "/checkins") {
+			<-release
+			return
+		}
+		mu.Lock()
+		presence++
+		mu.Unlock()
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { close(release); cl.Close() }()
+	fake := station(t, broker.Addr())
+	for i := 0; i < 5; i++ {
+		publish(t, fake, wire.Topic("st-p", wire.KindCheckIns), fmt.Sprint(i), false)
+	}
+	for i := 0; i < 50; i++ {
+		publish(t, fake, wire.Topic("st-p", wire.KindHeartbeat), fmt.Sprint(i), false)
+	}
+	eventually(t, "50 heartbeats handled", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return presence == 50
+	})
+	if d := cl.Dropped(); d != 3 {
+		t.Fatalf("%d dropped, want the 3 check-in batches beyond the full queue", d)
+	}
 }
 
 func TestOpenErrors(t *testing.T) {

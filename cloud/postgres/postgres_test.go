@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	crand "crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"fmt"
 	"io/fs"
@@ -78,13 +79,13 @@ func NewSchemaName() string {
 // DropSchema drops a test's schema.
 func DropSchema(tb testing.TB, url, schema string) {
 	tb.Helper()
-	s, err := Open(url, &Options{Schema: "vetnet_scratch", MaxConns: 1})
+	db, err := sql.Open("pgx", url)
 	if err != nil {
 		tb.Logf("drop schema %s: %v", schema, err)
 		return
 	}
-	defer s.Close()
-	if _, err := s.db.Exec(`DROP SCHEMA IF EXISTS ` + quoteIdent(schema) + ` CASCADE`); err != nil {
+	defer db.Close()
+	if _, err := db.Exec(`DROP SCHEMA IF EXISTS ` + quoteIdent(schema) + ` CASCADE`); err != nil {
 		tb.Logf("drop schema %s: %v", schema, err)
 	}
 }
