@@ -3,12 +3,14 @@ package postgres
 import (
 	"context"
 	crand "crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"fmt"
 	"io/fs"
 	"math/rand/v2"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -57,6 +59,9 @@ func MustOpen(tb testing.TB, opts *Options) *Store {
 	if o.MaxConns == 0 {
 		o.MaxConns = 4
 	}
+	if o.KeyFile == "" {
+		o.KeyFile = filepath.Join(tb.TempDir(), "hub.key")
+	}
 	s, err := Open(u, &o)
 	if err != nil {
 		tb.Fatal(err)
@@ -78,13 +83,13 @@ func NewSchemaName() string {
 // DropSchema drops a test's schema.
 func DropSchema(tb testing.TB, url, schema string) {
 	tb.Helper()
-	s, err := Open(url, &Options{Schema: "vetnet_scratch", MaxConns: 1})
+	db, err := sql.Open("pgx", url)
 	if err != nil {
 		tb.Logf("drop schema %s: %v", schema, err)
 		return
 	}
-	defer s.Close()
-	if _, err := s.db.Exec(`DROP SCHEMA IF EXISTS ` + quoteIdent(schema) + ` CASCADE`); err != nil {
+	defer db.Close()
+	if _, err := db.Exec(`DROP SCHEMA IF EXISTS ` + quoteIdent(schema) + ` CASCADE`); err != nil {
 		tb.Logf("drop schema %s: %v", schema, err)
 	}
 }
@@ -99,6 +104,7 @@ func TestReopen(t *testing.T) {
 	u := testURL(t)
 	schema := NewSchemaName()
 	t.Cleanup(func() { DropSchema(t, u, schema) })
+	key := filepath.Join(t.TempDir(), "hub.key")
 	var wg sync.WaitGroup
 	stores := make([]*Store, 3)
 	errs := make([]error, 3)
@@ -106,7 +112,7 @@ func TestReopen(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			stores[i], errs[i] = Open(u, &Options{Schema: schema, MaxConns: 2, Location: storetest.Zone})
+			stores[i], errs[i] = Open(u, &Options{Schema: schema, MaxConns: 2, Location: storetest.Zone, KeyFile: key})
 		}()
 	}
 	wg.Wait()
@@ -123,7 +129,7 @@ func TestReopen(t *testing.T) {
 	for _, s := range stores {
 		s.Close()
 	}
-	s, err := Open(u, &Options{Schema: schema, Location: storetest.Zone})
+	s, err := Open(u, &Options{Schema: schema, Location: storetest.Zone, KeyFile: key})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,7 +260,7 @@ func TestGroupCommit(t *testing.T) {
 // overlapping batches into one schema keep the aggregates exact.
 func TestTwoStoresOneSchema(t *testing.T) {
 	a := MustOpen(t, nil)
-	b, err := Open(testURL(t), &Options{Schema: a.Schema(), MaxConns: 4, Location: storetest.Zone})
+	b, err := Open(testURL(t), &Options{Schema: a.Schema(), MaxConns: 4, Location: storetest.Zone, KeyFile: a.opts.KeyFile})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -327,9 +333,10 @@ func TestOpenErrors(t *testing.T) {
 		opts      *Options
 		code      string
 	}{
-		{"not a postgres URL", "mysql://x", nil, vetnet.EINVALID},
-		{"bad schema", "postgres://postgres@127.0.0.1:5432/test", &Options{Schema: "a;b"}, vetnet.EINVALID},
-		{"nobody listening", "postgres://postgres@127.0.0.1:1/test?connect_timeout=2", nil, vetnet.EUNAVAILABLE},
+		{"not a postgres URL", "mysql://x", &Options{KeyFile: "k"}, vetnet.EINVALID},
+		{"bad schema", "postgres://postgres@127.0.0.1:5432/test", &Options{Schema: "a;b", KeyFile: "k"}, vetnet.EINVALID},
+		{"no key file", "postgres://postgres@127.0.0.1:5432/test", nil, vetnet.EINVALID},
+		{"nobody listening", "postgres://postgres@127.0.0.1:1/test?connect_timeout=2", &Options{KeyFile: "k"}, vetnet.EUNAVAILABLE},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -364,7 +371,7 @@ func TestTranslateHidesSQL(t *testing.T) {
 // other takes over.
 func TestLead(t *testing.T) {
 	a := MustOpen(t, nil)
-	b, err := Open(testURL(t), &Options{Schema: a.Schema(), MaxConns: 2, Location: storetest.Zone})
+	b, err := Open(testURL(t), &Options{Schema: a.Schema(), MaxConns: 2, Location: storetest.Zone, KeyFile: a.opts.KeyFile})
 	if err != nil {
 		t.Fatal(err)
 	}
