@@ -98,6 +98,10 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) cloud.Store { return MustOpen(t, nil) })
 }
 
+func TestMeetings(t *testing.T) {
+	storetest.RunMeetings(t, func(t *testing.T) storetest.MeetingStore { return MustOpen(t, nil) })
+}
+
 // TestReopen: data and schema survive a reopen, migrations are applied
 // once, and two stores opening one schema at once migrate it once.
 func TestReopen(t *testing.T) {

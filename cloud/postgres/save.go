@@ -23,7 +23,7 @@ type saveReq struct {
 }
 
 func (r *saveReq) size() int {
-	return len(r.b.CheckIns) + len(r.b.Feedback) + len(r.b.Visits) + len(r.b.Duty)
+	return len(r.b.CheckIns) + len(r.b.Feedback) + len(r.b.Visits) + len(r.b.Duty) + len(r.b.RollCalls)
 }
 
 // Save implements cloud.Store. It returns after the batch's group
@@ -35,7 +35,7 @@ func (s *Store) Save(ctx context.Context, b cloud.Batch) (cloud.Saved, error) {
 	if err := validate(b); err != nil {
 		return cloud.Saved{}, err
 	}
-	if len(b.CheckIns) == 0 && len(b.Feedback) == 0 && len(b.Visits) == 0 && len(b.Duty) == 0 {
+	if len(b.CheckIns) == 0 && len(b.Feedback) == 0 && len(b.Visits) == 0 && len(b.Duty) == 0 && len(b.RollCalls) == 0 {
 		return cloud.Saved{}, nil
 	}
 	// Sealing is CPU work: done here, in the caller's goroutine, not in
@@ -86,6 +86,9 @@ func validate(b cloud.Batch) error {
 		if !okAt || !okRecv || f.At.IsZero() || f.ReceivedAt.IsZero() {
 			return vetnet.Errorz(vetnet.EINVALID, "评价时间缺失或超出范围", "A rating's time is missing or out of range.")
 		}
+	}
+	if err := checkRollCalls(b); err != nil {
+		return err
 	}
 	return checkEvents(b)
 }
@@ -191,6 +194,9 @@ func (s *Store) storeGroup(ctx context.Context, group []*saveReq) error {
 			return err
 		}
 		if err := saveEvents(ctx, tx, group, saved); err != nil {
+			return err
+		}
+		if err := saveAttendance(ctx, tx, group, saved); err != nil {
 			return err
 		}
 		if agg.empty() {
