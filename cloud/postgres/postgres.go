@@ -3,8 +3,11 @@
 // outgrows one machine or runs as several replicas on one database.
 //
 // It keeps the same tables and aggregates as the embedded store
-// (cloud/sqlite) and passes the same conformance suite (cloud/storetest);
-// what differs is how it writes:
+// (cloud/sqlite), seals ID numbers and names the same way under the hub's
+// key ring (privacy.go; Options.KeyFile), keeps the meetings
+// (cloud.MeetingStore, meetings.go) and passes the same conformance
+// suites (cloud/storetest Run and RunMeetings); what differs is how it
+// writes:
 //
 //   - Group commit. Save hands its batch to one writer goroutine, which
 //     takes every batch waiting (up to MaxGroup records) and stores them in
