@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -187,14 +188,24 @@ func (s *Store) openVisitor(id string, v *vetnet.Visitor) error {
 	return nil
 }
 
+// resealCursor is where the scan of reseal goes on: the (at, id) of the
+// last row it sealed.
+type resealCursor struct {
+	at int64
+	id string
+}
+
 // reseal seals, under the current key, the ID number and name of up to
-// sealBatch check-ins that need it (pick selects them: plain text rows, or
-// rows under an old key), in one transaction; it returns how many.
-func (s *Store) reseal(ctx context.Context, pick string, args ...any) (int, error) {
+// sealBatch check-ins after cur (in (at, id) order) that need it (pick
+// selects them: plain text rows, or rows under an old key), in one
+// transaction; it returns how many and where the next call goes on, so
+// that a table of millions is read once, not once per batch.
+func (s *Store) reseal(ctx context.Context, cur *resealCursor, pick string, args ...any) (int, error) {
 	n := 0
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, rebind(`SELECT id, at, id_number, name FROM checkins WHERE `+pick+` LIMIT ? FOR UPDATE`),
-			append(args, sealBatch)...)
+		rows, err := tx.QueryContext(ctx, rebind(`SELECT id, at, id_number, name FROM checkins
+			WHERE (at, id) > (?, ?) AND (`+pick+`) ORDER BY at, id LIMIT ? FOR UPDATE`),
+			append([]any{cur.at, cur.id}, append(args, sealBatch)...)...)
 		if err != nil {
 			return err
 		}
@@ -232,6 +243,7 @@ func (s *Store) reseal(ctx context.Context, pick string, args ...any) (int, erro
 			return err
 		}
 		n = len(ids)
+		cur.at, cur.id = ats[n-1], ids[n-1]
 		return nil
 	})
 	return n, translate(err)
@@ -250,8 +262,9 @@ func (s *Store) sealPlain(ctx context.Context) (int, error) {
 		return 0, translate(err)
 	}
 	total := 0
+	cur := &resealCursor{at: math.MinInt64}
 	for {
-		n, err := s.reseal(ctx, `anonymised_at IS NULL AND ((id_number <> '' AND id_number NOT LIKE 'enc1:%') OR (name <> '' AND name NOT LIKE 'enc1:%'))`)
+		n, err := s.reseal(ctx, cur, `anonymised_at IS NULL AND ((id_number <> '' AND id_number NOT LIKE 'enc1:%') OR (name <> '' AND name NOT LIKE 'enc1:%'))`)
 		total += n
 		if err != nil {
 			return total, err
@@ -286,10 +299,11 @@ func (s *Store) RotateKey(ctx context.Context) (int, error) {
 		fmt.Sprintf("key_check/%d", id), keyCheckHex(k)); err != nil {
 		return 0, translate(err)
 	}
-	cur := fmt.Sprintf("enc1:%d:%%", id)
+	under := fmt.Sprintf("enc1:%d:%%", id)
 	total := 0
+	cur := &resealCursor{at: math.MinInt64}
 	for {
-		n, err := s.reseal(ctx, `anonymised_at IS NULL AND ((id_number <> '' AND id_number NOT LIKE ?) OR (name <> '' AND name NOT LIKE ?))`, cur, cur)
+		n, err := s.reseal(ctx, cur, `anonymised_at IS NULL AND ((id_number <> '' AND id_number NOT LIKE ?) OR (name <> '' AND name NOT LIKE ?))`, under, under)
 		total += n
 		if err != nil {
 			return total, err
