@@ -5,9 +5,10 @@
 // share with the hub live in the root package vetnet and in wire.
 //
 // The Store is an interface so that the embedded SQLite store (package
-// cloud/sqlite) and a later PostgreSQL store are interchangeable: both pass
-// the conformance suite in cloud/storetest, and nothing above the Store
-// knows which one runs.
+// cloud/sqlite) and the PostgreSQL store (cloud/postgres) are
+// interchangeable: both pass the conformance suite in cloud/storetest
+// (and both implement MeetingStore), and nothing above the Store knows
+// which one runs.
 //
 // The hub acknowledges a station's check-ins only after Save has
 // returned without error, so Save must commit durably (fsync'd)

@@ -10,8 +10,9 @@ import (
 // MeetingStore keeps the meetings of the three-level video conference,
 // their attendance (roll-calls and roll-call check-ins, which Save stores
 // with the batch that brings them) and the follow-up of absent stations.
-// The SQLite store implements it; the hub serves meetings only with a
-// store that does.
+// Both stores implement it (cloud/sqlite, cloud/postgres) and pass its
+// conformance suite (storetest.RunMeetings); the hub serves meetings only
+// with a store that does.
 type MeetingStore interface {
 	// PutMeetings inserts the meetings or replaces the stored ones with
 	// the same ID, with their invited stations, in one transaction.

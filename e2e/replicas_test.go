@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -50,12 +51,19 @@ func needMosquitto(t *testing.T) {
 	c.Close()
 }
 
+// pgKeyFile is the key file the replicas of a schema share (as the
+// replicas of a real hub share copies of one).
+func pgKeyFile(schema string) string {
+	return filepath.Join(os.TempDir(), "vetnet-"+schema+".key")
+}
+
 // pgSchema returns a schema name of its own for the test and drops the
-// schema when the test ends.
+// schema (and removes its key file) when the test ends.
 func pgSchema(t *testing.T, prefix string) string {
 	t.Helper()
 	schema := "e2e_" + prefix[len("e2e-"):]
 	t.Cleanup(func() {
+		os.Remove(pgKeyFile(schema))
 		db, err := sql.Open("pgx", postgresURL)
 		if err != nil {
 			t.Log(err)
@@ -73,7 +81,7 @@ func pgSchema(t *testing.T, prefix string) string {
 // shared subscription group) and PostgreSQL (schema).
 func startReplica(t *testing.T, name, group, schema string, stations []vetnet.Station) *hub.Hub {
 	t.Helper()
-	st, err := postgres.Open(postgresURL, &postgres.Options{Schema: schema, MaxConns: 4})
+	st, err := postgres.Open(postgresURL, &postgres.Options{Schema: schema, MaxConns: 4, KeyFile: pgKeyFile(schema)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +187,7 @@ func TestReplicasKillOne(t *testing.T) {
 		}
 		return true
 	})
-	st, err := postgres.Open(postgresURL, &postgres.Options{Schema: schema, MaxConns: 2})
+	st, err := postgres.Open(postgresURL, &postgres.Options{Schema: schema, MaxConns: 2, KeyFile: pgKeyFile(schema)})
 	if err != nil {
 		t.Fatal(err)
 	}

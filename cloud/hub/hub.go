@@ -176,7 +176,8 @@ type Config struct {
 
 	// KeyFile is the key ring sealing ID numbers and names in the embedded
 	// store (sqlite.Options.KeyFile). Default DataDir/hub.db.key. Keep it
-	// out of database backups, or back it up apart.
+	// out of database backups, or back it up apart. A Store given in Store
+	// has its own (postgres.Options.KeyFile; cmd/hub passes this one).
 	KeyFile string
 
 	// AnonymiseAfter is how long the ID number and name of a check-in are

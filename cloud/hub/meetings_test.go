@@ -37,8 +37,20 @@ func (f *fakeTransport) lastMeetings(t *testing.T, station string) (wire.Meeting
 	return last, n
 }
 
-func TestMeetingsToStationsAndRoster(t *testing.T) {
-	h := newTestHub(t, "", func(c *Config) { c.VideoBaseURL = "https://meet.district.lan/" })
+func TestMeetingsToStationsAndRoster(t *testing.T) { testMeetingsToStationsAndRoster(t, nil) }
+
+// testMeetingsToStationsAndRoster runs on the embedded store, or on the
+// store that store sets (meetings_pg_test.go: PostgreSQL).
+func testMeetingsToStationsAndRoster(t *testing.T, store func(c *Config)) {
+	h := newTestHub(t, "", func(c *Config) {
+		c.VideoBaseURL = "https://meet.district.lan/"
+		if store != nil {
+			store(c)
+		}
+	})
+	if h.mtg.store == nil {
+		t.Fatal("the store keeps no meetings")
+	}
 	ctx := context.Background()
 	start := t0.Add(time.Hour)
 	ms, err := h.CreateMeeting(ctx, vetnet.Meeting{Title: "培训", Kind: vetnet.MeetingTraining, Start: start, End: start.Add(time.Hour),

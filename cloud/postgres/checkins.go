@@ -221,6 +221,9 @@ func (s *Store) CheckIns(ctx context.Context, f cloud.CheckInFilter) (cloud.Page
 		if err != nil {
 			return cloud.Page{}, translate(err)
 		}
+		if err := s.openVisitor(c.ID, &c.Visitor); err != nil {
+			return cloud.Page{}, err
+		}
 		if len(p.CheckIns) == limit {
 			p.Next = encodeCursor(f.Order, lastKey, p.CheckIns[limit-1].ID)
 			break
@@ -321,5 +324,11 @@ func (s *Store) CheckIn(ctx context.Context, id string) (vetnet.CheckIn, error) 
 	if isNoRows(err) {
 		return c, vetnet.Errorz(vetnet.ENOTFOUND, "没有这条签到记录", "No such check-in.")
 	}
-	return c, translate(err)
+	if err != nil {
+		return c, translate(err)
+	}
+	if err := s.openVisitor(c.ID, &c.Visitor); err != nil {
+		return vetnet.CheckIn{}, err
+	}
+	return c, nil
 }

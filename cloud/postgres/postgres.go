@@ -3,8 +3,11 @@
 // outgrows one machine or runs as several replicas on one database.
 //
 // It keeps the same tables and aggregates as the embedded store
-// (cloud/sqlite) and passes the same conformance suite (cloud/storetest);
-// what differs is how it writes:
+// (cloud/sqlite), seals ID numbers and names the same way under the hub's
+// key ring (privacy.go; Options.KeyFile), keeps the meetings
+// (cloud.MeetingStore, meetings.go) and passes the same conformance
+// suites (cloud/storetest Run and RunMeetings); what differs is how it
+// writes:
 //
 //   - Group commit. Save hands its batch to one writer goroutine, which
 //     takes every batch waiting (up to MaxGroup records) and stores them in
@@ -57,6 +60,7 @@ import (
 
 	"github.com/vetnet/vetnet"
 	"github.com/vetnet/vetnet/cloud"
+	"github.com/vetnet/vetnet/internal/keyring"
 )
 
 var _ cloud.Store = (*Store)(nil)
@@ -87,6 +91,14 @@ type Options struct {
 	// Location is the zone of the statistics' days and hours, as in the
 	// embedded store. Default time.Local.
 	Location *time.Location
+
+	// KeyFile is the key ring that seals ID numbers and names (see
+	// privacy.go and package keyring), mode 0600. Required: a database
+	// has no path to put it beside. It is made when the database has no
+	// key yet; losing it makes the stored ID numbers and names
+	// unreadable, so Open refuses a database whose key file is missing or
+	// another one. Every replica on one database needs a copy of it.
+	KeyFile string
 }
 
 // Store is cloud.Store on PostgreSQL.
@@ -106,6 +118,9 @@ type Store struct {
 	writer  sync.WaitGroup
 	closeMu sync.Mutex
 
+	ring    *keyring.Ring // seals ID numbers and names
+	hashKey []byte        // HMAC key of id_hash
+
 	leadMu   sync.Mutex
 	leadConn *sql.Conn // holds the leader's lock while this replica leads
 }
@@ -117,8 +132,9 @@ var migrations embed.FS
 
 // Open connects to the database at url (postgres://user@host:port/db?...),
 // brings the schema up to date and starts the writer. Errors:
-// EUNAVAILABLE (the server cannot be reached), EINVALID (a malformed URL
-// or synchronous_commit off), EINTERNAL (a migration failed).
+// EUNAVAILABLE (the server cannot be reached), EINVALID (a malformed URL,
+// no KeyFile or synchronous_commit off), EINTERNAL (a migration failed,
+// or the key file is missing, malformed or not the database's).
 func Open(dsn string, opts *Options) (*Store, error) {
 	var o Options
 	if opts != nil {
@@ -144,6 +160,9 @@ func Open(dsn string, opts *Options) (*Store, error) {
 	}
 	if o.Location == nil {
 		o.Location = time.Local
+	}
+	if o.KeyFile == "" {
+		return nil, vetnet.Errorz(vetnet.EINVALID, "未指定个人信息密钥文件", "The store needs a key file (Options.KeyFile) to seal personal data.")
 	}
 	if !validIdent(o.Schema) {
 		return nil, vetnet.Errorz(vetnet.EINVALID, "数据库模式名无效", "The database schema name is not valid.")
@@ -196,6 +215,12 @@ func (s *Store) setup(ctx context.Context) error {
 		}
 	}
 	if err := s.migrate(ctx); err != nil {
+		return err
+	}
+	if err := s.loadKeys(ctx, s.opts.KeyFile); err != nil {
+		return err
+	}
+	if _, err := s.sealPlain(ctx); err != nil {
 		return err
 	}
 	if err := s.loadTree(ctx); err != nil {

@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -58,6 +59,9 @@ func MustOpen(tb testing.TB, opts *Options) *Store {
 	if o.MaxConns == 0 {
 		o.MaxConns = 4
 	}
+	if o.KeyFile == "" {
+		o.KeyFile = filepath.Join(tb.TempDir(), "hub.key")
+	}
 	s, err := Open(u, &o)
 	if err != nil {
 		tb.Fatal(err)
@@ -94,12 +98,17 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) cloud.Store { return MustOpen(t, nil) })
 }
 
+func TestMeetings(t *testing.T) {
+	storetest.RunMeetings(t, func(t *testing.T) storetest.MeetingStore { return MustOpen(t, nil) })
+}
+
 // TestReopen: data and schema survive a reopen, migrations are applied
 // once, and two stores opening one schema at once migrate it once.
 func TestReopen(t *testing.T) {
 	u := testURL(t)
 	schema := NewSchemaName()
 	t.Cleanup(func() { DropSchema(t, u, schema) })
+	key := filepath.Join(t.TempDir(), "hub.key")
 	var wg sync.WaitGroup
 	stores := make([]*Store, 3)
 	errs := make([]error, 3)
@@ -107,7 +116,7 @@ func TestReopen(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			stores[i], errs[i] = Open(u, &Options{Schema: schema, MaxConns: 2, Location: storetest.Zone})
+			stores[i], errs[i] = Open(u, &Options{Schema: schema, MaxConns: 2, Location: storetest.Zone, KeyFile: key})
 		}()
 	}
 	wg.Wait()
@@ -124,7 +133,7 @@ func TestReopen(t *testing.T) {
 	for _, s := range stores {
 		s.Close()
 	}
-	s, err := Open(u, &Options{Schema: schema, Location: storetest.Zone})
+	s, err := Open(u, &Options{Schema: schema, Location: storetest.Zone, KeyFile: key})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,7 +264,7 @@ func TestGroupCommit(t *testing.T) {
 // overlapping batches into one schema keep the aggregates exact.
 func TestTwoStoresOneSchema(t *testing.T) {
 	a := MustOpen(t, nil)
-	b, err := Open(testURL(t), &Options{Schema: a.Schema(), MaxConns: 4, Location: storetest.Zone})
+	b, err := Open(testURL(t), &Options{Schema: a.Schema(), MaxConns: 4, Location: storetest.Zone, KeyFile: a.opts.KeyFile})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -328,9 +337,10 @@ func TestOpenErrors(t *testing.T) {
 		opts      *Options
 		code      string
 	}{
-		{"not a postgres URL", "mysql://x", nil, vetnet.EINVALID},
-		{"bad schema", "postgres://postgres@127.0.0.1:5432/test", &Options{Schema: "a;b"}, vetnet.EINVALID},
-		{"nobody listening", "postgres://postgres@127.0.0.1:1/test?connect_timeout=2", nil, vetnet.EUNAVAILABLE},
+		{"not a postgres URL", "mysql://x", &Options{KeyFile: "k"}, vetnet.EINVALID},
+		{"bad schema", "postgres://postgres@127.0.0.1:5432/test", &Options{Schema: "a;b", KeyFile: "k"}, vetnet.EINVALID},
+		{"no key file", "postgres://postgres@127.0.0.1:5432/test", nil, vetnet.EINVALID},
+		{"nobody listening", "postgres://postgres@127.0.0.1:1/test?connect_timeout=2", &Options{KeyFile: "k"}, vetnet.EUNAVAILABLE},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -365,7 +375,7 @@ func TestTranslateHidesSQL(t *testing.T) {
 // other takes over.
 func TestLead(t *testing.T) {
 	a := MustOpen(t, nil)
-	b, err := Open(testURL(t), &Options{Schema: a.Schema(), MaxConns: 2, Location: storetest.Zone})
+	b, err := Open(testURL(t), &Options{Schema: a.Schema(), MaxConns: 2, Location: storetest.Zone, KeyFile: a.opts.KeyFile})
 	if err != nil {
 		t.Fatal(err)
 	}

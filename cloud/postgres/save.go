@@ -16,13 +16,14 @@ import (
 type saveReq struct {
 	ctx   context.Context
 	b     cloud.Batch
+	seal  []sealed // b.CheckIns' visitors as stored, in order
 	saved cloud.Saved
 	err   error
 	done  chan struct{}
 }
 
 func (r *saveReq) size() int {
-	return len(r.b.CheckIns) + len(r.b.Feedback) + len(r.b.Visits) + len(r.b.Duty)
+	return len(r.b.CheckIns) + len(r.b.Feedback) + len(r.b.Visits) + len(r.b.Duty) + len(r.b.RollCalls)
 }
 
 // Save implements cloud.Store. It returns after the batch's group
@@ -34,10 +35,16 @@ func (s *Store) Save(ctx context.Context, b cloud.Batch) (cloud.Saved, error) {
 	if err := validate(b); err != nil {
 		return cloud.Saved{}, err
 	}
-	if len(b.CheckIns) == 0 && len(b.Feedback) == 0 && len(b.Visits) == 0 && len(b.Duty) == 0 {
+	if len(b.CheckIns) == 0 && len(b.Feedback) == 0 && len(b.Visits) == 0 && len(b.Duty) == 0 && len(b.RollCalls) == 0 {
 		return cloud.Saved{}, nil
 	}
-	r := &saveReq{ctx: ctx, b: b, done: make(chan struct{})}
+	// Sealing is CPU work: done here, in the caller's goroutine, not in
+	// the writer's transaction.
+	seal, err := s.sealBatchOf(b)
+	if err != nil {
+		return cloud.Saved{}, err
+	}
+	r := &saveReq{ctx: ctx, b: b, seal: seal, done: make(chan struct{})}
 	select {
 	case s.saves <- r:
 	case <-s.stop:
@@ -79,6 +86,9 @@ func validate(b cloud.Batch) error {
 		if !okAt || !okRecv || f.At.IsZero() || f.ReceivedAt.IsZero() {
 			return vetnet.Errorz(vetnet.EINVALID, "评价时间缺失或超出范围", "A rating's time is missing or out of range.")
 		}
+	}
+	if err := checkRollCalls(b); err != nil {
+		return err
 	}
 	return checkEvents(b)
 }
@@ -186,6 +196,9 @@ func (s *Store) storeGroup(ctx context.Context, group []*saveReq) error {
 		if err := saveEvents(ctx, tx, group, saved); err != nil {
 			return err
 		}
+		if err := saveAttendance(ctx, tx, group, saved); err != nil {
+			return err
+		}
 		if agg.empty() {
 			return nil
 		}
@@ -246,10 +259,11 @@ func insertCheckIns(ctx context.Context, tx *sql.Tx, group []*saveReq, saved []c
 		cid, station, service, method, queue, idn, name, doc, staff, detail = make([]string, 0, n), make([]string, 0, n),
 			make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n),
 			make([]string, 0, n), make([]string, 0, n), make([]string, 0, n)
+		hash          = make([]string, 0, n)
 		seq, at, recv = make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n)
 	)
 	for i, r := range group {
-		for _, c := range r.b.CheckIns {
+		for j, c := range r.b.CheckIns {
 			if !claim(inserted, c.ID) {
 				continue
 			}
@@ -257,16 +271,18 @@ func insertCheckIns(ctx context.Context, tx *sql.Tx, group []*saveReq, saved []c
 			agg.addCheckIn(c.StationID, c.At, c.Service, c.Seq, 1)
 			cid, station, service, method, queue = append(cid, c.ID), append(station, c.StationID), append(service, string(c.Service)),
 				append(method, string(c.Method)), append(queue, c.QueueNo)
-			idn, name, doc, staff, detail = append(idn, c.Visitor.IDNumber), append(name, c.Visitor.Name),
+			sv := r.seal[j]
+			hash = append(hash, sv.hash)
+			idn, name, doc, staff, detail = append(idn, sv.idn), append(name, sv.name),
 				append(doc, string(c.Visitor.DocType)), append(staff, c.Staff), append(detail, c.Detail)
 			seq, at, recv = append(seq, int64(c.Seq)), append(at, c.At.UnixNano()), append(recv, c.ReceivedAt.UnixNano())
 		}
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO checkins
-		(id, station_id, seq, at, received_at, service, method, queue_no, id_number, name, doc, staff, detail)
+		(id, station_id, seq, at, received_at, service, method, queue_no, id_number, name, doc, staff, detail, id_hash)
 		SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[], $7::text[],
-			$8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[])`,
-		cid, station, seq, at, recv, service, method, queue, idn, name, doc, staff, detail)
+			$8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[])`,
+		cid, station, seq, at, recv, service, method, queue, idn, name, doc, staff, detail, hash)
 	return err
 }
 

@@ -300,6 +300,12 @@ func (s *Store) Attendance(ctx context.Context, f cloud.AttendanceFilter) ([]clo
 		if err := rows.Scan(&a.ID, &a.MeetingID, &a.Station, &kind, &a.Staff, &role, &a.Method, &at, &recv, &a.IDNumber, &a.Name); err != nil {
 			return nil, translate(err)
 		}
+		// The check-in's ID number and name are sealed at rest.
+		v := vetnet.Visitor{IDNumber: a.IDNumber, Name: a.Name}
+		if err := s.openVisitor(a.ID, &v); err != nil {
+			return nil, err
+		}
+		a.IDNumber, a.Name = v.IDNumber, v.Name
 		a.Kind, a.Role, a.At, a.ReceivedAt = cloud.AttendanceKind(kind), vetnet.StaffRole(role), fromNanos(at), fromNanos(recv)
 		if a.IDNumber != "" || a.Name != "" {
 			// A person's roll-call is their check-in (same ID), whose ID

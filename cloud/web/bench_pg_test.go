@@ -4,6 +4,7 @@ import (
 	"context"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -40,7 +41,9 @@ func BenchmarkDashboardAtScalePostgres(b *testing.B) {
 	loc := time.FixedZone("CST", 8*3600)
 	now := time.Date(2026, 11, 26, 15, 0, 0, 0, loc)
 	stations := scaleStations()
-	st, err := postgres.Open(url, &postgres.Options{Schema: schema, Location: loc})
+	// The key file stays with the schema, which the benchmark keeps.
+	st, err := postgres.Open(url, &postgres.Options{Schema: schema, Location: loc,
+		KeyFile: filepath.Join(os.TempDir(), "vetnet-"+schema+".key")})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,5 +1,5 @@
 // Package keyring keeps the keys that seal personal data at rest: at a
-// station (edge-agent/bolt) and at the hub (cloud/sqlite). The keys live in
+// station (edge-agent/bolt) and at the hub (cloud/sqlite, cloud/postgres). The keys live in
 // a file beside the database, mode 0600, never inside it, so a copied
 // database file alone reveals nothing.
 //

@@ -32,7 +32,6 @@ import (
 
 	"github.com/vetnet/vetnet"
 	"github.com/vetnet/vetnet/cloud/hub"
-	"github.com/vetnet/vetnet/cloud/postgres"
 	"github.com/vetnet/vetnet/firmware-config/pki"
 	"github.com/vetnet/vetnet/firmware-config/registry"
 	"github.com/vetnet/vetnet/internal/sdnotify"
@@ -230,7 +229,7 @@ func (m *Main) Run(ctx context.Context) error {
 		m.Config.Logf = logger.Printf
 	}
 	if m.StoreURL != "" && m.Config.Store == nil {
-		st, err := postgres.Open(m.StoreURL, &postgres.Options{Schema: m.StoreSchema, MaxConns: m.StoreConns, Location: m.Config.Location})
+		st, err := m.openPostgres()
 		if err != nil {
 			return err
 		}
