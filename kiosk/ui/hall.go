@@ -43,7 +43,29 @@ type Hall struct {
 // LoadHall builds the hall's window on a and shows it; Start connects it
 // to the agent (cfg.Client).
 func LoadHall(a fyne.App, cfg Config) *Hall {
-	h := &Hall{cfg: cfg, lang: newLang(cfg.Lang), logf: cfg.Logf, now: cfg.Now}
+	w := newWindow(a, texts["hallTitle"][0], cfg.KioskMode)
+	w.SetPadded(false)
+	if cfg.Fullscreen || cfg.KioskMode {
+		w.SetFullScreen(true)
+	} else {
+		sz := cfg.Size
+		if sz.IsZero() {
+			sz = fyne.NewSize(1280, 800)
+		}
+		w.Resize(sz)
+	}
+	h := NewHallIn(a, w, cfg)
+	if cfg.KioskMode {
+		w.SetCloseIntercept(func() { h.logf("kiosk: hall: close refused: kiosk mode") })
+	}
+	w.Show()
+	return h
+}
+
+// NewHallIn shows the hall's screen in an existing window w (the
+// screenshot tour uses the kiosk's own).
+func NewHallIn(a fyne.App, w fyne.Window, cfg Config) *Hall {
+	h := &Hall{Window: w, cfg: cfg, lang: newLang(cfg.Lang), logf: cfg.Logf, now: cfg.Now}
 	if h.logf == nil {
 		h.logf = log.Printf
 	}
@@ -53,24 +75,9 @@ func LoadHall(a fyne.App, cfg Config) *Hall {
 	h.ctx, h.cancel = context.WithCancel(context.Background())
 	applyLook(cfg.Look)
 	a.Settings().SetTheme(NewTheme(h.logf))
-	h.Window = newWindow(a, texts["hallTitle"][0], cfg.KioskMode)
-	h.Window.SetPadded(false)
-	if cfg.Fullscreen || cfg.KioskMode {
-		h.Window.SetFullScreen(true)
-	} else {
-		sz := cfg.Size
-		if sz.IsZero() {
-			sz = fyne.NewSize(1280, 800)
-		}
-		h.Window.Resize(sz)
-	}
-	if cfg.KioskMode {
-		h.Window.SetCloseIntercept(func() { h.logf("kiosk: hall: close refused: kiosk mode") })
-	}
 	h.mu.Lock()
 	h.render()
 	h.mu.Unlock()
-	h.Window.Show()
 	return h
 }
 

@@ -5,7 +5,8 @@
 //	kiosk -kiosk-mode                      full screen, no decorations, no way out without a staff sign-in
 //	kiosk -hall                            the hall's "now serving" screen
 //	kiosk -autopilot [-tap-every 30s]      headless demo: checks in every card
-//	kiosk -screenshots DIR                 saves a PNG of every screen (and the hall's) and exits
+//	kiosk -screenshots DIR [-screens a,b]  saves a PNG of every screen (and the hall's) and exits
+//	kiosk -soak N                          drives N visits through the screens, logging memory, and exits
 package main
 
 import (
@@ -21,6 +22,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -67,6 +69,7 @@ type Main struct {
 	Voice       bool          // spoken prompts with espeak-ng when it is installed
 	Look        ui.Look       // the starting look
 	Soak        int           // drive this many visits through the screens, logging memory, then exit
+	Screens     []string      // with Screenshots: save only these screens of the tour (nil: all)
 
 	Stderr io.Writer
 	Getenv func(string) string
@@ -110,10 +113,14 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.BoolVar(&m.Hall, "hall", false, "show the hall's \"now serving\" screen (a second display) instead of the kiosk")
 	fs.BoolVar(&m.Voice, "voice", m.Voice, "speak prompts in Mandarin with espeak-ng (when installed); the header can turn it off")
 	fs.IntVar(&m.Soak, "soak", 0, "drive this many visits through the screens (simulated cards, taps, ratings), logging resident memory, then exit: the memory benchmark")
+	screens := fs.String("screens", "", "with -screenshots: a comma-separated list of the tour's screens (and \"hall\") to save (default all)")
 	look := fs.String("look", "standard", "starting look: standard, large, contrast or large+contrast (the header switches it)")
 	sz := fs.String("size", "1280x800", "window size WxH when not fullscreen")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *screens != "" {
+		m.Screens = strings.Split(*screens, ",")
 	}
 	switch *look {
 	case "standard":
@@ -200,8 +207,10 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.Screenshots != "" {
 		var tourErr error
 		go func() {
-			tourErr = tour(m.kiosk, m.Screenshots, m.suffix(), logf)
-			if tourErr == nil {
+			tourErr = tour(m.kiosk, m.Screenshots, m.suffix(), m.Screens, logf)
+			if tourErr == nil && (len(m.Screens) == 0 || slices.Contains(m.Screens, "hall")) {
+				// The hall's screen needs 1280×800: a window grown past
+				// the X screen's edge cannot be read back.
 				tourErr = hallShot(a, m.kiosk, cfg, m.Screenshots, m.suffix(), logf)
 			}
 			fyne.Do(a.Quit)
@@ -239,7 +248,7 @@ func (m *Main) Close() {
 }
 
 // tour shows every screen with canned data and saves what the window shows.
-func tour(k *ui.Kiosk, dir, suffix string, logf func(string, ...any)) error {
+func tour(k *ui.Kiosk, dir, suffix string, only []string, logf func(string, ...any)) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -248,6 +257,9 @@ func tour(k *ui.Kiosk, dir, suffix string, logf func(string, ...any)) error {
 		fyne.DoAndWait(func() { st.Show(k) })
 		if got := k.View().State; got != st.Want {
 			return fmt.Errorf("tour %s: kiosk shows %v, want %v", st.Name, got, st.Want)
+		}
+		if len(only) > 0 && !slices.Contains(only, st.Name) {
+			continue
 		}
 		time.Sleep(800 * time.Millisecond) // a few frames: layout, then paint
 		var img image.Image
@@ -265,13 +277,11 @@ func tour(k *ui.Kiosk, dir, suffix string, logf func(string, ...any)) error {
 func hallShot(a fyne.App, k *ui.Kiosk, cfg ui.Config, dir, suffix string, logf func(string, ...any)) error {
 	var h *ui.Hall
 	fyne.DoAndWait(func() {
-		h = ui.LoadHall(a, cfg)
+		// In the kiosk's own window: a second GL window cannot be read
+		// back under Xvfb (X_GetImage fails).
+		h = ui.NewHallIn(a, k.Window, cfg)
 		h.SetStatus(ui.TourStatus())
 		h.SetQueue(ui.TourQueue())
-		// A second window cannot be read back under Xvfb (X_GetImage
-		// fails): the hall's screen is shown in the kiosk's window.
-		h.Window.Hide()
-		k.Window.SetContent(h.Window.Content())
 	})
 	defer h.Close()
 	time.Sleep(time.Second)

@@ -143,17 +143,19 @@ func TestScreenshots(t *testing.T) {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
 	shots := filepath.Join(dir, "shots")
-	// The tour draws every screen in software (softpipe): seconds a screen
-	// on a busy 2-core machine, so the limit is generous.
-	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, xvfb, "-a", "-s", "-screen 0 1024x768x24", bin, "-screenshots", shots, "-size", "1024x768")
+	// Three screens: software GL paints slowly, and the screens
+	// themselves are covered by the golden tests. (The hall's screen
+	// needs more than this 1024×768 X screen.)
+	cmd := exec.CommandContext(ctx, xvfb, "-a", "-s", "-screen 0 1024x768x24", bin, "-screenshots", shots, "-size", "1024x768",
+		"-screens", "idle,confirmed,staff-queue")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("kiosk -screenshots: %v\n%s", err, out)
 	}
-	names := []string{"hall.png"}
-	for _, st := range ui.Tour() {
-		names = append(names, "kiosk-"+st.Name+".png")
+	names := []string{"kiosk-idle.png", "kiosk-confirmed.png", "kiosk-staff-queue.png"}
+	if _, err := os.Stat(filepath.Join(shots, "hall.png")); err == nil {
+		t.Error("a screen not asked for was saved")
 	}
 	for _, name := range names {
 		path := filepath.Join(shots, name)

@@ -1,10 +1,13 @@
 // Package fakeagent is an in-memory edge agent that speaks the local API
 // (edge-agent/localapi) over real HTTP, for the kiosk's tests and demos.
 //
-// It keeps tokens, queue numbers and visits in memory, as the real agent
-// keeps them in bbolt, and lets a test steer it: read a card, fail a card,
-// fail or hold the next check-in, change the status, go down and come back.
-// It does not talk to a hub; its outbox only grows.
+// It keeps tokens, queue tickets, visits, duty and ratings in memory, as
+// the real agent keeps them in bbolt, and lets a test steer it: read a card,
+// fail a card, fail or hold the next check-in, change the status, go down
+// and come back. The hall's paths (queue, calls, transfers, visitors, duty,
+// reprints) and ratings are served by the real localapi.Server over the
+// fake's functions (hall.go). It does not talk to a hub; its outbox only
+// grows.
 package fakeagent
 
 import (
