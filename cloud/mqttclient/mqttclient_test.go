@@ -271,7 +271,7 @@ func TestQueueFullDrops(t *testing.T) {
 // TestPresenceNotBehindCheckIns: while the check-in worker is stuck (a
 // slow store), heartbeats and statuses are still handled, none dropped.
 func TestPresenceNotBehindCheckIns(t *testing.T) {
-	broker, err := mochi.Open(mochi.Options{Listen: "127.0.0.1:0", Handle: func(string, []byte) {}})
+	broker, err := mochi.Open(mochi.Options{Listen: "127.0.0.1:0", Handle: func(string, string, []byte) {}})
 	if err != nil {
 		t.Fatal(err)
 	}
