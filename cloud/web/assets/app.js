@@ -95,8 +95,27 @@ class APIError extends Error {
   get zh() { return (this.body && this.body.error && this.body.error.message_zh) || "请求失败"; }
 }
 
+// routeGen counts route() calls. A read that finishes after the page it was
+// made for was left (a slow overview load while the user already opened
+// another page) is dropped: it never settles, so its page never writes over
+// the current one.
+let routeGen = 0;
+
 async function api(path, opts) {
   opts = opts || {};
+  const gen = routeGen;
+  const read = !opts.method || opts.method === "GET";
+  try {
+    const r0 = await apiNow(path, opts);
+    if (read && gen !== routeGen) return new Promise(() => {});
+    return r0;
+  } catch (e) {
+    if (read && gen !== routeGen) return new Promise(() => {});
+    throw e;
+  }
+}
+
+async function apiNow(path, opts) {
   const headers = { "Accept": "application/json" };
   if (opts.body !== undefined) headers["Content-Type"] = "application/json";
   if (opts.method && opts.method !== "GET" && S.csrf) headers["X-CSRF-Token"] = S.csrf;
@@ -204,7 +223,7 @@ document.getElementById("signout").addEventListener("click", async () => {
 // ---------- data ----------
 
 async function loadStations() {
-  const s = await api("/api/v1/stations");
+  const s = await apiNow("/api/v1/stations", {}); // shared state: never dropped
   S.stations = new Map(s.stations.map((st) => [st.id, st]));
   S.order = s.stations.map((st) => st.id);
   S.todayFrom = s.today_from;
@@ -217,7 +236,7 @@ async function loadStations() {
 }
 
 async function loadAlerts() {
-  const a = await api("/api/v1/alerts?state=active&limit=500");
+  const a = await apiNow("/api/v1/alerts?state=active&limit=500", {}); // shared state: never dropped
   S.alerts = a.alerts;
   renderNavAlerts();
 }
@@ -315,6 +334,7 @@ function view(node) {
 
 function route() {
   if (!S.me) return;
+  routeGen++;
   const h = location.hash.replace(/^#/, "") || "/";
   const [path, query] = h.split("?");
   const params = new URLSearchParams(query || "");
@@ -561,11 +581,13 @@ function checkinTable(id, rows, unmaskable, noStation) {
 }
 
 async function pageOverview() {
+  const gen = routeGen;
   try {
     await loadStations();
     const c = await api("/api/v1/checkins?limit=" + MAX_CHECKINS);
     S.checkins = c.checkins;
-  } catch (e) { view(errorBox(e)); return; }
+  } catch (e) { if (gen === routeGen) view(errorBox(e)); return; }
+  if (gen !== routeGen) return; // another page was opened meanwhile
   view(el("div", null,
     summaryTiles(),
     el("div", { class: "grid2" },
