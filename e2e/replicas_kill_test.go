@@ -25,7 +25,9 @@ import (
 // hub binary in a process of its own, and it is killed with SIGKILL in
 // the middle of the stream of check-ins: no Close, no unsubscribe, no
 // advisory lock given back; batches it stored are never acknowledged and
-// the ones Mosquitto routed to it are lost with its clean session. The
+// the ones Mosquitto routed to it are lost with its clean session (it is
+// frozen with SIGSTOP just before, until a station has waited a second
+// for an ack, so that some surely are). The
 // stations' outboxes send them again after their ack timeout, and the
 // other replica stores them (once: the store ignores IDs it holds) and
 // acknowledges them. Replica 1 starts first and leads; in the end replica
@@ -71,6 +73,17 @@ func TestReplicasSIGKILL(t *testing.T) {
 		ag, c := startAgent(t, st, mosquittoURL)
 		sts = append(sts, &station{id: st.ID, agent: ag, k: newKiosk(t, c, st.OfferedServices()[0])})
 	}
+	// stuck counts the stations whose oldest check-in not acknowledged
+	// has waited a second or more.
+	stuck := func() int {
+		n := 0
+		for _, s := range sts {
+			if o := s.agent.Status().Outbox; o.Depth > 0 && o.OldestAt != nil && time.Since(*o.OldestAt) >= time.Second {
+				n++
+			}
+		}
+		return n
+	}
 	var made, batches1 atomic.Int64
 	killed := make(chan error, 1)
 	go func() {
@@ -85,6 +98,21 @@ func TestReplicasSIGKILL(t *testing.T) {
 			time.Sleep(20 * time.Millisecond)
 		}
 		batches1.Store(n)
+		// Freeze it first (SIGSTOP), so that Mosquitto keeps handing it
+		// batches it never answers, until a check-in has waited a second
+		// for its ack (half the agents' ack timeout; replica 2 answers in
+		// milliseconds): then the kill surely takes batches in flight
+		// with it.
+		if err := p1.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+			killed <- fmt.Errorf("SIGSTOP: %w", err)
+			return
+		}
+		for limit := time.Now().Add(30 * time.Second); time.Now().Before(limit); time.Sleep(20 * time.Millisecond) {
+			if stuck() > 0 {
+				break
+			}
+		}
+		t.Logf("killing replica 1 (stopped) with %d of the stations waiting over a second for an ack", stuck())
 		killed <- p1.kill()
 	}()
 	var wg sync.WaitGroup
@@ -122,6 +150,11 @@ func TestReplicasSIGKILL(t *testing.T) {
 		}
 		return true
 	})
+	// Figures of the run: a check-in replica 1 stored without acking it
+	// comes back and is counted a duplicate at replica 2.
+	dup, _ := metricAt(h2.HTTPAddr(), `vetnet_hub_checkins_total{result="duplicate"}`)
+	stored, _ := metricAt(h2.HTTPAddr(), `vetnet_hub_checkins_total{result="stored"}`)
+	t.Logf("replica 2 stored %d check-ins new and %d again", stored, dup)
 	if b1, b2 := batches1.Load(), okBatches(t, h2); b1 == 0 || b2 == 0 {
 		t.Errorf("batches stored: replica 1 %d, replica 2 %d; want both > 0", b1, b2)
 	}
@@ -173,7 +206,7 @@ type hubProcess struct {
 }
 
 // startHubProcess starts the hub command and waits for its dashboard
-// address. Its output goes to the test's log once it ends.
+// address. Its output goes to the test's log when the test fails.
 func startHubProcess(t *testing.T, bin, dir string, args ...string) *hubProcess {
 	t.Helper()
 	logPath := filepath.Join(dir, "hub1.log")
@@ -193,7 +226,7 @@ func startHubProcess(t *testing.T, bin, dir string, args ...string) *hubProcess 
 	t.Cleanup(func() {
 		p.kill()
 		logFile.Close()
-		if b, err := os.ReadFile(logPath); err == nil && len(b) > 0 {
+		if b, err := os.ReadFile(logPath); err == nil && len(b) > 0 && t.Failed() {
 			t.Logf("replica 1 (hub command) log:\n%s", b)
 		}
 	})
@@ -248,6 +281,12 @@ func (p *hubProcess) kill() error {
 // metricsBatches reads from the /metrics of the hub at addr how many
 // batches it stored and acknowledged.
 func metricsBatches(addr string) (int64, error) {
+	return metricAt(addr, `vetnet_hub_batches_total{result="ok"}`)
+}
+
+// metricAt reads one series from the /metrics of the hub at addr; 0 when
+// the hub has none yet.
+func metricAt(addr, series string) (int64, error) {
 	resp, err := http.Get("http://" + addr + "/metrics")
 	if err != nil {
 		return 0, err
@@ -258,7 +297,7 @@ func metricsBatches(addr string) (int64, error) {
 		return 0, err
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, `vetnet_hub_batches_total{result="ok"} `); ok {
+		if v, ok := strings.CutPrefix(line, series+" "); ok {
 			n, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
 			return int64(n), err
 		}
