@@ -4,13 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -221,17 +217,9 @@ func TestReplicasKillOne(t *testing.T) {
 // acknowledged.
 func okBatches(t *testing.T, h *hub.Hub) int64 {
 	t.Helper()
-	resp, err := http.Get("http://" + h.HTTPAddr() + "/metrics")
+	n, err := metricsBatches(h.HTTPAddr())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, `vetnet_hub_batches_total{result="ok"} `); ok {
-			n, _ := strconv.ParseFloat(strings.TrimSpace(v), 64)
-			return int64(n)
-		}
-	}
-	return 0
+	return n
 }
