@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vetnet/vetnet"
+	"github.com/vetnet/vetnet/cloud/internal/storekit"
 )
 
 // The aggregates: the tables and meaning of the embedded store's (see
@@ -120,7 +121,7 @@ func cumOf(m map[cumKey]*cumInc, part string, day int64) *cumInc {
 // addCheckIn counts n check-ins of station at at (a rebuild adds a
 // quarter hour's at once).
 func (a *aggregates) addCheckIn(station string, at time.Time, sv vetnet.Service, seq uint64, n int64) {
-	day := dayOf(at, a.loc)
+	day := storekit.DayOf(at, a.loc)
 	hour := at.In(a.loc).Hour()
 	for _, sc := range a.scopesOf(station) {
 		a.ck[ckKey{sc, day, hour, string(sv)}] += n
@@ -141,7 +142,7 @@ func (a *aggregates) addRating(station string, at time.Time, sv vetnet.Service, 
 	if !r.Valid() {
 		return
 	}
-	day := dayOf(at, a.loc)
+	day := storekit.DayOf(at, a.loc)
 	a.rt[rtKey{day, station, string(sv), int(r)}] += n
 	for _, sc := range a.scopesOf(station) {
 		a.rscope[rtScopeKey{sc, day, string(sv), int(r)}] += n

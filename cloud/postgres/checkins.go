@@ -9,6 +9,7 @@ import (
 
 	"github.com/vetnet/vetnet"
 	"github.com/vetnet/vetnet/cloud"
+	"github.com/vetnet/vetnet/cloud/internal/storekit"
 )
 
 // Feedback implements cloud.Store.
@@ -260,7 +261,7 @@ func (s *Store) StationStats(ctx context.Context, since time.Time) (map[string]c
 	if err := s.check(); err != nil {
 		return nil, err
 	}
-	if isMidnight(since, s.loc) {
+	if storekit.IsMidnight(since, s.loc) {
 		return s.stationStatsFromAggregates(ctx, since)
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT station_id, MAX(seq), MAX(at), COUNT(*) FILTER (WHERE at >= $1) FROM checkins GROUP BY station_id`,

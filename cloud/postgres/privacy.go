@@ -13,6 +13,7 @@ import (
 
 	"github.com/vetnet/vetnet"
 	"github.com/vetnet/vetnet/cloud"
+	"github.com/vetnet/vetnet/cloud/internal/storekit"
 	"github.com/vetnet/vetnet/internal/keyring"
 )
 
@@ -29,20 +30,9 @@ import (
 // Every replica of a hub on one database needs a copy of the same key
 // file: the key checks in meta refuse any other.
 
-const (
-	purposeIDNumber = "vetnet/cloud/sqlite/checkins/id_number/v1"
-	purposeName     = "vetnet/cloud/sqlite/checkins/name/v1"
-	purposeIDHash   = "vetnet/cloud/sqlite/checkins/id_hash/v1"
-	purposeCheck    = "vetnet/cloud/sqlite/check/v1"
-)
-
 // sealBatch is how many rows one transaction seals at Open and in
 // RotateKey, and Anonymise's default limit.
 var sealBatch = 2000
-
-func adOf(id, field string) []byte { return []byte("checkin/" + id + "/" + field) }
-
-func keyCheckHex(k []byte) string { return hex.EncodeToString(keyring.Derive(k, purposeCheck)[:16]) }
 
 // loadKeys reads the ring at path (making one for a database that has no
 // key yet) and checks it against the key checks in meta: a ring that
@@ -95,13 +85,13 @@ func (s *Store) loadKeys(ctx context.Context, path string) error {
 		for _, id := range ring.IDs() {
 			k, _ := ring.Key(id)
 			if c, ok := checks[id]; ok {
-				if c != keyCheckHex(k) {
+				if c != storekit.KeyCheckHex(k) {
 					return mismatch
 				}
 				matched = true
 			}
 		}
-		lc := keyCheckHex(ring.Lookup())
+		lc := storekit.KeyCheckHex(ring.Lookup())
 		if !matched || lookupCheck != "" && lookupCheck != lc {
 			return mismatch
 		}
@@ -115,13 +105,13 @@ func (s *Store) loadKeys(ctx context.Context, path string) error {
 		for _, id := range ring.IDs() {
 			if _, ok := checks[id]; !ok {
 				k, _ := ring.Key(id)
-				if err := put(fmt.Sprintf("key_check/%d", id), keyCheckHex(k)); err != nil {
+				if err := put(fmt.Sprintf("key_check/%d", id), storekit.KeyCheckHex(k)); err != nil {
 					return err
 				}
 			}
 		}
 		s.ring = ring
-		s.hashKey = keyring.Derive(ring.Lookup(), purposeIDHash)
+		s.hashKey = keyring.Derive(ring.Lookup(), storekit.PurposeIDHash)
 		return nil
 	})
 	return translate(err)
@@ -140,10 +130,10 @@ type sealed struct{ idn, name, hash string }
 func (s *Store) sealVisitor(id string, v vetnet.Visitor) (sealed, error) {
 	var out sealed
 	var err error
-	if out.idn, err = s.ring.SealString(purposeIDNumber, v.IDNumber, adOf(id, "id_number")); err != nil {
+	if out.idn, err = s.ring.SealString(storekit.PurposeIDNumber, v.IDNumber, storekit.AdOf(id, "id_number")); err != nil {
 		return sealed{}, err
 	}
-	if out.name, err = s.ring.SealString(purposeName, v.Name, adOf(id, "name")); err != nil {
+	if out.name, err = s.ring.SealString(storekit.PurposeName, v.Name, storekit.AdOf(id, "name")); err != nil {
 		return sealed{}, err
 	}
 	if v.IDNumber != "" {
@@ -174,11 +164,11 @@ func (s *Store) openVisitor(id string, v *vetnet.Visitor) error {
 	for _, f := range []struct {
 		purpose, field string
 		p              *string
-	}{{purposeIDNumber, "id_number", &v.IDNumber}, {purposeName, "name", &v.Name}} {
+	}{{storekit.PurposeIDNumber, "id_number", &v.IDNumber}, {storekit.PurposeName, "name", &v.Name}} {
 		if !keyring.IsSealed(*f.p) {
 			continue
 		}
-		plain, _, err := s.ring.OpenString(f.purpose, *f.p, adOf(id, f.field))
+		plain, _, err := s.ring.OpenString(f.purpose, *f.p, storekit.AdOf(id, f.field))
 		if err != nil {
 			return vetnet.Wrap(vetnet.EINTERNAL, fmt.Errorf("check-in %s: %s: %w", id, f.field, err),
 				"个人信息无法解密", "Personal data cannot be decrypted.")
@@ -296,7 +286,7 @@ func (s *Store) RotateKey(ctx context.Context) (int, error) {
 	}
 	k, _ := s.ring.Key(id)
 	if _, err := s.db.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
-		fmt.Sprintf("key_check/%d", id), keyCheckHex(k)); err != nil {
+		fmt.Sprintf("key_check/%d", id), storekit.KeyCheckHex(k)); err != nil {
 		return 0, translate(err)
 	}
 	under := fmt.Sprintf("enc1:%d:%%", id)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/vetnet/vetnet"
 	"github.com/vetnet/vetnet/cloud"
+	"github.com/vetnet/vetnet/cloud/internal/storekit"
 )
 
 // rebuildCums computes running totals from the per-day tables with
@@ -316,27 +317,17 @@ func (s *Store) dayRange(col string, from, to time.Time) (string, []any) {
 	var args []any
 	if !from.IsZero() {
 		conds = append(conds, col+" >= ?")
-		args = append(args, dayOf(clampTime(from), s.loc))
+		args = append(args, storekit.DayOf(storekit.ClampTime(from), s.loc))
 	}
 	if !to.IsZero() {
-		d := dayOf(clampTime(to), s.loc)
-		if !isMidnight(to, s.loc) {
+		d := storekit.DayOf(storekit.ClampTime(to), s.loc)
+		if !storekit.IsMidnight(to, s.loc) {
 			d++ // a time inside a day counts that day
 		}
 		conds = append(conds, col+" < ?")
 		args = append(args, d)
 	}
 	return strings.Join(conds, " AND "), args
-}
-
-func clampTime(t time.Time) time.Time {
-	switch {
-	case t.Year() < 1680:
-		return time.Date(1680, 1, 1, 0, 0, 0, 0, time.UTC)
-	case t.Year() > 2260:
-		return time.Date(2260, 1, 1, 0, 0, 0, 0, time.UTC)
-	}
-	return t
 }
 
 // selection returns the stations a query counts: every station of the
@@ -411,35 +402,10 @@ func (s *Store) scopes(ctx context.Context, roots []string) ([]string, error) {
 		}
 	}
 	sort.Strings(top)
-	top = compactStrings(top)
+	top = storekit.CompactStrings(top)
 	out := make([]string, 0, 2*len(top))
 	for _, id := range top {
 		out = append(out, "S:"+id, "T:"+id)
-	}
-	return out, nil
-}
-
-func compactStrings(ss []string) []string {
-	out := ss[:0]
-	for i, v := range ss {
-		if i == 0 || v != ss[i-1] {
-			out = append(out, v)
-		}
-	}
-	return out
-}
-
-func dims(q cloud.StatsQuery, allowed ...cloud.Dim) (map[cloud.Dim]bool, error) {
-	ok := map[cloud.Dim]bool{}
-	for _, d := range allowed {
-		ok[d] = true
-	}
-	out := map[cloud.Dim]bool{}
-	for _, d := range q.GroupBy {
-		if !ok[d] {
-			return nil, vetnet.Errorz(vetnet.EINVALID, "不支持的统计维度: "+string(d), "Unsupported statistics dimension: "+string(d)+".")
-		}
-		out[d] = true
 	}
 	return out, nil
 }
@@ -449,7 +415,7 @@ func (s *Store) CheckInStats(ctx context.Context, q cloud.StatsQuery) ([]cloud.S
 	if err := s.check(); err != nil {
 		return nil, err
 	}
-	g, err := dims(q, cloud.DimDay, cloud.DimHour, cloud.DimStation, cloud.DimService)
+	g, err := storekit.Dims(q, cloud.DimDay, cloud.DimHour, cloud.DimStation, cloud.DimService)
 	if err != nil {
 		return nil, err
 	}
@@ -534,7 +500,7 @@ func (s *Store) RatingStats(ctx context.Context, q cloud.StatsQuery) ([]cloud.St
 	if err := s.check(); err != nil {
 		return nil, err
 	}
-	g, err := dims(q, cloud.DimDay, cloud.DimStation, cloud.DimService, cloud.DimRating)
+	g, err := storekit.Dims(q, cloud.DimDay, cloud.DimStation, cloud.DimService, cloud.DimRating)
 	if err != nil {
 		return nil, err
 	}
@@ -662,7 +628,7 @@ func (s *Store) statsQuery(ctx context.Context, table, stationCol, ratingCol str
 			continue // SUM over no rows
 		}
 		if g[cloud.DimDay] {
-			r.Day = dayStart(day, s.loc)
+			r.Day = storekit.DayStart(day, s.loc)
 		}
 		r.Station, r.Service, r.Rating, r.N = station, vetnet.Service(service), vetnet.Rating(rating), n.Int64
 		out = append(out, r)
@@ -675,7 +641,7 @@ func (s *Store) statsQuery(ctx context.Context, table, stationCol, ratingCol str
 // station: the top scopes by day and service. Some stations: their
 // running totals, or with a service their own scope rows.
 func (s *Store) countFromAggregates(ctx context.Context, f cloud.CheckInFilter) (n int, ok bool, err error) {
-	if (!f.From.IsZero() && !isMidnight(f.From, s.loc)) || (!f.To.IsZero() && !isMidnight(f.To, s.loc)) {
+	if (!f.From.IsZero() && !storekit.IsMidnight(f.From, s.loc)) || (!f.To.IsZero() && !storekit.IsMidnight(f.To, s.loc)) {
 		return 0, false, nil
 	}
 	set := stationSet(f)
@@ -723,7 +689,7 @@ func (s *Store) stationStatsFromAggregates(ctx context.Context, since time.Time)
 	// "+station_id": group with a temporary b-tree over the day range of
 	// the primary key; left alone, SQLite walks the (station_id, day)
 	// index to avoid the sort, which reads every day of every station.
-	rows, err = s.db.QueryContext(ctx, `SELECT station_id, SUM(n)::bigint FROM agg_station_day WHERE day >= $1 GROUP BY station_id`, dayOf(clampTime(since), s.loc))
+	rows, err = s.db.QueryContext(ctx, `SELECT station_id, SUM(n)::bigint FROM agg_station_day WHERE day >= $1 GROUP BY station_id`, storekit.DayOf(storekit.ClampTime(since), s.loc))
 	if err != nil {
 		return nil, translate(err)
 	}
@@ -754,11 +720,11 @@ func (s *Store) cumStats(ctx context.Context, q cloud.StatsQuery, ratings, byRat
 	}
 	from, to := int64(math.MinInt64), int64(math.MaxInt64)
 	if !q.From.IsZero() {
-		from = dayOf(clampTime(q.From), s.loc)
+		from = storekit.DayOf(storekit.ClampTime(q.From), s.loc)
 	}
 	if !q.To.IsZero() {
-		to = dayOf(clampTime(q.To), s.loc)
-		if !isMidnight(q.To, s.loc) {
+		to = storekit.DayOf(storekit.ClampTime(q.To), s.loc)
+		if !storekit.IsMidnight(q.To, s.loc) {
 			to++
 		}
 	}
@@ -895,11 +861,11 @@ func (s *Store) scopeCumStats(ctx context.Context, q cloud.StatsQuery, ratings, 
 	}
 	from, to := int64(math.MinInt64), int64(math.MaxInt64)
 	if !q.From.IsZero() {
-		from = dayOf(clampTime(q.From), s.loc)
+		from = storekit.DayOf(storekit.ClampTime(q.From), s.loc)
 	}
 	if !q.To.IsZero() {
-		to = dayOf(clampTime(q.To), s.loc)
-		if !isMidnight(q.To, s.loc) {
+		to = storekit.DayOf(storekit.ClampTime(q.To), s.loc)
+		if !storekit.IsMidnight(q.To, s.loc) {
 			to++
 		}
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"maps"
 	"sync"
-	"time"
 
 	"github.com/vetnet/vetnet"
 )
@@ -96,28 +95,4 @@ func (s *Store) loadTree(ctx context.Context) error {
 	}
 	s.tree.set(t)
 	return nil
-}
-
-// dayOf returns the day number of t in loc: whole days since 1970-01-01
-// there.
-func dayOf(t time.Time, loc *time.Location) int64 {
-	lt := t.In(loc)
-	_, off := lt.Zone()
-	sec := t.Unix() + int64(off)
-	d := sec / 86400
-	if sec < 0 && sec%86400 != 0 {
-		d--
-	}
-	return d
-}
-
-// dayStart returns the midnight of day number d in loc.
-func dayStart(d int64, loc *time.Location) time.Time {
-	return time.Date(1970, 1, 1+int(d), 0, 0, 0, 0, loc)
-}
-
-// isMidnight reports whether t is a midnight in loc.
-func isMidnight(t time.Time, loc *time.Location) bool {
-	lt := t.In(loc)
-	return lt.Hour() == 0 && lt.Minute() == 0 && lt.Second() == 0 && lt.Nanosecond() == 0
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/vetnet/vetnet"
 	"github.com/vetnet/vetnet/cloud"
+	"github.com/vetnet/vetnet/cloud/internal/storekit"
 )
 
 // The aggregates: Save adds every newly stored check-in and rating to
@@ -103,30 +104,6 @@ func (s *Store) loadTree(ctx context.Context) error {
 	}
 	s.tree.set(t)
 	return nil
-}
-
-// dayOf returns the day number of t in loc: whole days since 1970-01-01
-// there.
-func dayOf(t time.Time, loc *time.Location) int64 {
-	lt := t.In(loc)
-	_, off := lt.Zone()
-	sec := t.Unix() + int64(off)
-	d := sec / 86400
-	if sec < 0 && sec%86400 != 0 {
-		d--
-	}
-	return d
-}
-
-// dayStart returns the midnight of day number d in loc.
-func dayStart(d int64, loc *time.Location) time.Time {
-	return time.Date(1970, 1, 1+int(d), 0, 0, 0, 0, loc)
-}
-
-// isMidnight reports whether t is a midnight in loc.
-func isMidnight(t time.Time, loc *time.Location) bool {
-	lt := t.In(loc)
-	return lt.Hour() == 0 && lt.Minute() == 0 && lt.Second() == 0 && lt.Nanosecond() == 0
 }
 
 type ckKey struct {
@@ -307,7 +284,7 @@ func cumOf(m map[cumKey]*cumInc, part string, day int64) *cumInc {
 }
 
 func (a *aggregates) addCheckIn(station string, at time.Time, sv vetnet.Service, seq uint64) {
-	day := dayOf(at, a.loc)
+	day := storekit.DayOf(at, a.loc)
 	hour := at.In(a.loc).Hour()
 	for _, sc := range a.scopesOf(station) {
 		a.ck[ckKey{sc, day, hour, string(sv)}]++
@@ -328,7 +305,7 @@ func (a *aggregates) addRating(station string, at time.Time, sv vetnet.Service, 
 	if !r.Valid() {
 		return
 	}
-	day := dayOf(at, a.loc)
+	day := storekit.DayOf(at, a.loc)
 	a.rt[rtKey{day, station, string(sv), int(r)}]++
 	for _, sc := range a.scopesOf(station) {
 		a.rscope[rtScopeKey{sc, day, string(sv), int(r)}]++
@@ -690,27 +667,17 @@ func (s *Store) dayRange(col string, from, to time.Time) (string, []any) {
 	var args []any
 	if !from.IsZero() {
 		conds = append(conds, col+" >= ?")
-		args = append(args, dayOf(clampTime(from), s.loc))
+		args = append(args, storekit.DayOf(storekit.ClampTime(from), s.loc))
 	}
 	if !to.IsZero() {
-		d := dayOf(clampTime(to), s.loc)
-		if !isMidnight(to, s.loc) {
+		d := storekit.DayOf(storekit.ClampTime(to), s.loc)
+		if !storekit.IsMidnight(to, s.loc) {
 			d++ // a time inside a day counts that day
 		}
 		conds = append(conds, col+" < ?")
 		args = append(args, d)
 	}
 	return strings.Join(conds, " AND "), args
-}
-
-func clampTime(t time.Time) time.Time {
-	switch {
-	case t.Year() < 1680:
-		return time.Date(1680, 1, 1, 0, 0, 0, 0, time.UTC)
-	case t.Year() > 2260:
-		return time.Date(2260, 1, 1, 0, 0, 0, 0, time.UTC)
-	}
-	return t
 }
 
 // selection returns the stations a query counts: every station of the
@@ -785,35 +752,10 @@ func (s *Store) scopes(ctx context.Context, roots []string) ([]string, error) {
 		}
 	}
 	sort.Strings(top)
-	top = compactStrings(top)
+	top = storekit.CompactStrings(top)
 	out := make([]string, 0, 2*len(top))
 	for _, id := range top {
 		out = append(out, "S:"+id, "T:"+id)
-	}
-	return out, nil
-}
-
-func compactStrings(ss []string) []string {
-	out := ss[:0]
-	for i, v := range ss {
-		if i == 0 || v != ss[i-1] {
-			out = append(out, v)
-		}
-	}
-	return out
-}
-
-func dims(q cloud.StatsQuery, allowed ...cloud.Dim) (map[cloud.Dim]bool, error) {
-	ok := map[cloud.Dim]bool{}
-	for _, d := range allowed {
-		ok[d] = true
-	}
-	out := map[cloud.Dim]bool{}
-	for _, d := range q.GroupBy {
-		if !ok[d] {
-			return nil, vetnet.Errorz(vetnet.EINVALID, "不支持的统计维度: "+string(d), "Unsupported statistics dimension: "+string(d)+".")
-		}
-		out[d] = true
 	}
 	return out, nil
 }
@@ -823,7 +765,7 @@ func (s *Store) CheckInStats(ctx context.Context, q cloud.StatsQuery) ([]cloud.S
 	if err := s.check(); err != nil {
 		return nil, err
 	}
-	g, err := dims(q, cloud.DimDay, cloud.DimHour, cloud.DimStation, cloud.DimService)
+	g, err := storekit.Dims(q, cloud.DimDay, cloud.DimHour, cloud.DimStation, cloud.DimService)
 	if err != nil {
 		return nil, err
 	}
@@ -908,7 +850,7 @@ func (s *Store) RatingStats(ctx context.Context, q cloud.StatsQuery) ([]cloud.St
 	if err := s.check(); err != nil {
 		return nil, err
 	}
-	g, err := dims(q, cloud.DimDay, cloud.DimStation, cloud.DimService, cloud.DimRating)
+	g, err := storekit.Dims(q, cloud.DimDay, cloud.DimStation, cloud.DimService, cloud.DimRating)
 	if err != nil {
 		return nil, err
 	}
@@ -1036,7 +978,7 @@ func (s *Store) statsQuery(ctx context.Context, table, stationCol, ratingCol str
 			continue // SUM over no rows
 		}
 		if g[cloud.DimDay] {
-			r.Day = dayStart(day, s.loc)
+			r.Day = storekit.DayStart(day, s.loc)
 		}
 		r.Station, r.Service, r.Rating, r.N = station, vetnet.Service(service), vetnet.Rating(rating), n.Int64
 		out = append(out, r)
@@ -1068,7 +1010,7 @@ func stationSet(f cloud.CheckInFilter) []string {
 // station: the top scopes by day and service. Some stations: their
 // running totals, or with a service their own scope rows.
 func (s *Store) countFromAggregates(ctx context.Context, f cloud.CheckInFilter) (n int, ok bool, err error) {
-	if (!f.From.IsZero() && !isMidnight(f.From, s.loc)) || (!f.To.IsZero() && !isMidnight(f.To, s.loc)) {
+	if (!f.From.IsZero() && !storekit.IsMidnight(f.From, s.loc)) || (!f.To.IsZero() && !storekit.IsMidnight(f.To, s.loc)) {
 		return 0, false, nil
 	}
 	set := stationSet(f)
@@ -1116,7 +1058,7 @@ func (s *Store) stationStatsFromAggregates(ctx context.Context, since time.Time)
 	// "+station_id": group with a temporary b-tree over the day range of
 	// the primary key; left alone, SQLite walks the (station_id, day)
 	// index to avoid the sort, which reads every day of every station.
-	rows, err = s.r.QueryContext(ctx, `SELECT station_id, SUM(n) FROM agg_station_day WHERE day >= ? GROUP BY +station_id`, dayOf(clampTime(since), s.loc))
+	rows, err = s.r.QueryContext(ctx, `SELECT station_id, SUM(n) FROM agg_station_day WHERE day >= ? GROUP BY +station_id`, storekit.DayOf(storekit.ClampTime(since), s.loc))
 	if err != nil {
 		return nil, translate(err)
 	}
@@ -1147,11 +1089,11 @@ func (s *Store) cumStats(ctx context.Context, q cloud.StatsQuery, ratings, byRat
 	}
 	from, to := int64(math.MinInt64), int64(math.MaxInt64)
 	if !q.From.IsZero() {
-		from = dayOf(clampTime(q.From), s.loc)
+		from = storekit.DayOf(storekit.ClampTime(q.From), s.loc)
 	}
 	if !q.To.IsZero() {
-		to = dayOf(clampTime(q.To), s.loc)
-		if !isMidnight(q.To, s.loc) {
+		to = storekit.DayOf(storekit.ClampTime(q.To), s.loc)
+		if !storekit.IsMidnight(q.To, s.loc) {
 			to++
 		}
 	}
@@ -1325,11 +1267,11 @@ func (s *Store) scopeCumStats(ctx context.Context, q cloud.StatsQuery, ratings, 
 	}
 	from, to := int64(math.MinInt64), int64(math.MaxInt64)
 	if !q.From.IsZero() {
-		from = dayOf(clampTime(q.From), s.loc)
+		from = storekit.DayOf(storekit.ClampTime(q.From), s.loc)
 	}
 	if !q.To.IsZero() {
-		to = dayOf(clampTime(q.To), s.loc)
-		if !isMidnight(q.To, s.loc) {
+		to = storekit.DayOf(storekit.ClampTime(q.To), s.loc)
+		if !storekit.IsMidnight(q.To, s.loc) {
 			to++
 		}
 	}

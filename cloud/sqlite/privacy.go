@@ -12,6 +12,7 @@ import (
 
 	"github.com/vetnet/vetnet"
 	"github.com/vetnet/vetnet/cloud"
+	"github.com/vetnet/vetnet/cloud/internal/storekit"
 	"github.com/vetnet/vetnet/internal/keyring"
 )
 
@@ -23,20 +24,9 @@ import (
 // person's check-ins. Rows stored in plain text by an older hub are sealed
 // at Open; RotateKey re-seals every row under a new key.
 
-const (
-	purposeIDNumber = "vetnet/cloud/sqlite/checkins/id_number/v1"
-	purposeName     = "vetnet/cloud/sqlite/checkins/name/v1"
-	purposeIDHash   = "vetnet/cloud/sqlite/checkins/id_hash/v1"
-	purposeCheck    = "vetnet/cloud/sqlite/check/v1"
-)
-
 // sealBatch is how many rows one transaction seals at Open and in
 // RotateKey.
 var sealBatch = 2000
-
-func adOf(id, field string) []byte { return []byte("checkin/" + id + "/" + field) }
-
-func keyCheckHex(k []byte) string { return hex.EncodeToString(keyring.Derive(k, purposeCheck)[:16]) }
 
 // loadKeys reads the ring at path (making one for a database that has no
 // key yet) and checks it against the key checks in meta, as the station's
@@ -83,13 +73,13 @@ func (s *Store) loadKeys(ctx context.Context, path string) error {
 	for _, id := range ring.IDs() {
 		k, _ := ring.Key(id)
 		if c, ok := checks[id]; ok {
-			if c != keyCheckHex(k) {
+			if c != storekit.KeyCheckHex(k) {
 				return mismatch
 			}
 			matched = true
 		}
 	}
-	lc := keyCheckHex(ring.Lookup())
+	lc := storekit.KeyCheckHex(ring.Lookup())
 	if !matched || lookupCheck != "" && lookupCheck != lc {
 		return mismatch
 	}
@@ -104,7 +94,7 @@ func (s *Store) loadKeys(ctx context.Context, path string) error {
 		for _, id := range ring.IDs() {
 			if _, ok := checks[id]; !ok {
 				k, _ := ring.Key(id)
-				if err := put(fmt.Sprintf("key_check/%d", id), keyCheckHex(k)); err != nil {
+				if err := put(fmt.Sprintf("key_check/%d", id), storekit.KeyCheckHex(k)); err != nil {
 					return err
 				}
 			}
@@ -115,7 +105,7 @@ func (s *Store) loadKeys(ctx context.Context, path string) error {
 		return translate(err)
 	}
 	s.ring = ring
-	s.hashKey = keyring.Derive(ring.Lookup(), purposeIDHash)
+	s.hashKey = keyring.Derive(ring.Lookup(), storekit.PurposeIDHash)
 	return nil
 }
 
@@ -127,10 +117,10 @@ func (s *Store) idHash(idNumber string) string {
 // sealVisitor seals a check-in's ID number and name and hashes the ID
 // number.
 func (s *Store) sealVisitor(id string, v vetnet.Visitor) (idn, name, hash string, err error) {
-	if idn, err = s.ring.SealString(purposeIDNumber, v.IDNumber, adOf(id, "id_number")); err != nil {
+	if idn, err = s.ring.SealString(storekit.PurposeIDNumber, v.IDNumber, storekit.AdOf(id, "id_number")); err != nil {
 		return "", "", "", err
 	}
-	if name, err = s.ring.SealString(purposeName, v.Name, adOf(id, "name")); err != nil {
+	if name, err = s.ring.SealString(storekit.PurposeName, v.Name, storekit.AdOf(id, "name")); err != nil {
 		return "", "", "", err
 	}
 	if v.IDNumber != "" {
@@ -145,11 +135,11 @@ func (s *Store) openVisitor(id string, v *vetnet.Visitor) error {
 	for _, f := range []struct {
 		purpose, field string
 		p              *string
-	}{{purposeIDNumber, "id_number", &v.IDNumber}, {purposeName, "name", &v.Name}} {
+	}{{storekit.PurposeIDNumber, "id_number", &v.IDNumber}, {storekit.PurposeName, "name", &v.Name}} {
 		if !keyring.IsSealed(*f.p) {
 			continue
 		}
-		plain, _, err := s.ring.OpenString(f.purpose, *f.p, adOf(id, f.field))
+		plain, _, err := s.ring.OpenString(f.purpose, *f.p, storekit.AdOf(id, f.field))
 		if err != nil {
 			return vetnet.Wrap(vetnet.EINTERNAL, fmt.Errorf("check-in %s: %s: %w", id, f.field, err),
 				"个人信息无法解密", "Personal data cannot be decrypted.")
@@ -252,7 +242,7 @@ func (s *Store) RotateKey(ctx context.Context) (int, error) {
 	}
 	k, _ := s.ring.Key(id)
 	if _, err := s.w.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
-		fmt.Sprintf("key_check/%d", id), keyCheckHex(k)); err != nil {
+		fmt.Sprintf("key_check/%d", id), storekit.KeyCheckHex(k)); err != nil {
 		return 0, translate(err)
 	}
 	cur := fmt.Sprintf("enc1:%d:%%", id)

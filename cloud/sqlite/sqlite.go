@@ -44,6 +44,7 @@ import (
 
 	"github.com/vetnet/vetnet"
 	"github.com/vetnet/vetnet/cloud"
+	"github.com/vetnet/vetnet/cloud/internal/storekit"
 	"github.com/vetnet/vetnet/internal/keyring"
 )
 
@@ -722,7 +723,7 @@ func (s *Store) StationStats(ctx context.Context, since time.Time) (map[string]c
 	if err := s.check(); err != nil {
 		return nil, err
 	}
-	if isMidnight(since, s.loc) {
+	if storekit.IsMidnight(since, s.loc) {
 		return s.stationStatsFromAggregates(ctx, since)
 	}
 	rows, err := s.r.QueryContext(ctx, `SELECT station_id, MAX(seq), MAX(at), SUM(at >= ?) FROM checkins GROUP BY station_id`,
