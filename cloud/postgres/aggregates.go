@@ -100,7 +100,7 @@ func (a *aggregates) scopesOf(station string) []string {
 	sc, ok := a.scopesB[station]
 	if !ok {
 		sc = []string{"S:" + station}
-		for _, p := range a.tree.ancestors(station) {
+		for _, p := range a.tree.Ancestors(station) {
 			sc = append(sc, "T:"+p)
 		}
 		a.scopesB[station] = sc

@@ -422,8 +422,8 @@ func (s *Store) UpsertStations(ctx context.Context, stations []vetnet.Station) e
 	}
 	s.treeMu.Lock()
 	defer s.treeMu.Unlock()
-	next := s.tree.with(stations)
-	changed := !next.equal(s.tree.get())
+	next := s.tree.With(stations)
+	changed := !next.Equal(s.tree.Get())
 	if len(stations) == 0 {
 		return nil
 	}
@@ -467,7 +467,7 @@ func (s *Store) UpsertStations(ctx context.Context, stations []vetnet.Station) e
 		return nil
 	}, func() {
 		if changed {
-			s.tree.set(next)
+			s.tree.Set(next)
 		}
 	}))
 }

@@ -180,7 +180,7 @@ func (s *Store) storeGroup(ctx context.Context, group []*saveReq) error {
 	}
 	s.treeMu.RLock()
 	defer s.treeMu.RUnlock()
-	tr := s.tree.get()
+	tr := s.tree.Get()
 	saved := make([]cloud.Saved, len(group))
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		for i := range saved {

@@ -72,7 +72,7 @@ func rebuildTreeAggregates(ctx context.Context, tx *sql.Tx, t tree) error {
 	}
 	sort.Strings(ids)
 	for _, id := range ids {
-		for _, p := range t.ancestors(id) {
+		for _, p := range t.Ancestors(id) {
 			anc, own = append(anc, "T:"+p), append(own, "S:"+id)
 		}
 	}
@@ -122,7 +122,7 @@ func (s *Store) RebuildAggregates(ctx context.Context) error {
 	}
 	s.treeMu.Lock()
 	defer s.treeMu.Unlock()
-	t := s.tree.get()
+	t := s.tree.Get()
 	return translate(s.inTx(ctx, func(tx *sql.Tx) error {
 		if err := s.lockAggregates(ctx, tx); err != nil {
 			return err
@@ -266,7 +266,7 @@ func rebuildInSQL(ctx context.Context, tx *sql.Tx, t tree, off int64) error {
 	var st, sc []string
 	for id := range t {
 		st, sc = append(st, id), append(sc, "S:"+id)
-		for _, p := range t.ancestors(id) {
+		for _, p := range t.Ancestors(id) {
 			st, sc = append(st, id), append(sc, "T:"+p)
 		}
 	}
@@ -331,26 +331,10 @@ func (s *Store) dayRange(col string, from, to time.Time) (string, []any) {
 }
 
 // selection returns the stations a query counts: every station of the
-// roots' subtrees; nil (no filter) when roots is nil.
+// roots' subtrees (the roots alone when exact); nil (no filter) when roots
+// is nil.
 func (s *Store) selection(roots []string, exact bool) []string {
-	if roots == nil {
-		return nil
-	}
-	if exact {
-		return append([]string{}, roots...)
-	}
-	t := s.tree.get()
-	seen := map[string]bool{}
-	out := []string{}
-	for _, r := range roots {
-		for _, id := range t.subtree(r) {
-			if !seen[id] {
-				seen[id] = true
-				out = append(out, id)
-			}
-		}
-	}
-	return out
+	return s.tree.Get().Selection(roots, exact)
 }
 
 // scopes returns the agg_checkins scopes whose sum is the roots'
@@ -358,7 +342,7 @@ func (s *Store) selection(roots []string, exact bool) []string {
 // root. With roots nil: every top station, and every station with
 // check-ins the tree does not know.
 func (s *Store) scopes(ctx context.Context, roots []string) ([]string, error) {
-	t := s.tree.get()
+	t := s.tree.Get()
 	var top []string
 	if roots == nil {
 		for id, p := range t {
@@ -390,7 +374,7 @@ func (s *Store) scopes(ctx context.Context, roots []string) ([]string, error) {
 		}
 		for _, r := range roots {
 			covered := false
-			for _, a := range t.ancestors(r) {
+			for _, a := range t.Ancestors(r) {
 				if in[a] {
 					covered = true
 					break
@@ -812,7 +796,7 @@ func parseCum(v string) [6]int64 {
 // check-ins, sorted.
 func (s *Store) allStations(ctx context.Context) ([]string, error) {
 	seen := map[string]bool{}
-	for id := range s.tree.get() {
+	for id := range s.tree.Get() {
 		seen[id] = true
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT station_id FROM station_totals`)

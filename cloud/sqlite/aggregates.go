@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"maps"
 	"math"
 	"sort"
 	"strconv"
@@ -21,69 +20,12 @@ import (
 // them in its own transaction, so statistics are exact and never scan the
 // check-ins. See migrations/0007_dashboard.sql for the tables.
 
-// tree is the stations' parents: station ID → parent ID ("" for a root).
-type tree map[string]string
-
-// treeBox holds the current tree; readers take a snapshot.
-type treeBox struct {
-	mu sync.Mutex
-	t  tree
-}
-
-func (b *treeBox) get() tree {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.t
-}
-
-func (b *treeBox) set(t tree) {
-	b.mu.Lock()
-	b.t = t
-	b.mu.Unlock()
-}
-
-// with returns the tree with the stations added or replaced.
-func (b *treeBox) with(stations []vetnet.Station) tree {
-	t := tree{}
-	maps.Copy(t, b.get())
-	for _, st := range stations {
-		t[st.ID] = st.Parent
-	}
-	return t
-}
-
-func (t tree) equal(o tree) bool { return maps.Equal(t, o) }
-
-// ancestors returns the stations above id, nearest first. A cycle (which
-// Validate does not rule out across stations) stops the walk.
-func (t tree) ancestors(id string) []string {
-	var out []string
-	seen := map[string]bool{id: true}
-	for p := t[id]; p != "" && !seen[p]; p = t[p] {
-		seen[p] = true
-		out = append(out, p)
-	}
-	return out
-}
-
-// subtree returns root and every station below it.
-func (t tree) subtree(root string) []string {
-	kids := map[string][]string{}
-	for id, p := range t {
-		kids[p] = append(kids[p], id)
-	}
-	out := []string{root}
-	seen := map[string]bool{root: true}
-	for i := 0; i < len(out); i++ {
-		for _, k := range kids[out[i]] {
-			if !seen[k] {
-				seen[k] = true
-				out = append(out, k)
-			}
-		}
-	}
-	return out
-}
+// tree and treeBox are the stations' parents, shared with the other store
+// (storekit).
+type (
+	tree    = storekit.Tree
+	treeBox = storekit.TreeBox
+)
 
 func (s *Store) loadTree(ctx context.Context) error {
 	rows, err := s.w.QueryContext(ctx, `SELECT id, parent FROM stations`)
@@ -102,7 +44,7 @@ func (s *Store) loadTree(ctx context.Context) error {
 	if err := rows.Err(); err != nil {
 		return translate(err)
 	}
-	s.tree.set(t)
+	s.tree.Set(t)
 	return nil
 }
 
@@ -265,7 +207,7 @@ func (a *aggregates) scopesOf(station string) []string {
 	sc, ok := a.scopesB[station]
 	if !ok {
 		sc = []string{"S:" + station}
-		for _, p := range a.tree.ancestors(station) {
+		for _, p := range a.tree.Ancestors(station) {
 			sc = append(sc, "T:"+p)
 		}
 		a.scopesB[station] = sc
@@ -546,7 +488,7 @@ func rebuildTreeAggregates(ctx context.Context, tx *sql.Tx, t tree) error {
 			return err
 		}
 		for _, id := range ids {
-			for _, p := range t.ancestors(id) {
+			for _, p := range t.Ancestors(id) {
 				if _, err := stmt.ExecContext(ctx, "T:"+p, "S:"+id); err != nil {
 					stmt.Close()
 					return err
@@ -583,7 +525,7 @@ func (s *Store) RebuildAggregates(ctx context.Context) error {
 	}
 	s.treeMu.Lock()
 	defer s.treeMu.Unlock()
-	t := s.tree.get()
+	t := s.tree.Get()
 	return translate(s.inTx(ctx, func(tx *sql.Tx) error {
 		for _, q := range []string{`DELETE FROM agg_checkins`, `DELETE FROM agg_scope_day`, `DELETE FROM agg_scope_hour`, `DELETE FROM agg_station_day`, `DELETE FROM agg_ratings`,
 			`DELETE FROM agg_rating_scope`, `DELETE FROM station_cum`, `DELETE FROM scope_cum`, `DELETE FROM station_totals`} {
@@ -681,26 +623,10 @@ func (s *Store) dayRange(col string, from, to time.Time) (string, []any) {
 }
 
 // selection returns the stations a query counts: every station of the
-// roots' subtrees; nil (no filter) when roots is nil.
+// roots' subtrees (the roots alone when exact); nil (no filter) when roots
+// is nil.
 func (s *Store) selection(roots []string, exact bool) []string {
-	if roots == nil {
-		return nil
-	}
-	if exact {
-		return append([]string{}, roots...)
-	}
-	t := s.tree.get()
-	seen := map[string]bool{}
-	out := []string{}
-	for _, r := range roots {
-		for _, id := range t.subtree(r) {
-			if !seen[id] {
-				seen[id] = true
-				out = append(out, id)
-			}
-		}
-	}
-	return out
+	return s.tree.Get().Selection(roots, exact)
 }
 
 // scopes returns the agg_checkins scopes whose sum is the roots'
@@ -708,7 +634,7 @@ func (s *Store) selection(roots []string, exact bool) []string {
 // root. With roots nil: every top station, and every station with
 // check-ins the tree does not know.
 func (s *Store) scopes(ctx context.Context, roots []string) ([]string, error) {
-	t := s.tree.get()
+	t := s.tree.Get()
 	var top []string
 	if roots == nil {
 		for id, p := range t {
@@ -740,7 +666,7 @@ func (s *Store) scopes(ctx context.Context, roots []string) ([]string, error) {
 		}
 		for _, r := range roots {
 			covered := false
-			for _, a := range t.ancestors(r) {
+			for _, a := range t.Ancestors(r) {
 				if in[a] {
 					covered = true
 					break
@@ -1218,7 +1144,7 @@ func parseCum(v string) [6]int64 {
 // check-ins, sorted.
 func (s *Store) allStations(ctx context.Context) ([]string, error) {
 	seen := map[string]bool{}
-	for id := range s.tree.get() {
+	for id := range s.tree.Get() {
 		seen[id] = true
 	}
 	rows, err := s.r.QueryContext(ctx, `SELECT station_id FROM station_totals`)

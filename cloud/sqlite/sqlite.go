@@ -285,8 +285,8 @@ func (s *Store) UpsertStations(ctx context.Context, stations []vetnet.Station) e
 	// aggregating by a tree that a concurrent change is replacing.
 	s.treeMu.Lock()
 	defer s.treeMu.Unlock()
-	next := s.tree.with(stations)
-	changed := !next.equal(s.tree.get())
+	next := s.tree.With(stations)
+	changed := !next.Equal(s.tree.Get())
 	return translate(s.inTx(ctx, func(tx *sql.Tx) error {
 		stmt, err := tx.PrepareContext(ctx, `INSERT INTO stations (id, name, name_en, level, parent, services, address, contact)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -312,7 +312,7 @@ func (s *Store) UpsertStations(ctx context.Context, stations []vetnet.Station) e
 		return nil
 	}, func() {
 		if changed {
-			s.tree.set(next)
+			s.tree.Set(next)
 		}
 	}))
 }
@@ -426,7 +426,7 @@ func (s *Store) Save(ctx context.Context, b cloud.Batch) (cloud.Saved, error) {
 	var saved cloud.Saved
 	s.treeMu.RLock()
 	defer s.treeMu.RUnlock()
-	tr := s.tree.get()
+	tr := s.tree.Get()
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		saved = cloud.Saved{}
 		agg := newAggregates(s.stmts, s.loc, tr)
