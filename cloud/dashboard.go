@@ -110,6 +110,27 @@ const (
 )
 
 // Label returns the state's name in lang ("zh" or "en").
+// Valid reports whether s is one of the three states.
+func (s AlertState) Valid() bool {
+	return s == AlertOpen || s == AlertAcknowledged || s == AlertResolved
+}
+
+// CheckNew checks an alert about to be opened and gives it the open state
+// when it has none: what every store does before OpenAlert stores it.
+// Errors: EINVALID.
+func (a Alert) CheckNew() (Alert, error) {
+	if a.Key == "" || a.Rule == "" || a.Station == "" || a.OpenedAt.IsZero() {
+		return a, vetnet.Errorz(vetnet.EINVALID, "告警缺少规则、键、站点或时间", "An alert lacks its rule, key, station or time.")
+	}
+	if a.State == "" {
+		a.State = AlertOpen
+	}
+	if a.State == AlertResolved || !a.State.Valid() {
+		return a, vetnet.Errorz(vetnet.EINVALID, "新告警的状态无效", "A new alert's state is not valid.")
+	}
+	return a, nil
+}
+
 func (s AlertState) Label(lang string) string {
 	names := map[AlertState][2]string{
 		AlertOpen:         {"待处理", "Open"},

@@ -90,27 +90,18 @@ func scanAlert(sc interface{ Scan(...any) error }) (cloud.Alert, error) {
 	return a, err
 }
 
-func validAlertState(st cloud.AlertState) bool {
-	return st == cloud.AlertOpen || st == cloud.AlertAcknowledged || st == cloud.AlertResolved
-}
-
 // OpenAlert implements cloud.Store.
 func (s *Store) OpenAlert(ctx context.Context, a cloud.Alert) (cloud.Alert, bool, error) {
 	if err := s.check(); err != nil {
 		return a, false, err
 	}
-	if a.Key == "" || a.Rule == "" || a.Station == "" || a.OpenedAt.IsZero() {
-		return a, false, vetnet.Errorz(vetnet.EINVALID, "告警缺少规则、键、站点或时间", "An alert lacks its rule, key, station or time.")
-	}
-	if a.State == "" {
-		a.State = cloud.AlertOpen
-	}
-	if a.State == cloud.AlertResolved || !validAlertState(a.State) {
-		return a, false, vetnet.Errorz(vetnet.EINVALID, "新告警的状态无效", "A new alert's state is not valid.")
+	a, err := a.CheckNew()
+	if err != nil {
+		return a, false, err
 	}
 	var out cloud.Alert
 	var isNew bool
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		got, err := scanAlert(rb{tx}.QueryRowContext(ctx, `SELECT `+alertCols+` FROM alerts WHERE key = ? AND state <> 'resolved'`, a.Key))
 		if err == nil {
 			out = got
@@ -141,7 +132,7 @@ func (s *Store) UpdateAlert(ctx context.Context, a cloud.Alert) error {
 	if err := s.check(); err != nil {
 		return err
 	}
-	if !validAlertState(a.State) {
+	if !a.State.Valid() {
 		return vetnet.Errorz(vetnet.EINVALID, "告警状态无效", "The alert state is not valid.")
 	}
 	res, err := rb{s.db}.ExecContext(ctx, `UPDATE alerts SET state = ?, cleared_at = ?, ack_at = ?, ack_by = ?, ack_comment = ?,
